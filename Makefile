@@ -1,0 +1,95 @@
+# Gatun build entry points. See README.md.
+#
+#   make venv   - .venv with `pip install -e python[dev]` (builds the server jar first)
+#   make jar    - (re)build the server jar into python/gatun/jars/ when java/ changes
+#   make test   - Java tests, Python tests, Go tests (if go/go.mod exists)
+#   make demo   - run bench/demo.py
+#   make bench  - run bench/run_bench.py
+#   make clean  - remove build outputs and .venv
+#
+# Another JDK: JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 make test
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := venv
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+MVN    ?= mvn
+GO     ?= go
+
+VENV  := .venv
+VPY   := $(VENV)/bin/python
+STAMP := $(VENV)/.gatun-install.stamp
+
+JAR      := python/gatun/jars/gatun-server.jar
+CORE_JAR := java/core/target/gatun-core-0.1.0-SNAPSHOT.jar
+
+# Batch mode, no download progress, no colours. jansi.noreset stops Debian's
+# Maven 3.8.7 from printing stray ANSI reset codes (it only works via MAVEN_OPTS).
+MVN_FLAGS := -B -ntp -Dstyle.color=never
+export MAVEN_OPTS := $(strip $(MAVEN_OPTS) -Djansi.noreset=true)
+# For `mvn test`: only warnings/errors plus surefire's own output
+# (per-class "Tests run: ..." lines and the closing "Results:" summary).
+MVN_TEST_LOG := -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+                -Dorg.slf4j.simpleLogger.log.org.apache.maven.plugin.surefire=info
+
+# Everything that goes into the jar: poms and main sources/resources. Directories
+# are listed too, so adding or deleting a file also triggers a rebuild.
+JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -path '*/src/main*' \) -print 2>/dev/null)
+# Everything that goes into the pip install (metadata + C extension).
+PY_BUILD_INPUTS := python/pyproject.toml python/setup.py \
+                   $(wildcard python/gatun/*.c python/gatun/*.h)
+
+.PHONY: venv jar test test-java test-python test-go demo bench clean
+
+venv: $(JAR) $(STAMP)
+
+jar: $(JAR)
+
+$(JAR): $(JAVA_INPUTS)
+	$(MVN) $(MVN_FLAGS) -q -f java/pom.xml -DskipTests package
+	mkdir -p $(@D)
+	cp $(CORE_JAR) $@
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+
+# The jar is order-only: the install is editable, so a rebuilt jar is picked up
+# in place without reinstalling.
+$(STAMP): $(PY_BUILD_INPUTS) | $(VPY) $(JAR)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e './python[dev]'
+	touch $@
+
+test: venv
+	$(MAKE) --no-print-directory test-java
+	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory test-go
+
+test-java:
+	$(MVN) $(MVN_FLAGS) $(MVN_TEST_LOG) -f java/pom.xml test
+
+# pytest's exit code 5 (no tests collected) fails the build too.
+test-python: venv
+	$(VPY) -m pytest python/tests -q
+
+test-go:
+	@if [ -f go/go.mod ]; then \
+	  echo "cd go && $(GO) vet ./... && $(GO) test ./..."; \
+	  cd go && $(GO) vet ./... && $(GO) test ./...; \
+	else \
+	  echo "go/go.mod not found: skipping Go tests"; \
+	fi
+
+demo: venv
+	$(VPY) bench/demo.py
+
+bench: venv
+	$(VPY) bench/run_bench.py
+
+clean:
+	rm -rf $(VENV) python/gatun/jars python/build python/*.egg-info .pytest_cache python/.pytest_cache
+	rm -f python/gatun/_native*.so
+	find java -name target -type d -prune -exec rm -rf {} +
+	find python bench -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,621 @@
+package dev.gatun.server;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The Gatun server: a Unix-socket listener that opens sessions and channels (protocol §1) and serves
+ * them. Embedded use:
+ *
+ * <pre>{@code
+ * GatunServer server = GatunServer.builder().allowlist(Allowlist.all()).build().start();
+ * server.writeConnectionInfo(Path.of("/run/user/1000/gatun.json"));
+ * ...
+ * server.close();
+ * }</pre>
+ *
+ * <p>Threads (all daemon): one accept thread; one per connection, which does the hand-shake and then
+ * stays the connection's thread (control reader, or pinned channel thread); one timer for
+ * hand-shake timeouts.
+ */
+public final class GatunServer implements AutoCloseable {
+    public static final int PROTOCOL_VERSION = 1;
+    public static final long DEFAULT_REGION_BYTES = 4L * 1024 * 1024;
+    public static final long DEFAULT_MAX_MESSAGE_BYTES = 2_147_483_000L;
+    static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+
+    private static final System.Logger LOG = System.getLogger(GatunServer.class.getName());
+    private static final byte[] MAGIC = {'G', 'A', 'T', 'N'};
+    private static final int KIND_SESSION = 1;
+    private static final int KIND_CHANNEL = 2;
+    private static final int CONTROL_CANCEL = 0x01;
+    private static final int CONTROL_CLOSE = 0x02;
+    private static final int CONTROL_SHUTDOWN = 0x03;
+    private static final int MAPPED = 0x01;
+    private static final FileAttribute<Set<PosixFilePermission>> DIR_0700 =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+
+    /** WELCOME statuses (§1.2). */
+    static final int OK = 0;
+    static final int AUTH_FAILED = 1;
+    static final int UNSUPPORTED_VERSION = 2;
+    static final int MALFORMED = 3;
+    static final int UNKNOWN_SESSION = 4;
+    static final int LIMIT_REACHED = 5;
+
+    private final Path requestedSocketDir;
+    private final Allowlist allowlist;
+    private final long regionBytes;
+    private final long maxMessageBytes;
+    private final byte[] token;
+    private final boolean allowShutdown;
+    private final ClassLoader classLoader;
+    private final SecureRandom random = new SecureRandom();
+    private final Invoker invoker;
+    private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CountDownLatch closedLatch = new CountDownLatch(1);
+
+    private Path socketDir;
+    private boolean ownSocketDir;
+    private Path socketPath;
+    private Path shmDir;
+    private ServerSocketChannel listener;
+    private ScheduledExecutorService timer;
+
+    private GatunServer(Builder b) {
+        this.requestedSocketDir = b.socketDir;
+        this.allowlist = b.allowlist;
+        this.regionBytes = b.regionBytes;
+        this.maxMessageBytes = b.maxMessageBytes;
+        this.allowShutdown = b.allowShutdown;
+        this.classLoader = b.classLoader != null ? b.classLoader : defaultClassLoader();
+        this.invoker = new Invoker(allowlist);
+        if (b.token != null) {
+            this.token = b.token.clone();
+        } else {
+            this.token = new byte[32];
+            random.nextBytes(token);
+        }
+    }
+
+    static void checkMaxMessageBytes(long bytes) {
+        if (bytes < 64 || bytes > DEFAULT_MAX_MESSAGE_BYTES) {
+            throw new IllegalArgumentException("max message bytes must be between 64 and " + DEFAULT_MAX_MESSAGE_BYTES
+                    + ", not " + bytes);
+        }
+    }
+
+    private static ClassLoader defaultClassLoader() {
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        return context != null ? context : GatunServer.class.getClassLoader();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Configuration of a server; every setting has a default. */
+    public static final class Builder {
+        private Path socketDir;
+        private Allowlist allowlist = Allowlist.standard();
+        private long regionBytes = DEFAULT_REGION_BYTES;
+        private long maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+        private byte[] token;
+        private boolean allowShutdown;
+        private ClassLoader classLoader;
+
+        private Builder() {
+        }
+
+        /** Where the socket lives; created with mode 0700 if missing, refused if it exists with wider access. Default: a new private temporary directory. */
+        public Builder socketDir(Path dir) {
+            this.socketDir = dir;
+            return this;
+        }
+
+        /** Default: {@link Allowlist#standard()}. */
+        public Builder allowlist(Allowlist list) {
+            this.allowlist = list;
+            return this;
+        }
+
+        /** Size of each channel's shared-memory region, 64 KiB to 1 GiB; default 4 MiB. */
+        public Builder regionBytes(long bytes) {
+            ShmRegion.checkSize(bytes);
+            this.regionBytes = bytes;
+            return this;
+        }
+
+        /** Largest message in either direction; default 2,147,483,000. */
+        public Builder maxMessageBytes(long bytes) {
+            checkMaxMessageBytes(bytes);
+            this.maxMessageBytes = bytes;
+            return this;
+        }
+
+        /** The 32-byte token clients must present; default: random. */
+        public Builder token(byte[] token) {
+            if (token.length != 32) {
+                throw new IllegalArgumentException("the token must be 32 bytes, not " + token.length);
+            }
+            this.token = token.clone();
+            return this;
+        }
+
+        /** The token as 64 hex digits. */
+        public Builder token(String hex) {
+            return token(HexFormat.of().parseHex(hex));
+        }
+
+        /** Whether a client may stop the server (control SHUTDOWN); default false. */
+        public Builder allowShutdown(boolean allow) {
+            this.allowShutdown = allow;
+            return this;
+        }
+
+        /** Where RESOLVE_CLASS looks; default: the context class loader of the building thread. */
+        public Builder classLoader(ClassLoader loader) {
+            this.classLoader = loader;
+            return this;
+        }
+
+        public GatunServer build() {
+            return new GatunServer(this);
+        }
+    }
+
+    /** Creates the directories and the socket and starts accepting. */
+    public GatunServer start() throws IOException {
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("already started");
+        }
+        try {
+            prepareSocketDir();
+            shmDir = privateShmDir();
+            socketPath = socketDir.resolve("gatun.sock");
+            removeStaleSocket();
+            listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            listener.bind(UnixDomainSocketAddress.of(socketPath));
+            Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+        timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "gatun-timer"));
+        daemon(this::acceptLoop, "gatun-accept").start();
+        return this;
+    }
+
+    private void prepareSocketDir() throws IOException {
+        if (requestedSocketDir == null) {
+            socketDir = Files.createTempDirectory("gatun-", DIR_0700);
+            ownSocketDir = true;
+            return;
+        }
+        socketDir = requestedSocketDir.toAbsolutePath();
+        if (Files.notExists(socketDir)) {
+            Files.createDirectories(socketDir.getParent());
+            Files.createDirectory(socketDir, DIR_0700);
+            ownSocketDir = true;
+            return;
+        }
+        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(socketDir);
+        if (!perms.equals(PosixFilePermissions.fromString("rwx------"))) {
+            throw new IOException("socket directory " + socketDir + " must have mode 0700 (it has "
+                    + PosixFilePermissions.toString(perms) + ")");
+        }
+    }
+
+    /** A 0700 directory under /dev/shm for the regions; the socket directory where there is none. */
+    private Path privateShmDir() throws IOException {
+        Path devShm = Path.of("/dev/shm");
+        if (Files.isDirectory(devShm) && Files.isWritable(devShm)) {
+            try {
+                return Files.createTempDirectory(devShm, "gatun-", DIR_0700);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.INFO, "cannot use /dev/shm, regions go to " + socketDir + ": " + e);
+            }
+        }
+        return socketDir;
+    }
+
+    private void removeStaleSocket() throws IOException {
+        if (!Files.exists(socketPath)) {
+            return;
+        }
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socketPath))) {
+            throw new IOException("a server is already listening on " + socketPath);
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith("a server is already")) {
+                throw e;
+            }
+            Files.delete(socketPath); // nobody answers: a socket file left by a dead server
+        }
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    public ConnectionInfo connectionInfo() {
+        if (socketPath == null) {
+            throw new IllegalStateException("not started");
+        }
+        return new ConnectionInfo(PROTOCOL_VERSION, socketPath, HexFormat.of().formatHex(token),
+                ProcessHandle.current().pid());
+    }
+
+    /** Writes the connection info JSON atomically (temporary file in the same directory, then rename), mode 0600. */
+    public void writeConnectionInfo(Path file) throws IOException {
+        Path target = file.toAbsolutePath();
+        Path tmp = Files.createTempFile(target.getParent(), ".gatun-info-", ".tmp",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try {
+            Files.writeString(tmp, connectionInfo().toJson() + "\n", StandardCharsets.UTF_8);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    public Path socketPath() {
+        return socketPath;
+    }
+
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    /** Blocks until the server is closed (by {@link #close()} or a client's SHUTDOWN). */
+    public void awaitClose() throws InterruptedException {
+        closedLatch.await();
+    }
+
+    /** Stops accepting, ends every session and removes the socket and region files. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            if (listener != null) {
+                listener.close();
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "closing listener", e);
+        }
+        for (Session s : new ArrayList<>(sessions.values())) {
+            s.close();
+        }
+        if (timer != null) {
+            timer.shutdownNow();
+        }
+        deleteQuietly(socketPath);
+        if (shmDir != null && !shmDir.equals(socketDir)) {
+            deleteTree(shmDir);
+        }
+        if (ownSocketDir) {
+            deleteTree(socketDir);
+        }
+        closedLatch.countDown();
+    }
+
+    private static void deleteTree(Path dir) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+            for (Path f : files) {
+                deleteQuietly(f);
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "listing " + dir, e);
+        }
+        deleteQuietly(dir);
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "deleting " + p, e);
+        }
+    }
+
+    // Package-private for sessions, request loops and tests.
+
+    Invoker invoker() {
+        return invoker;
+    }
+
+    Allowlist allowlist() {
+        return allowlist;
+    }
+
+    ClassLoader classLoader() {
+        return classLoader;
+    }
+
+    SecureRandom random() {
+        return random;
+    }
+
+    Collection<Session> sessions() {
+        return sessions.values();
+    }
+
+    void sessionEnded(Session s) {
+        sessions.remove(s.idHex());
+    }
+
+    /**
+     * The class with this name: {@code a.b.C}, {@code a.b.C$D} or {@code a.b.C.D} (tried as nested
+     * classes from the right), or a primitive type name; null if there is none.
+     */
+    Class<?> findClass(String name) {
+        Class<?> primitive = PRIMITIVES.get(name);
+        if (primitive != null) {
+            return primitive;
+        }
+        String candidate = name;
+        while (true) {
+            try {
+                return Class.forName(candidate, false, classLoader);
+            } catch (ClassNotFoundException e) {
+                int dot = candidate.lastIndexOf('.');
+                if (dot <= 0) {
+                    return null;
+                }
+                candidate = candidate.substring(0, dot) + '$' + candidate.substring(dot + 1);
+            } catch (LinkageError e) {
+                throw new GatunException(ErrorCode.NO_SUCH_CLASS, "class " + candidate + " cannot be loaded: " + e);
+            }
+        }
+    }
+
+    private static final Map<String, Class<?>> PRIMITIVES = Map.of(
+            "boolean", boolean.class, "byte", byte.class, "char", char.class, "short", short.class,
+            "int", int.class, "long", long.class, "float", float.class, "double", double.class);
+
+    private void acceptLoop() {
+        while (!closed.get()) {
+            SocketChannel connection;
+            try {
+                connection = listener.accept();
+            } catch (IOException e) {
+                if (!closed.get()) {
+                    LOG.log(System.Logger.Level.ERROR, "accept failed; the server stops accepting", e);
+                }
+                return;
+            }
+            daemon(() -> serveConnection(connection), "gatun-handshake").start();
+        }
+    }
+
+    /** Hand-shake, then this thread stays with the connection: control reader or channel thread. */
+    private void serveConnection(SocketChannel connection) {
+        ScheduledFuture<?> timeout;
+        try {
+            timeout = timer.schedule(() -> closeQuietly(connection), HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) { // the server is closing
+            closeQuietly(connection);
+            return;
+        }
+        try {
+            ByteBuffer hello = ByteBuffer.allocate(56).order(ByteOrder.LITTLE_ENDIAN);
+            if (!readFully(connection, hello, 8)) {
+                refuse(connection, MALFORMED, "malformed hello: too short");
+                return;
+            }
+            if (!MessageDigest.isEqual(MAGIC, java.util.Arrays.copyOf(hello.array(), 4))) {
+                refuse(connection, MALFORMED, "malformed hello: bad magic");
+                return;
+            }
+            int version = hello.getShort(4) & 0xFFFF;
+            if (version != PROTOCOL_VERSION) {
+                refuse(connection, UNSUPPORTED_VERSION, "unsupported protocol version " + version
+                        + "; this server speaks version " + PROTOCOL_VERSION);
+                return;
+            }
+            int kind = hello.get(6) & 0xFF;
+            if (kind != KIND_SESSION && kind != KIND_CHANNEL) {
+                refuse(connection, MALFORMED, "malformed hello: unknown kind " + kind);
+                return;
+            }
+            if (!readFully(connection, hello, 40)) {
+                refuse(connection, MALFORMED, "malformed hello: too short");
+                return;
+            }
+            if (!MessageDigest.isEqual(token, java.util.Arrays.copyOfRange(hello.array(), 8, 40))) {
+                refuse(connection, AUTH_FAILED, "authentication failed");
+                return;
+            }
+            if (kind == KIND_SESSION) {
+                Session session = openSession(connection);
+                timeout.cancel(false);
+                serveControl(session, connection);
+                return;
+            }
+            if (!readFully(connection, hello, 56)) {
+                refuse(connection, MALFORMED, "malformed hello: too short");
+                return;
+            }
+            Session session = sessions.get(HexFormat.of().formatHex(hello.array(), 40, 56));
+            if (session == null) {
+                refuse(connection, UNKNOWN_SESSION, "unknown session");
+                return;
+            }
+            RequestLoop channel = openChannel(session, connection);
+            timeout.cancel(false);
+            if (channel != null && session.addChannel(channel)) {
+                Thread.currentThread().setName("gatun-channel-" + channel.id());
+                channel.run();
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "connection ended during the hand-shake: " + e);
+            closeQuietly(connection);
+        } finally {
+            timeout.cancel(false);
+        }
+    }
+
+    private static boolean readFully(SocketChannel c, ByteBuffer b, int upTo) throws IOException {
+        b.limit(upTo);
+        while (b.hasRemaining()) {
+            if (c.read(b) < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void refuse(SocketChannel c, int status, String message) {
+        byte[] text = message.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(3 + text.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) status).putShort((short) text.length).put(text).flip();
+        try {
+            while (b.hasRemaining()) {
+                c.write(b);
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "sending refusal", e);
+        }
+        closeQuietly(c);
+    }
+
+    private static void writeAll(SocketChannel c, ByteBuffer b) throws IOException {
+        b.flip();
+        while (b.hasRemaining()) {
+            c.write(b);
+        }
+    }
+
+    private static void closeQuietly(SocketChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "closing connection", e);
+        }
+    }
+
+    private Session openSession(SocketChannel connection) throws IOException {
+        byte[] id = new byte[16];
+        random.nextBytes(id);
+        Session session = new Session(this, id, connection);
+        sessions.put(session.idHex(), session);
+        if (closed.get()) {
+            session.close();
+            throw new IOException("server closed");
+        }
+        ByteBuffer welcome = ByteBuffer.allocate(25).order(ByteOrder.LITTLE_ENDIAN);
+        welcome.put((byte) OK).put(id).putLong(maxMessageBytes);
+        try {
+            writeAll(connection, welcome);
+        } catch (IOException e) {
+            session.close();
+            throw e;
+        }
+        return session;
+    }
+
+    /** Creates the region, sends WELCOME, waits for MAPPED; the file is unlinked in every case. */
+    private RequestLoop openChannel(Session session, SocketChannel connection) throws IOException {
+        int id = session.nextChannelId();
+        Path file = shmDir.resolve("gatun-" + session.idHex().substring(0, 8) + "-" + id);
+        ShmRegion region;
+        try {
+            region = ShmRegion.create(file, regionBytes);
+        } catch (IOException e) {
+            refuse(connection, LIMIT_REACHED, "cannot create a shared-memory region of " + regionBytes + " bytes: " + e);
+            return null;
+        }
+        try {
+            byte[] path = file.toString().getBytes(StandardCharsets.UTF_8);
+            ByteBuffer welcome = ByteBuffer.allocate(1 + 4 + 8 + 4 + path.length).order(ByteOrder.LITTLE_ENDIAN);
+            welcome.put((byte) OK).putInt(id).putLong(regionBytes).putInt(path.length).put(path);
+            writeAll(connection, welcome);
+            ByteBuffer mapped = ByteBuffer.allocate(1);
+            if (!readFully(connection, mapped, 1) || mapped.get(0) != MAPPED) {
+                closeQuietly(connection);
+                return null;
+            }
+        } finally {
+            Files.deleteIfExists(file);
+        }
+        return new RequestLoop(session, id, new Channel(region, connection, true, maxMessageBytes));
+    }
+
+    /** Reads the control connection until CLOSE, SHUTDOWN or EOF; then the session ends (§1.3). */
+    private void serveControl(Session session, SocketChannel connection) {
+        Thread.currentThread().setName("gatun-control-" + session.idHex().substring(0, 8));
+        ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+        try {
+            while (true) {
+                b.clear();
+                if (!readFully(connection, b, 1)) {
+                    return;
+                }
+                int type = b.get(0) & 0xFF;
+                if (type == CONTROL_CANCEL) {
+                    b.clear();
+                    if (!readFully(connection, b, 4)) {
+                        return;
+                    }
+                    session.cancel(b.getInt(0));
+                } else if (type == CONTROL_CLOSE) {
+                    return;
+                } else if (type == CONTROL_SHUTDOWN) {
+                    if (allowShutdown) {
+                        LOG.log(System.Logger.Level.INFO, "shutdown requested by a client");
+                        close();
+                        return;
+                    }
+                    LOG.log(System.Logger.Level.WARNING, "SHUTDOWN refused: the server runs without --allow-shutdown");
+                } else {
+                    LOG.log(System.Logger.Level.WARNING, "unknown control message " + type + "; ending the session");
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "control connection ended: " + e);
+        } finally {
+            session.close();
+        }
+    }
+}

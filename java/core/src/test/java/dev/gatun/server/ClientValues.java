@@ -1,0 +1,135 @@
+package dev.gatun.server;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** The client's side of values (protocol §4) for test clients: encoding requests, decoding replies. */
+final class ClientValues {
+    /** An object handle; {@code shape} is -1 in client-to-server values, which carry none. */
+    record Ref(long handle, int shape) {
+        Ref(long handle) {
+            this(handle, -1);
+        }
+    }
+
+    record ClassRef(long id, String name) {
+    }
+
+    record CallbackRef(long id, List<String> interfaces) {
+    }
+
+    private ClientValues() {
+    }
+
+    /** Decodes values keeping handles, class ids and callbacks as records, collections in wire order. */
+    static final ValueDecoder MODEL = new ValueDecoder() {
+        @Override
+        public Object object(long handle) {
+            return new Ref(handle);
+        }
+
+        @Override
+        public Object classRef(long id, String name) {
+            return new ClassRef(id, name);
+        }
+
+        @Override
+        public Object callback(long id, String[] interfaces) {
+            return new CallbackRef(id, List.of(interfaces));
+        }
+
+        @Override
+        public Map<Object, Object> newMap(int size) {
+            return new LinkedHashMap<>();
+        }
+
+        @Override
+        public Set<Object> newSet(int size) {
+            return new LinkedHashSet<>();
+        }
+    };
+
+    /** Like {@link #MODEL}, for server-to-client values: OBJECT carries a shape. */
+    static final ValueDecoder REPLIES = new ValueDecoder() {
+        @Override
+        public Object object(long handle) {
+            throw new AssertionError("server OBJECT values carry a shape");
+        }
+
+        @Override
+        public boolean objectsHaveShape() {
+            return true;
+        }
+
+        @Override
+        public Object object(long handle, int shape) {
+            return new Ref(handle, shape);
+        }
+
+        @Override
+        public Object classRef(long id, String name) {
+            return new ClassRef(id, name);
+        }
+
+        @Override
+        public Object callback(long id, String[] interfaces) {
+            throw new AssertionError("servers send no CALLBACK values");
+        }
+
+        @Override
+        public Map<Object, Object> newMap(int size) {
+            return new LinkedHashMap<>();
+        }
+
+        @Override
+        public Set<Object> newSet(int size) {
+            return new LinkedHashSet<>();
+        }
+    };
+
+    /** Writes a value as a client sends it (§4.2). */
+    static void write(FrameWriter w, Object v) {
+        if (v instanceof Ref r) {
+            w.u8(ValueTag.OBJECT).i64(r.handle());
+            if (r.shape() >= 0) {
+                w.u8(r.shape());
+            }
+        } else if (v instanceof ClassRef c) {
+            w.classRef(c.id(), c.name());
+        } else if (v instanceof CallbackRef c) {
+            w.u8(ValueTag.CALLBACK).i64(c.id()).u16(c.interfaces().size());
+            c.interfaces().forEach(w::string);
+        } else if (v instanceof List<?> l) {
+            w.u8(ValueTag.LIST).i32(l.size());
+            l.forEach(e -> write(w, e));
+        } else if (v instanceof Set<?> s) {
+            w.u8(ValueTag.SET).i32(s.size());
+            s.forEach(e -> write(w, e));
+        } else if (v instanceof Map<?, ?> m) {
+            w.u8(ValueTag.MAP).i32(m.size());
+            m.forEach((k, x) -> {
+                write(w, k);
+                write(w, x);
+            });
+        } else if (v == null || v instanceof Boolean || v instanceof Number && !(v instanceof BigDecimal) && isBox(v)
+                || v instanceof Character || v instanceof String || v instanceof byte[] || v instanceof BigDecimal) {
+            w.result(v, null);
+        } else {
+            throw new IllegalArgumentException("no wire form for " + v.getClass());
+        }
+    }
+
+    private static boolean isBox(Object v) {
+        return v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte
+                || v instanceof Float || v instanceof Double;
+    }
+
+    static List<Object> list(Object... items) {
+        return new ArrayList<>(List.of(items));
+    }
+}

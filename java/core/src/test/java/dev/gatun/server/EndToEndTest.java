@@ -1,0 +1,221 @@
+package dev.gatun.server;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gatun.server.ClientValues.ClassRef;
+import dev.gatun.server.ClientValues.Ref;
+import dev.gatun.server.TestChannel.Reply;
+import java.io.IOException;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** A real server, a real client: hand-shake, shared memory, requests and replies. */
+class EndToEndTest {
+    static final long REGION = 64 * 1024;
+    static GatunServer server;
+    static ConnectionInfo info;
+    TestClient client;
+    TestChannel ch;
+
+    @BeforeAll
+    static void startServer() throws IOException {
+        server = GatunServer.builder().regionBytes(REGION).build().start();
+        info = server.connectionInfo();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
+    @BeforeEach
+    void connect() throws IOException {
+        client = TestClient.open(info);
+        ch = client.channel();
+    }
+
+    @AfterEach
+    void disconnect() throws IOException {
+        ch.close();
+        client.close();
+    }
+
+    static Session onlySession(byte[] id) {
+        return server.sessions().stream().filter(s -> s.idHex().equals(HexFormat.of().formatHex(id))).findFirst()
+                .orElse(null);
+    }
+
+    @Test
+    void filesArePrivateAndTheRegionIsUnlinkedOnceMapped() throws IOException {
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(info.socket().getParent())));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(info.socket())));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(ch.file.getParent())));
+        ch.resolveClass("java.lang.Math"); // a round trip: the server has seen MAPPED by now
+        assertFalse(Files.exists(ch.file));
+        assertEquals(64, info.token().length());
+    }
+
+    @Test
+    void refusesBadHellos() throws IOException {
+        byte[] token = HexFormat.of().parseHex(info.token());
+        byte[] wrong = token.clone();
+        wrong[31] ^= 1;
+        assertEquals(GatunServer.AUTH_FAILED, refusal(TestClient.hello(1, wrong, null)).status());
+        byte[] badMagic = TestClient.hello(1, token, null);
+        badMagic[0] = 'X';
+        TestClient.Refusal r = refusal(badMagic);
+        assertEquals(GatunServer.MALFORMED, r.status());
+        assertTrue(r.message().contains("magic"), r.message());
+        byte[] badVersion = TestClient.hello(1, token, null);
+        badVersion[4] = 9;
+        assertEquals(GatunServer.UNSUPPORTED_VERSION, refusal(badVersion).status());
+        assertEquals(GatunServer.UNKNOWN_SESSION, refusal(TestClient.hello(2, token, new byte[16])).status());
+        byte[] badKind = TestClient.hello(1, token, null);
+        badKind[6] = 7;
+        assertEquals(GatunServer.MALFORMED, refusal(badKind).status());
+    }
+
+    private static TestClient.Refusal refusal(byte[] hello) throws IOException {
+        try (SocketChannel c = TestClient.connect(info.socket(), hello)) {
+            return TestClient.status(c);
+        }
+    }
+
+    @Test
+    void staticAndInstanceCalls() throws IOException {
+        ClassRef math = ch.cls("java.lang.Math");
+        assertEquals(7, ch.call(math, "max", 3, 7).value());
+        assertEquals(7L, ch.call(math, "max", 3, 7L).value());
+        assertEquals(2.5, ch.call(math, "max", 2.5, 1.0).value());
+        assertEquals("ab", ch.call(ch.cls("java.lang.String"), "valueOf", "ab").value());
+        ClassRef arrayList = ch.cls("java.util.ArrayList");
+        Ref list = ch.newObject(arrayList).ref();
+        assertEquals(ValueTag.SHAPE_LIST, list.shape());
+        assertEquals(true, ch.call(list, "add", "x").value());
+        assertEquals(true, ch.call(list, "add", 5).value());
+        assertEquals(2, ch.call(list, "size").value());
+        assertEquals("[x, 5]", ch.call(list, "toString").value());
+        Ref iterator = ch.call(list, "iterator").ref(); // ArrayList$Itr: not public, reached through Iterator
+        assertEquals(ValueTag.SHAPE_ITERATOR, iterator.shape());
+        assertEquals(true, ch.call(iterator, "hasNext").value());
+        assertEquals("x", ch.call(iterator, "next").value());
+        Map<?, ?> expectedMap = Map.of("k", 1L);
+        Ref map = ch.newObject(ch.cls("java.util.HashMap"), expectedMap).ref();
+        assertEquals(1L, ch.call(map, "get", "k").value());
+    }
+
+    @Test
+    void valuesComeBackWithTheirTags() throws IOException {
+        ClassRef objects = ch.cls("java.util.Objects");
+        for (Object v : new Object[] {true, false, (byte) -3, (short) 300, 'é', 42, 1L << 40, 1.5f, -0.25, "héllo",
+                new java.math.BigDecimal("-12.50")}) {
+            assertEquals(v, ch.call(objects, "requireNonNullElse", v, "fallback").value());
+        }
+        assertNull(ch.call(objects, "toString", null, null).value());
+        byte[] bytes = {0, -1, 127};
+        assertArrayEquals(bytes, (byte[]) ch.call(ch.cls("java.util.Arrays"), "copyOf", bytes, 3).value());
+    }
+
+    @Test
+    void resolvesClassesMembersAndFields() throws IOException {
+        ClassRef entry = ch.cls("java.util.Map.Entry");
+        assertEquals("java.util.Map$Entry", entry.name());
+        assertEquals(entry.id(), ch.cls("java.util.Map$Entry").id());
+        assertNull(ch.resolveClass("java.util").value());
+        assertEquals(ErrorCode.NOT_ALLOWED, ch.resolveClass("java.lang.Runtime").code());
+        ClassRef integer = ch.cls("java.lang.Integer");
+        assertEquals(2, ch.resolveMember(integer, "MAX_VALUE").value());
+        assertEquals(1, ch.resolveMember(integer, "parseInt").value());
+        assertNull(ch.resolveMember(integer, "nothingHere").value());
+        assertEquals("java.util.AbstractMap$SimpleEntry",
+                ((ClassRef) ch.resolveMember(ch.cls("java.util.AbstractMap"), "SimpleEntry").value()).name());
+        assertEquals(Integer.MAX_VALUE, ch.getField(integer, "MAX_VALUE").value());
+        assertEquals(ErrorCode.NO_SUCH_MEMBER, ch.getField(integer, "nope").code());
+    }
+
+    @Test
+    void throwCarriesTheLiveThrowable() throws IOException {
+        Reply r = ch.call(ch.cls("java.lang.Integer"), "parseInt", "x1");
+        assertEquals(FrameType.THROW, r.type());
+        assertEquals("java.lang.NumberFormatException", r.className());
+        assertEquals("For input string: \"x1\"", r.message());
+        assertTrue(r.stack().startsWith("java.lang.NumberFormatException: For input string"), r.stack());
+        assertTrue(r.stack().contains("\tat java.base/java.lang.Integer.parseInt"), r.stack());
+        assertEquals(r.message(), ch.call(new Ref(r.throwable()), "getMessage").value());
+    }
+
+    @Test
+    void errorsNameTheProblem() throws IOException {
+        ClassRef math = ch.cls("java.lang.Math");
+        Reply r = ch.call(math, "max", "a", "b");
+        assertEquals(ErrorCode.NO_MATCHING_OVERLOAD, r.code());
+        assertTrue(r.message().contains("java.lang.Math.max") && r.message().contains("java.lang.String, java.lang.String")
+                && r.message().contains("max(int, int)"), r.message());
+        assertEquals(ErrorCode.NO_SUCH_MEMBER, ch.call(math, "nope").code());
+        assertEquals(ErrorCode.BAD_HANDLE, ch.call(new Ref(12345), "toString").code());
+        assertEquals(ErrorCode.BAD_HANDLE, ch.call(new ClassRef(999, "x"), "toString").code());
+        // After refusals the channel still works.
+        assertEquals(3, ch.call(math, "abs", -3).value());
+    }
+
+    @Test
+    void releaseDropsObjects() throws IOException {
+        Session session = onlySession(client.sessionId);
+        ClassRef sb = ch.cls("java.lang.StringBuilder");
+        int before = session.registry().size();
+        Ref a = ch.newObject(sb).ref();
+        Ref b = ch.newObject(sb).ref();
+        assertNotEquals(a.handle(), b.handle());
+        assertEquals(before + 2, session.registry().size());
+        assertNull(ch.release(a.handle(), b.handle(), 777).value());
+        assertEquals(before, session.registry().size());
+        assertEquals(ErrorCode.BAD_HANDLE, ch.call(a, "toString").code());
+    }
+
+    @Test
+    void chunkedMessagesCrossASmallRegionBothWays() throws IOException {
+        String big = "x".repeat(8 * 1024 * 1024 - 7) + "é€𝄞";
+        Ref sb = ch.newObject(ch.cls("java.lang.StringBuilder"), big).ref();
+        assertEquals(big.length(), ch.call(sb, "length").value());
+        assertEquals(big, ch.call(sb, "toString").value());
+        assertEquals(3, ch.call(ch.cls("java.lang.Math"), "max", 1, 3).value());
+    }
+
+    @Test
+    void sessionEndsWhenTheClientDisconnects() throws Exception {
+        TestClient other = TestClient.open(info);
+        TestChannel c = other.channel();
+        c.newObject(c.cls("java.util.ArrayList"));
+        Session session = onlySession(other.sessionId);
+        assertEquals(1, session.registry().size());
+        other.close(); // the control connection goes: the session ends
+        for (int i = 0; i < 200 && !session.isClosed(); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(session.isClosed());
+        assertEquals(0, session.registry().size());
+        assertNull(onlySession(other.sessionId));
+        org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> c.resolveClass("java.lang.Math"));
+    }
+
+    @Test
+    void listsMapsAndSetsArriveAsJavaCollections() throws IOException {
+        Ref list = ch.newObject(ch.cls("java.util.ArrayList"), List.of(1, "a", List.of())).ref();
+        assertEquals("[1, a, []]", ch.call(list, "toString").value());
+    }
+}

@@ -1,0 +1,26 @@
+"""Gatun: call the JVM from Python over shared memory.
+
+    from gatun import GatunClient
+    with GatunClient() as client:
+        sb = client.jvm.java.lang.StringBuilder("abc")
+        sb.append(1).length()
+"""
+from .client import GatunClient
+from .errors import (
+    GatunConnectionError, GatunError, GatunProtocolError, GatunRequestError, JavaException,
+    LimitError, NotAllowedError,
+)
+from .launcher import ConnectionInfo, GatunLauncher
+from .proxies import (
+    JavaArray, JavaClass, JavaIterator, JavaList, JavaMap, JavaMember, JavaObject, JavaPackage,
+    JavaSet, JVMView,
+)
+from .api import get_field, is_instance_of, java_import, set_field
+
+__all__ = [
+    "GatunClient", "GatunLauncher", "ConnectionInfo", "JavaObject", "JavaClass", "JavaMember",
+    "JavaPackage", "JVMView", "JavaList", "JavaMap", "JavaSet", "JavaArray", "JavaIterator",
+    "java_import", "is_instance_of", "get_field", "set_field", "GatunError", "GatunConnectionError",
+    "GatunProtocolError", "GatunRequestError", "NotAllowedError", "LimitError", "JavaException",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,419 @@
+/*
+ * The few things Python cannot do on shared memory by itself: acquire/release loads and stores,
+ * a full fence and compare-and-swap on the channel's sequence and parked words, and a bounded spin
+ * (spec/protocol.md §2). Everything else about the protocol stays in Python.
+ *
+ * Concurrency rules: the client writes only client_seq; the server writes only server_seq; the
+ * parked words change only by the CAS dance of §2.2, so exactly one side clears a parked flag and a
+ * doorbell byte is sent if and only if the parked side will read it.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <errno.h>
+#include <sys/socket.h>
+
+#define OFF_CLIENT_SEQ 64
+#define OFF_SERVER_SEQ 128
+#define OFF_CLIENT_PARKED 192
+#define OFF_SERVER_PARKED 256
+#define HEADER_BYTES 512
+#define FRAME_BYTES 16
+#define FRAME_RETURN 0x40
+#define TAG_NULL 0x00
+#define TAG_TRUE 0x01
+#define TAG_FALSE 0x02
+#define TAG_INT 0x06
+#define TAG_LONG 0x07
+#define TAG_DOUBLE 0x09
+#define TAG_STRING 0x0A
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static inline uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer view;
+    int has_view;
+    int fd;                 /* the channel's socket: doorbell and park */
+    int state;              /* STATE_* below */
+    uint64_t sent;          /* frames this client has published */
+    uint64_t received;      /* server frames this client has taken */
+    char *data;             /* the frame area */
+    uint64_t capacity;      /* its size */
+    uint64_t *client_seq;
+    uint64_t *server_seq;
+    uint32_t *client_parked;
+    uint32_t *server_parked;
+} Region;
+
+/* The turn state lives here, not in Python, so that a KeyboardInterrupt raised between two Python
+ * statements can never leave a published frame unsignalled or a doorbell byte unread. */
+#define STATE_MY_TURN 0
+#define STATE_WAITING 1
+#define STATE_PARKED 2
+
+static int Region_init(Region *self, PyObject *args, PyObject *kwds) {
+    PyObject *obj;
+    int fd;
+    if (!PyArg_ParseTuple(args, "Oi", &obj, &fd)) return -1;
+    if (self->has_view) {
+        PyBuffer_Release(&self->view);
+        self->has_view = 0;
+    }
+    if (PyObject_GetBuffer(obj, &self->view, PyBUF_WRITABLE) < 0) return -1;
+    self->has_view = 1;
+    if (self->view.len < HEADER_BYTES) {
+        PyErr_SetString(PyExc_ValueError, "shared-memory region smaller than its 512-byte header");
+        return -1;
+    }
+    char *base = (char *)self->view.buf;
+    if (((uintptr_t)base & 63) != 0) {
+        PyErr_SetString(PyExc_ValueError, "shared-memory region is not 64-byte aligned");
+        return -1;
+    }
+    uint32_t data_off, capacity;
+    memcpy(&data_off, base + 16, 4);
+    memcpy(&capacity, base + 20, 4);
+    if (data_off < HEADER_BYTES || (uint64_t)data_off + capacity > (uint64_t)self->view.len ||
+        capacity < 4096) {
+        PyErr_SetString(PyExc_ValueError, "bad shared-memory region header");
+        return -1;
+    }
+    self->data = base + data_off;
+    self->capacity = capacity;
+    self->fd = fd;
+    self->state = STATE_MY_TURN;
+    self->client_seq = (uint64_t *)(base + OFF_CLIENT_SEQ);
+    self->server_seq = (uint64_t *)(base + OFF_SERVER_SEQ);
+    self->client_parked = (uint32_t *)(base + OFF_CLIENT_PARKED);
+    self->server_parked = (uint32_t *)(base + OFF_SERVER_PARKED);
+    self->sent = __atomic_load_n(self->client_seq, __ATOMIC_ACQUIRE);
+    self->received = __atomic_load_n(self->server_seq, __ATOMIC_ACQUIRE);
+    return 0;
+}
+
+static void Region_dealloc(Region *self) {
+    if (self->has_view) PyBuffer_Release(&self->view);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Region_release(Region *self, PyObject *unused) {
+    if (self->has_view) {
+        PyBuffer_Release(&self->view);
+        self->has_view = 0;
+    }
+    Py_RETURN_NONE;
+}
+
+#define CHECK_OPEN(self)                                                         \
+    if (!(self)->has_view) {                                                     \
+        PyErr_SetString(PyExc_ValueError, "shared-memory region is released"); \
+        return NULL;                                                             \
+    }
+
+/* Hand the turn to the server (the frame is already in the data area) and ring its doorbell if it
+ * parked. -1 with a Python exception set on failure. */
+static int do_publish(Region *self) {
+    if (self->state != STATE_MY_TURN) {
+        PyErr_SetString(PyExc_RuntimeError, "publish() while waiting for the server: channel misuse");
+        return -1;
+    }
+    self->sent++;
+    __atomic_store_n(self->client_seq, self->sent, __ATOMIC_RELEASE);
+    self->state = STATE_WAITING;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(self->server_parked, __ATOMIC_ACQUIRE) == 1) {
+        uint32_t expected = 1;
+        if (__atomic_compare_exchange_n(self->server_parked, &expected, 0, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST)) {
+            const char bell = 1;
+            ssize_t r;
+            do {
+                r = send(self->fd, &bell, 1, MSG_NOSIGNAL);
+            } while (r < 0 && errno == EINTR);
+            if (r != 1) {
+                PyErr_SetFromErrno(PyExc_ConnectionError);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static PyObject *Region_publish(Region *self, PyObject *unused) {
+    CHECK_OPEN(self);
+    if (do_publish(self) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static inline int arrived(Region *self) {
+    return __atomic_load_n(self->server_seq, __ATOMIC_ACQUIRE) > self->received;
+}
+
+static inline void took_turn(Region *self) {
+    self->received++;
+    self->state = STATE_MY_TURN;
+}
+
+/* Wait for the server's frame: 0 when it is in the region, -1 when the server closed the socket
+ * (it died or dropped the channel), -2 with a Python exception set. Spins with the GIL for hot_ns
+ * (most calls answer within it), then without the GIL until spin_ns, then parks in a blocking read
+ * of the doorbell, where Ctrl-C is delivered as KeyboardInterrupt and a later wait resumes the
+ * same read. */
+static int do_wait(Region *self, uint64_t hot_ns, uint64_t spin_ns) {
+    if (self->state == STATE_MY_TURN) {
+        PyErr_SetString(PyExc_RuntimeError, "wait() without a published frame: channel misuse");
+        return -2;
+    }
+    if (self->state == STATE_WAITING) {
+        if (arrived(self)) {
+            took_turn(self);
+            return 0;
+        }
+        uint64_t start = now_ns();
+        int got = 0;
+        for (unsigned i = 1;; i++) {
+            cpu_relax();
+            if (arrived(self)) {
+                took_turn(self);
+                return 0;
+            }
+            if ((i & 31) == 0 && now_ns() - start >= hot_ns) break;
+        }
+        Py_BEGIN_ALLOW_THREADS
+        for (unsigned i = 1;; i++) {
+            cpu_relax();
+            if (arrived(self)) {
+                got = 1;
+                break;
+            }
+            if ((i & 63) == 0 && now_ns() - start >= spin_ns) break;
+        }
+        if (!got) {
+            __atomic_store_n(self->client_parked, 1, __ATOMIC_SEQ_CST);
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            if (arrived(self)) {
+                uint32_t one = 1;
+                got = __atomic_compare_exchange_n(self->client_parked, &one, 0, 0, __ATOMIC_SEQ_CST,
+                                                  __ATOMIC_SEQ_CST);
+            }
+        }
+        Py_END_ALLOW_THREADS
+        if (got) {
+            took_turn(self);
+            return 0;
+        }
+        self->state = STATE_PARKED;
+    }
+    for (;;) {
+        char bell;
+        ssize_t r;
+        int err;
+        Py_BEGIN_ALLOW_THREADS
+        r = recv(self->fd, &bell, 1, 0);
+        err = errno;
+        Py_END_ALLOW_THREADS
+        if (r == 1) {
+            if (arrived(self)) {
+                took_turn(self);
+                return 0;
+            }
+            /* A late doorbell of an earlier turn: the server stalled between publishing that
+             * frame and reading our parked word, which by then announced this wait. It cleared
+             * the word, so announce again (spec §2.2) before reading on. */
+            __atomic_store_n(self->client_parked, 1, __ATOMIC_SEQ_CST);
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            if (arrived(self)) {
+                uint32_t one = 1;
+                if (__atomic_compare_exchange_n(self->client_parked, &one, 0, 0, __ATOMIC_SEQ_CST,
+                                                __ATOMIC_SEQ_CST)) {
+                    took_turn(self);
+                    return 0;
+                }
+            }
+            continue;
+        }
+        if (r == 0) return -1;
+        if (err == EINTR) {
+            if (PyErr_CheckSignals() < 0) return -2;
+            continue;
+        }
+        errno = err;
+        PyErr_SetFromErrno(PyExc_ConnectionError);
+        return -2;
+    }
+}
+
+static int parse_u64(PyObject *o, uint64_t *out) {
+    *out = PyLong_AsUnsignedLongLong(o);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* wait(hot_ns, spin_ns) -> 0 (frame arrived) or -1 (server closed the channel). */
+static PyObject *Region_wait(Region *self, PyObject *const *args, Py_ssize_t nargs) {
+    CHECK_OPEN(self);
+    uint64_t hot_ns, spin_ns;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "wait(hot_ns, spin_ns)");
+        return NULL;
+    }
+    if (parse_u64(args[0], &hot_ns) < 0 || parse_u64(args[1], &spin_ns) < 0) return NULL;
+    int r = do_wait(self, hot_ns, spin_ns);
+    if (r == -2) return NULL;
+    return PyLong_FromLong(r);
+}
+
+static PyObject *NOT_SIMPLE;  /* roundtrip()'s answer when Python must read the frame itself */
+
+/* roundtrip(ftype, payload, hot_ns, spin_ns): the whole hot path of a small request in one call.
+ * Writes the frame, hands the turn over, waits, and decodes a RETURN of a scalar or short string.
+ * Returns NOT_SIMPLE when the answer is anything else (it is then in the region, our turn), and
+ * CLOSED when the server closed the channel. */
+static PyObject *CLOSED;
+
+static PyObject *Region_roundtrip(Region *self, PyObject *const *args, Py_ssize_t nargs) {
+    CHECK_OPEN(self);
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "roundtrip(ftype, payload, hot_ns, spin_ns)");
+        return NULL;
+    }
+    long ftype = PyLong_AsLong(args[0]);
+    uint64_t hot_ns, spin_ns;
+    if ((ftype == -1 && PyErr_Occurred()) || parse_u64(args[2], &hot_ns) < 0 ||
+        parse_u64(args[3], &spin_ns) < 0)
+        return NULL;
+    Py_buffer payload;
+    if (PyObject_GetBuffer(args[1], &payload, PyBUF_SIMPLE) < 0) return NULL;
+    if ((uint64_t)payload.len + FRAME_BYTES > self->capacity) {
+        PyBuffer_Release(&payload);
+        PyErr_SetString(PyExc_ValueError, "roundtrip() payload larger than one frame");
+        return NULL;
+    }
+    if (self->state != STATE_MY_TURN) {
+        PyBuffer_Release(&payload);
+        PyErr_SetString(PyExc_RuntimeError, "roundtrip() while waiting for the server: channel misuse");
+        return NULL;
+    }
+    char *frame = self->data;
+    uint32_t len = (uint32_t)payload.len;
+    uint64_t total = len;
+    memcpy(frame, &len, 4);
+    frame[4] = (char)ftype;
+    frame[5] = 0;
+    frame[6] = frame[7] = 0;
+    memcpy(frame + 8, &total, 8);
+    memcpy(frame + FRAME_BYTES, payload.buf, payload.len);
+    PyBuffer_Release(&payload);
+    if (do_publish(self) < 0) return NULL;
+    int r = do_wait(self, hot_ns, spin_ns);
+    if (r == -2) return NULL;
+    if (r == -1) {
+        Py_INCREF(CLOSED);
+        return CLOSED;
+    }
+    uint32_t rlen;
+    memcpy(&rlen, frame, 4);
+    unsigned char rtype = (unsigned char)frame[4], rflags = (unsigned char)frame[5];
+    if (rtype != FRAME_RETURN || rflags != 0 || rlen < 1 || rlen + FRAME_BYTES > self->capacity) {
+        Py_INCREF(NOT_SIMPLE);
+        return NOT_SIMPLE;
+    }
+    const char *v = frame + FRAME_BYTES;
+    switch ((unsigned char)v[0]) {
+        case TAG_NULL:
+            Py_RETURN_NONE;
+        case TAG_TRUE:
+            Py_RETURN_TRUE;
+        case TAG_FALSE:
+            Py_RETURN_FALSE;
+        case TAG_INT: {
+            int32_t x;
+            memcpy(&x, v + 1, 4);
+            return PyLong_FromLong(x);
+        }
+        case TAG_LONG: {
+            int64_t x;
+            memcpy(&x, v + 1, 8);
+            return PyLong_FromLongLong(x);
+        }
+        case TAG_DOUBLE: {
+            double x;
+            memcpy(&x, v + 1, 8);
+            return PyFloat_FromDouble(x);
+        }
+        case TAG_STRING: {
+            uint32_t n;
+            memcpy(&n, v + 1, 4);
+            if ((uint64_t)n + 5 > rlen) break;
+            return PyUnicode_DecodeUTF8(v + 5, n, "strict");
+        }
+    }
+    Py_INCREF(NOT_SIMPLE);
+    return NOT_SIMPLE;
+}
+
+/* True while a published frame awaits the server's answer. */
+static PyObject *Region_waiting(Region *self, PyObject *unused) {
+    return PyBool_FromLong(self->state != STATE_MY_TURN);
+}
+
+static PyMethodDef Region_methods[] = {
+    {"publish", (PyCFunction)Region_publish, METH_NOARGS, "Hand the turn to the server."},
+    {"wait", (PyCFunction)(void (*)(void))Region_wait, METH_FASTCALL,
+     "Wait for the server's frame: 0 = arrived, -1 = the server closed the channel."},
+    {"roundtrip", (PyCFunction)(void (*)(void))Region_roundtrip, METH_FASTCALL,
+     "Send a one-frame request and return a scalar answer, NOT_SIMPLE or CLOSED."},
+    {"waiting", (PyCFunction)Region_waiting, METH_NOARGS, "True while a frame awaits its answer."},
+    {"release", (PyCFunction)Region_release, METH_NOARGS, "Drop the buffer so the mmap can close."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject RegionType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "gatun._native.Region",
+    .tp_basicsize = sizeof(Region),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Atomic access to a channel's shared-memory header.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Region_init,
+    .tp_dealloc = (destructor)Region_dealloc,
+    .tp_methods = Region_methods,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "gatun._native", "Shared-memory atomics for the Gatun channel.", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    if (PyType_Ready(&RegionType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    NOT_SIMPLE = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
+    CLOSED = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
+    if (NOT_SIMPLE == NULL || CLOSED == NULL || PyModule_AddObjectRef(m, "NOT_SIMPLE", NOT_SIMPLE) < 0 ||
+        PyModule_AddObjectRef(m, "CLOSED", CLOSED) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&RegionType);
+    if (PyModule_AddObject(m, "Region", (PyObject *)&RegionType) < 0) {
+        Py_DECREF(&RegionType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,507 @@
+"""GatunClient: a session with a Gatun server, one channel per Python thread."""
+from __future__ import annotations
+
+import os
+import struct
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import protocol as p
+from .errors import (
+    GatunConnectionError, GatunError, GatunProtocolError, GatunRequestError, JavaException,
+    LimitError, NotAllowedError,
+)
+from .launcher import ConnectionInfo, GatunLauncher
+from .proxies import SHAPE_CLASSES, JavaClass, JavaObject, JVMView
+from .transport import NOT_SIMPLE, Channel, ControlConnection
+
+RELEASE_BATCH = 256
+_CALL0 = struct.Struct("<BQIH")
+_U64_U8 = struct.Struct("<QB")
+_CALLBACK_HEAD = struct.Struct("<Q")
+
+
+class GatunClient:
+    """A connection to a Gatun server.
+
+    `GatunClient()` starts a private server JVM (see `GatunLauncher`; keyword arguments go to it)
+    and connects. `GatunClient(socket_path, token=...)` attaches to a running server when
+    `connect()` is called (or on first use); without `token`, it reads the `connection.json` the
+    server wrote next to its socket, or `GATUN_TOKEN`. Use it as a context manager, or call
+    `close()`.
+    """
+
+    def __init__(self, socket_path: str | None = None, token: bytes | str | None = None,
+                 *, info_file: str | None = None, **launch_options: Any):
+        self._launcher: GatunLauncher | None = None
+        self._control: ControlConnection | None = None
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._channels: list[Channel] = []
+        self._pending_release: list[int] = []
+        self._classes: dict[str, JavaClass | None] = {}
+        self._members: dict[tuple[int, str], Any] = {}
+        self._callbacks: dict[int, Any] = {}
+        self._callback_ids: dict[int, int] = {}
+        self._callback_interfaces: dict[int, list[str]] = {}
+        self._callback_threads = 0
+        self._idle_callback_threads = 0
+        self._closed = False
+        self.jvm = JVMView(self)
+        if isinstance(token, str):
+            token = bytes.fromhex(token)
+        if info_file is not None:
+            info = ConnectionInfo.read(info_file)
+            self._socket_path, self._token = info.socket_path, info.token
+        elif socket_path is None:
+            self._launcher = GatunLauncher(**launch_options)
+            info = self._launcher.start()
+            self._socket_path, self._token = info.socket_path, info.token
+            try:
+                self.connect()
+            except BaseException:
+                self._launcher.stop()
+                raise
+        else:
+            if launch_options:
+                raise TypeError(f"launch options {sorted(launch_options)} need GatunClient() without socket_path")
+            self._socket_path = socket_path
+            self._token = token if token is not None else self._find_token(socket_path)
+
+    @staticmethod
+    def _find_token(socket_path: str) -> bytes:
+        env = os.environ.get("GATUN_TOKEN")
+        if env:
+            return bytes.fromhex(env)
+        for candidate in (Path(socket_path).parent / "connection.json",
+                          Path(socket_path).parent.parent / "connection.json"):
+            if candidate.is_file():
+                return ConnectionInfo.read(candidate).token
+        raise GatunConnectionError(
+            f"no token for {socket_path}: pass token=..., set GATUN_TOKEN, or use info_file=..."
+        )
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    def connect(self) -> "GatunClient":
+        with self._lock:
+            if self._closed:
+                raise GatunConnectionError("this client is closed")
+            if self._control is None:
+                self._control = ControlConnection(self._socket_path, self._token)
+        return self
+
+    def close(self) -> None:
+        """End the session (the server releases every object) and stop a server we started."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            control, self._control = self._control, None
+            channels, self._channels = self._channels, []
+        for ch in channels:
+            ch.close()
+        if control is not None:
+            control.close()
+        if self._launcher is not None:
+            self._launcher.stop()
+
+    def shutdown(self) -> None:
+        """Stop the server process (if it allows it), then close."""
+        if self._control is not None:
+            try:
+                self._control.shutdown_server()
+            except OSError:
+                pass
+        self.close()
+
+    def __enter__(self) -> "GatunClient":
+        return self.connect()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def server_pid(self) -> int | None:
+        if self._launcher is not None and self._launcher.process is not None:
+            return self._launcher.process.pid
+        return None
+
+    # --- channels ----------------------------------------------------------------------------
+
+    def _channel(self) -> Channel:
+        try:
+            return self._local.channel
+        except AttributeError:
+            pass
+        control = self._control
+        if control is None:
+            control = self.connect()._control
+            assert control is not None
+        ch = control.open_channel()
+        with self._lock:
+            if self._closed:
+                ch.close()
+                raise GatunConnectionError("this client is closed")
+            self._channels.append(ch)
+        self._local.channel = ch
+        return ch
+
+    def _discard_channel(self, ch: Channel) -> None:
+        if getattr(self._local, "channel", None) is ch:
+            del self._local.channel
+        with self._lock:
+            if ch in self._channels:
+                self._channels.remove(ch)
+        ch.close()
+
+    @staticmethod
+    def _name(ch: Channel, out: bytearray, name: str) -> None:
+        nid = ch.names.get(name)
+        if nid is not None:
+            out += p.U32.pack(nid)
+            return
+        nid = ch.pending_names.get(name)
+        if nid is None:
+            nid = len(ch.names) + len(ch.pending_names)
+            ch.pending_names[name] = nid
+        raw = name.encode("utf-8")
+        out += struct.pack("<IH", nid | 0x80000000, len(raw))
+        out += raw
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def _call(self, kind: int, target: int, name: str, args: Sequence[Any]) -> Any:
+        ch = self._channel()
+        nid = ch.names.get(name)
+        if nid is not None and not args:
+            return self._request(ch, p.CALL, _CALL0.pack(kind, target, nid, 0))
+        out = bytearray(p.TARGET.pack(kind, target))
+        self._name(ch, out, name)
+        self._args(out, args)
+        return self._request(ch, p.CALL, out)
+
+    def _args(self, out: bytearray, args: Sequence[Any]) -> None:
+        out += p.U16.pack(len(args))
+        for a in args:
+            p.encode_value(out, a, self)
+
+    def _new(self, class_id: int, args: Sequence[Any]) -> Any:
+        ch = self._channel()
+        out = bytearray(p.U64.pack(class_id))
+        self._args(out, args)
+        return self._request(ch, p.NEW, out)
+
+    def _get_field(self, kind: int, target: int, name: str) -> Any:
+        ch = self._channel()
+        out = bytearray(p.TARGET.pack(kind, target))
+        self._name(ch, out, name)
+        return self._request(ch, p.GET_FIELD, out)
+
+    def _set_field(self, kind: int, target: int, name: str, value: Any) -> None:
+        ch = self._channel()
+        out = bytearray(p.TARGET.pack(kind, target))
+        self._name(ch, out, name)
+        p.encode_value(out, value, self)
+        self._request(ch, p.SET_FIELD, out)
+
+    def _resolve_class(self, name: str) -> JavaClass | None:
+        try:
+            return self._classes[name]
+        except KeyError:
+            pass
+        out = bytearray()
+        p.encode_str(out, name)
+        found = self._request(self._channel(), p.RESOLVE_CLASS, out)
+        self._classes[name] = found
+        return found
+
+    def _resolve_member(self, class_id: int, name: str) -> Any:
+        key = (class_id, name)
+        try:
+            return self._members[key]
+        except KeyError:
+            pass
+        ch = self._channel()
+        out = bytearray(p.U64.pack(class_id))
+        self._name(ch, out, name)
+        found = self._request(ch, p.RESOLVE_MEMBER, out)
+        self._members[key] = found
+        return found
+
+    def _array(self, handle: int, op: int, *rest: Any) -> Any:
+        out = bytearray(_U64_U8.pack(handle, op))
+        if op in (p.ARRAY_GET, p.ARRAY_SET):
+            out += p.I32.pack(rest[0])
+            if op == p.ARRAY_SET:
+                p.encode_value(out, rest[1], self)
+        elif op == p.ARRAY_SLICE:
+            out += struct.pack("<ii", rest[0], rest[1])
+        return self._request(self._channel(), p.ARRAY, out)
+
+    def _drop(self, handle: int) -> None:
+        if handle and not self._closed:
+            self._pending_release.append(handle)
+
+    def _flush_releases(self, ch: Channel) -> None:
+        pending = self._pending_release
+        batch = []
+        try:
+            while pending and len(batch) < 65536:
+                batch.append(pending.pop())  # pop is atomic: safe against __del__ in other threads
+        except IndexError:
+            pass
+        if batch:
+            payload = p.U32.pack(len(batch)) + struct.pack(f"<{len(batch)}Q", *batch)
+            self._request(ch, p.RELEASE, payload, flush=False)
+
+    def _request(self, ch: Channel, ftype: int, payload: bytes | bytearray, flush: bool = True) -> Any:
+        if ch.broken is not None:
+            self._discard_channel(ch)
+            ch = self._channel()
+        if flush and len(self._pending_release) >= RELEASE_BATCH:
+            self._flush_releases(ch)
+        try:
+            if len(payload) <= ch.chunk_payload:
+                value = ch.request(ftype, payload)
+                if value is not NOT_SIMPLE:
+                    return value
+            else:
+                ch.send_frame(ftype, payload)
+            return self._reply(ch)
+        except KeyboardInterrupt:
+            self._after_interrupt(ch)
+            raise
+        except GatunConnectionError as e:
+            self._discard_channel(ch)
+            raise self._explain_connection_error(e) from None
+
+    def _explain_connection_error(self, e: GatunConnectionError) -> GatunConnectionError:
+        launcher = self._launcher
+        if launcher is not None:
+            code = launcher.exit_code()
+            if code is None and launcher.process is not None:
+                try:
+                    code = launcher.process.wait(timeout=1.0)
+                except Exception:
+                    code = None
+            if code is not None:
+                return GatunConnectionError(
+                    f"the Gatun server JVM died (exit code {code}): {e}\n{launcher.log_tail(15)}".rstrip()
+                )
+        return e
+
+    def _after_interrupt(self, ch: Channel) -> None:
+        """Ctrl-C while Java runs: interrupt the Java thread, let the call end, keep the channel."""
+        if not ch.waiting:
+            if ch.in_transfer:
+                self._discard_channel(ch)  # interrupted between chunks: the peer expects more
+            return
+        try:
+            if self._control is not None:
+                self._control.cancel(ch.channel_id)
+            ch.finish_turn()
+            try:
+                self._reply(ch)
+            except (JavaException, GatunRequestError):
+                pass
+        except BaseException:
+            self._discard_channel(ch)
+
+    # --- replies -----------------------------------------------------------------------------
+
+    def _reply(self, ch: Channel) -> Any:
+        while True:
+            ftype, buf, pos = ch.read_frame()
+            if ftype == p.RETURN:
+                return p.decode_value(buf, pos, self)[0]
+            if ftype == p.THROW:
+                raise self._java_exception(buf, pos)
+            if ftype == p.ERROR:
+                raise self._request_error(buf, pos)
+            if ftype == p.CALLBACK:
+                self._serve_callback(ch, buf, pos)
+                continue
+            ch.broken = f"unexpected frame type 0x{ftype:02x}"
+            raise GatunProtocolError(f"unexpected frame type 0x{ftype:02x} from the server")
+
+    def _java_exception(self, buf: Any, pos: int) -> JavaException:
+        (handle,) = p.U64.unpack_from(buf, pos)
+        class_name, pos = p.decode_str(buf, pos + 8)
+        message, pos = p.decode_str(buf, pos)
+        stack, pos = p.decode_str(buf, pos)
+        return JavaException(self.wrap_object(handle, p.SHAPE_OBJECT), class_name, message, stack)
+
+    @staticmethod
+    def _request_error(buf: Any, pos: int) -> GatunRequestError:
+        (code,) = p.U16.unpack_from(buf, pos)
+        message, _ = p.decode_str(buf, pos + 2)
+        name = p.ERROR_NAMES.get(code, f"ERROR_{code}")
+        if code == 1:
+            return NotAllowedError(code, name, message)
+        if code == 7:
+            return LimitError(message)  # type: ignore[return-value]
+        return GatunRequestError(code, name, message)
+
+    # --- callbacks ---------------------------------------------------------------------------
+
+    def register_callback(self, obj: Any, *interfaces: str) -> Any:
+        """Let Java call `obj` through the given interfaces; returns `obj` for chaining.
+
+        Objects that declare `class Java: implements = [...]` need no registration.
+        """
+        if not interfaces:
+            raise ValueError("register_callback needs at least one Java interface name")
+        with self._lock:
+            cid = self._callback_ids.get(id(obj))
+            if cid is None:
+                cid = len(self._callbacks) + 1
+                self._callbacks[cid] = obj
+                self._callback_ids[id(obj)] = cid
+            self._callback_interfaces[cid] = list(interfaces)
+        self._ensure_callback_thread()
+        return obj
+
+    def _serve_callback(self, ch: Channel, buf: Any, pos: int) -> None:
+        (cid,) = _CALLBACK_HEAD.unpack_from(buf, pos)
+        method, pos = p.decode_str(buf, pos + 8)
+        (argc,) = p.U16.unpack_from(buf, pos)
+        pos += 2
+        args = []
+        for _ in range(argc):
+            value, pos = p.decode_value(buf, pos, self)
+            args.append(value)
+        try:
+            target = self._callbacks[cid]
+            result = getattr(target, method)(*args)
+            out = bytearray()
+            p.encode_value(out, result, self)
+            ftype = p.CALLBACK_RETURN
+        except BaseException as e:  # the JVM thread must get an answer, whatever happened
+            ftype = p.CALLBACK_ERROR
+            handle = 0
+            if isinstance(e, JavaException) and isinstance(e.java_exception, JavaObject):
+                handle = e.java_exception._handle
+            out = bytearray(p.U64.pack(handle))
+            p.encode_str(out, type(e).__qualname__)
+            p.encode_str(out, "".join(traceback.format_exception(e)))
+        ch.send_frame(ftype, out)
+
+    def _ensure_callback_thread(self) -> None:
+        with self._lock:
+            if self._idle_callback_threads > 0 or self._closed:
+                return
+            self._callback_threads += 1
+            self._idle_callback_threads += 1
+            n = self._callback_threads
+        threading.Thread(target=self._callback_loop, name=f"gatun-callback-{n}", daemon=True).start()
+
+    def _callback_loop(self) -> None:
+        """Serve callbacks from JVM threads that no Python thread is waiting on (spec §5.2)."""
+        try:
+            ch = self._channel()
+            ch.send_frame(p.SERVE_CALLBACKS, b"")
+            while True:
+                ftype, buf, pos = ch.read_frame()
+                if ftype != p.CALLBACK:
+                    raise GatunProtocolError(f"unexpected frame 0x{ftype:02x} on a callback channel")
+                with self._lock:
+                    self._idle_callback_threads -= 1
+                self._ensure_callback_thread()
+                try:
+                    self._serve_callback(ch, buf, pos)
+                finally:
+                    with self._lock:
+                        self._idle_callback_threads += 1
+        except (GatunConnectionError, OSError, ValueError):
+            pass  # the session ended
+        except GatunError as e:
+            print(f"gatun: callback thread stopped: {e}", file=sys.stderr)
+        finally:
+            with self._lock:
+                self._idle_callback_threads -= 1
+
+    # --- ValueContext (protocol.py) ----------------------------------------------------------
+
+    def object_handle(self, value: Any) -> int | None:
+        if isinstance(value, JavaObject):
+            if value._client is not self:
+                raise GatunError("a Java object from another Gatun session cannot be passed here")
+            return value._handle
+        return None
+
+    def class_ref(self, value: Any) -> tuple[int, str] | None:
+        if isinstance(value, JavaClass):
+            return value._class_id, value._fqn
+        return None
+
+    def callback_ref(self, value: Any) -> tuple[int, list[str]] | None:
+        cid = self._callback_ids.get(id(value))
+        if cid is not None and self._callbacks.get(cid) is value:
+            return cid, self._callback_interfaces[cid]
+        java = getattr(value, "Java", None)
+        implements = getattr(java, "implements", None)
+        if not implements:
+            return None
+        self.register_callback(value, *implements)
+        return self.callback_ref(value)
+
+    def wrap_object(self, handle: int, shape: int) -> JavaObject:
+        return SHAPE_CLASSES.get(shape, JavaObject)(self, handle)
+
+    def wrap_class(self, class_id: int, name: str) -> JavaClass:
+        return JavaClass(self, class_id, name)
+
+    # --- public helpers ----------------------------------------------------------------------
+
+    def new_array(self, java_class: JavaClass | str, *dims: int) -> Any:
+        """A new Java array: `new_array(jvm.java.lang.String, 3)` or `new_array("int", 2, 2)`."""
+        cls = self._class(java_class)
+        if not dims:
+            raise ValueError("new_array needs at least one dimension")
+        out = bytearray(_U64_U8.pack(cls._class_id, len(dims)))
+        for d in dims:
+            if d < 0:
+                raise ValueError(f"negative array dimension {d}")
+            out += p.U32.pack(d)
+        return self._request(self._channel(), p.NEW_ARRAY, out)
+
+    def is_instance_of(self, obj: Any, java_class: JavaClass | str) -> bool:
+        cls = self._class(java_class)
+        out = bytearray()
+        p.encode_value(out, obj, self)
+        out += p.U64.pack(cls._class_id)
+        return bool(self._request(self._channel(), p.INSTANCE_OF, out))
+
+    def _class(self, java_class: JavaClass | str) -> JavaClass:
+        if isinstance(java_class, JavaClass):
+            return java_class
+        found = self._resolve_class(java_class)
+        if found is None:
+            raise GatunRequestError(2, "NO_SUCH_CLASS", f"no Java class named {java_class!r}")
+        return found
+
+    def get_field(self, obj: JavaObject | JavaClass, name: str) -> Any:
+        if isinstance(obj, JavaClass):
+            return self._get_field(p.TARGET_CLASS, obj._class_id, name)
+        return self._get_field(p.TARGET_OBJECT, obj._handle, name)
+
+    def set_field(self, obj: JavaObject | JavaClass, name: str, value: Any) -> None:
+        if isinstance(obj, JavaClass):
+            self._set_field(p.TARGET_CLASS, obj._class_id, name, value)
+        else:
+            self._set_field(p.TARGET_OBJECT, obj._handle, name, value)
+
+    def session_info(self) -> dict[str, int]:
+        """What the server holds for this session: live objects in its registry, open channels."""
+        self._flush_releases(self._channel())
+        objects, channels = self._request(self._channel(), p.SESSION_INFO, b"")
+        return {"objects": objects, "channels": channels}
+
+    def detach(self, obj: JavaObject) -> None:
+        """Release a proxy's Java object now (the proxy must not be used afterwards)."""
+        self._drop(obj._handle)
+        obj.__dict__["_handle"] = 0

@@ -1,0 +1,271 @@
+"""Connections to a Gatun server: the hand-shake, the control connection and channels.
+
+A channel is a Unix socket (hand-shake and doorbell only) plus a mapped shared-memory region in
+which the client and the server take turns writing one frame (spec/protocol.md §2). This module
+moves frames; what the frames mean is the client's business.
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import socket
+import struct
+import threading
+
+from . import _native
+from . import protocol as p
+from .errors import GatunConnectionError, GatunProtocolError, LimitError
+
+NOT_SIMPLE = _native.NOT_SIMPLE
+
+# How long a waiting client spins before parking: with the GIL (most calls answer within it) and
+# in total. Longer spins cost CPU that a 2-core machine shares with the JVM.
+HOT_SPIN_NS = 10_000
+SPIN_NS = 60_000
+
+
+def _recv_exact(sock: socket.socket, n: int, what: str) -> bytes:
+    data = bytearray()
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise GatunConnectionError(f"the server closed the connection during {what}")
+        data += chunk
+    return bytes(data)
+
+
+def _hello(socket_path: str, kind: int, token: bytes, session_id: bytes = b"") -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(10.0)
+        sock.connect(socket_path)
+        sock.sendall(p.MAGIC + struct.pack("<HBB", p.PROTOCOL_VERSION, kind, 0) + token + session_id)
+        status = _recv_exact(sock, 1, "the hand-shake")[0]
+        if status != 0:
+            (n,) = struct.unpack("<H", _recv_exact(sock, 2, "the hand-shake"))
+            message = _recv_exact(sock, n, "the hand-shake").decode("utf-8", "replace")
+            reason = p.WELCOME_STATUS.get(status, f"status {status}")
+            raise GatunConnectionError(f"the Gatun server refused the connection: {reason}: {message}")
+        return sock
+    except OSError as e:
+        sock.close()
+        raise GatunConnectionError(f"cannot connect to the Gatun server at {socket_path}: {e}") from e
+    except BaseException:
+        sock.close()
+        raise
+
+
+class ControlConnection:
+    """The session's control connection: opening it starts the session, closing it ends it."""
+
+    def __init__(self, socket_path: str, token: bytes):
+        self.socket_path = socket_path
+        self.token = token
+        self.sock = _hello(socket_path, p.HELLO_SESSION, token)
+        try:
+            reply = _recv_exact(self.sock, 24, "the hand-shake")
+        except BaseException:
+            self.sock.close()
+            raise
+        self.session_id = reply[:16]
+        (self.max_message_bytes,) = struct.unpack("<Q", reply[16:])
+        self.sock.settimeout(None)
+        self._lock = threading.Lock()
+
+    def _send(self, data: bytes) -> None:
+        with self._lock:
+            self.sock.sendall(data)
+
+    def cancel(self, channel_id: int) -> None:
+        self._send(struct.pack("<BI", p.CONTROL_CANCEL, channel_id))
+
+    def shutdown_server(self) -> None:
+        self._send(bytes([p.CONTROL_SHUTDOWN]))
+
+    def close(self) -> None:
+        try:
+            self._send(bytes([p.CONTROL_CLOSE]))
+        except OSError:
+            pass
+        self.sock.close()
+
+    def open_channel(self) -> "Channel":
+        return Channel(self)
+
+
+class Channel:
+    """One channel: a socket, a mapped region and the turn-taking on it.
+
+    Used by one thread at a time. `send_frame` writes a frame and hands the turn to the server;
+    `receive_frame` waits for the server's frame. Messages larger than the region travel in chunks.
+    """
+
+    def __init__(self, control: ControlConnection):
+        self.max_message_bytes = control.max_message_bytes
+        self.sock = _hello(control.socket_path, p.HELLO_CHANNEL, control.token, control.session_id)
+        try:
+            head = _recv_exact(self.sock, 16, "the channel hand-shake")
+            self.channel_id, size, n = struct.unpack("<IQI", head)
+            path = _recv_exact(self.sock, n, "the channel hand-shake").decode("utf-8")
+            fd = os.open(path, os.O_RDWR)
+            try:
+                if os.fstat(fd).st_size < size:
+                    raise GatunProtocolError(f"shared-memory file {path} is smaller than announced")
+                self.mm = mmap.mmap(fd, size)
+            finally:
+                os.close(fd)
+            if self.mm[0:4] != p.REGION_MAGIC:
+                raise GatunProtocolError(f"{path} is not a Gatun region (bad magic)")
+            data_off, capacity = struct.unpack_from("<II", self.mm, 16)
+            if data_off < p.REGION_HEADER or data_off + capacity > size or capacity < 4096:
+                raise GatunProtocolError(f"bad region header in {path}")
+            self.sock.sendall(p.MAPPED)
+            self.sock.settimeout(None)
+        except BaseException:
+            self.sock.close()
+            raise
+        self.data = data_off
+        self.capacity = capacity
+        self.chunk_payload = capacity - p.FRAME_HEADER
+        self.region = _native.Region(self.mm, self.sock.fileno())
+        # Method/field name ids of this channel (spec §3.2 Name). A name joins `names` once a
+        # frame defining it has been handed to the server; until then it waits in `pending_names`.
+        self.names: dict[str, int] = {}
+        self.pending_names: dict[str, int] = {}
+        self.in_transfer = False
+        self.broken: str | None = None
+
+    # --- turns (the turn state lives in the native Region: see _native.c) ---------------------
+
+    def _publish(self) -> None:
+        if self.pending_names:
+            self.names.update(self.pending_names)
+            self.pending_names.clear()
+        try:
+            self.region.publish()
+        except OSError as e:
+            self._fail(f"the Gatun server went away ({e})")
+
+    def _await_turn(self) -> None:
+        try:
+            r = self.region.wait(HOT_SPIN_NS, SPIN_NS)
+        except OSError as e:
+            self._fail(f"the Gatun server went away ({e})")
+        if r < 0:
+            self._fail("the Gatun server went away (its JVM exited or closed the channel)")
+
+    def request(self, ftype: int, payload: bytes | bytearray) -> object:
+        """Send a one-frame request and wait for the answer, all in native code.
+
+        Returns the value when the answer is a RETURN of a scalar or short string; otherwise
+        `NOT_SIMPLE`, and the answer is in the region for `read_frame`.
+        """
+        if self.pending_names:
+            self.names.update(self.pending_names)
+            self.pending_names.clear()
+        try:
+            r = self.region.roundtrip(ftype, payload, HOT_SPIN_NS, SPIN_NS)
+        except OSError as e:
+            self._fail(f"the Gatun server went away ({e})")
+        if r is _native.CLOSED:
+            self._fail("the Gatun server went away (its JVM exited or closed the channel)")
+        return r
+
+    def finish_turn(self) -> None:
+        """Wait out a turn that a KeyboardInterrupt cut short."""
+        if self.region.waiting():
+            self._await_turn()
+
+    @property
+    def waiting(self) -> bool:
+        """True while a frame we sent awaits the server's answer."""
+        return self.region.waiting()
+
+    def _fail(self, why: str) -> None:
+        self.broken = why
+        raise GatunConnectionError(why)
+
+    def check_usable(self) -> None:
+        if self.broken is not None:
+            raise GatunConnectionError(f"this channel is unusable: {self.broken}")
+
+    # --- frames ------------------------------------------------------------------------------
+
+    def send_frame(self, ftype: int, payload: bytes | bytearray | memoryview) -> None:
+        """Send a message, in chunks when it does not fit, and wait for the server's answer.
+
+        After this returns the server's frame (or last chunk of it) is in the region.
+        """
+        total = len(payload)
+        if total > self.max_message_bytes:
+            raise LimitError(
+                f"message of {total} bytes exceeds the server's max message size of "
+                f"{self.max_message_bytes} bytes (--max-message-bytes)"
+            )
+        mm, data = self.mm, self.data
+        if total <= self.chunk_payload:
+            p.FRAME.pack_into(mm, data, total, ftype, 0, 0, total)
+            mm[data + 16:data + 16 + total] = payload
+            self._publish()
+            self._await_turn()
+            return
+        view = memoryview(payload)
+        pos = 0
+        self.in_transfer = True
+        while True:
+            n = min(self.chunk_payload, total - pos)
+            more = pos + n < total
+            p.FRAME.pack_into(mm, data, n, ftype, p.FLAG_MORE if more else 0, 0, total)
+            mm[data + 16:data + 16 + n] = view[pos:pos + n]
+            pos += n
+            self._publish()
+            self._await_turn()
+            if not more:
+                self.in_transfer = False
+                return
+            _, rtype, _, _, _ = p.FRAME.unpack_from(mm, data)
+            if rtype != p.CONTINUE:
+                self.in_transfer = False
+                return  # the server refused the message (e.g. LIMIT); its answer is in the region
+
+    def read_frame(self) -> tuple[int, memoryview | bytes | mmap.mmap, int]:
+        """The server's frame now in the region: (type, buffer, payload offset).
+
+        A chunked message is assembled (answering each chunk with CONTINUE) into a bytes object.
+        """
+        mm, data = self.mm, self.data
+        length, ftype, flags, _, total = p.FRAME.unpack_from(mm, data)
+        if not flags & p.FLAG_MORE:
+            return ftype, mm, data + 16
+        if total > self.max_message_bytes:
+            self._fail(f"the server announced a message of {total} bytes, over the limit")
+        buf = bytearray(total)
+        pos = 0
+        self.in_transfer = True
+        while True:
+            if pos + length > total:
+                self._fail("the server sent chunks longer than the announced total")
+            buf[pos:pos + length] = mm[data + 16:data + 16 + length]
+            pos += length
+            if not flags & p.FLAG_MORE:
+                break
+            p.FRAME.pack_into(mm, data, 0, p.CONTINUE, 0, 0, 0)
+            self._publish()
+            self._await_turn()
+            length, ftype, flags, _, _ = p.FRAME.unpack_from(mm, data)
+        if pos != total:
+            self._fail("the server's chunks do not add up to the announced total")
+        self.in_transfer = False
+        return ftype, buf, 0
+
+    def close(self) -> None:
+        self.broken = self.broken or "closed"
+        try:
+            self.region.release()
+            self.mm.close()
+        except (BufferError, ValueError):
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass

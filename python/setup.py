@@ -1,0 +1,115 @@
+"""Build script for the ``gatun`` Python package.
+
+Metadata lives in pyproject.toml. This file adds the two things that need code:
+
+* the C extension ``gatun._native`` (gatun/_native.c), and
+* the Gatun server jar, bundled as package data at gatun/jars/gatun-server.jar.
+  If that file is missing at build time it is built with Maven from ../java
+  (``mvn -q -f ../java/pom.xml -DskipTests package``) and copied in.
+  ``make jar`` at the repository root does the same thing ahead of time.
+
+Editable installs (``pip install -e python``) build the extension in place,
+next to the sources.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
+
+HERE = Path(__file__).resolve().parent
+JAR_DEST = HERE / "gatun" / "jars" / "gatun-server.jar"
+JAVA_POM_REL = os.path.join("..", "java", "pom.xml")  # relative to setup.py
+BUILT_JAR = HERE.parent / "java" / "core" / "target" / "gatun-core-0.1.0-SNAPSHOT.jar"
+
+
+class ServerJarError(RuntimeError):
+    pass
+
+
+def _fail(msg: str) -> None:
+    raise ServerJarError(
+        "gatun: cannot bundle the server jar (gatun/jars/gatun-server.jar): " + msg
+    )
+
+
+def _find_java_tool(name: str) -> str | None:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home:
+        cand = Path(java_home) / "bin" / name
+        if cand.is_file() and os.access(cand, os.X_OK):
+            return str(cand)
+    return shutil.which(name)
+
+
+def ensure_server_jar() -> None:
+    """Make sure gatun/jars/gatun-server.jar exists, building it if needed."""
+    if JAR_DEST.is_file():
+        return
+    if not (HERE / JAVA_POM_REL).is_file():
+        _fail(
+            f"it is missing and the Java sources ({(HERE / JAVA_POM_REL).resolve()}) "
+            "are not available to build it. Build the jar with "
+            "`mvn -f java/pom.xml -DskipTests package` and copy "
+            "java/core/target/gatun-core-0.1.0-SNAPSHOT.jar to python/gatun/jars/gatun-server.jar."
+        )
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        _fail(
+            "it is missing and Maven (`mvn`) was not found on PATH, so it cannot be "
+            "built. Install Maven 3.8+ (Debian: `apt-get install maven`) or run `make jar`."
+        )
+    if _find_java_tool("javac") is None or _find_java_tool("java") is None:
+        _fail(
+            "it is missing and no Java 17+ JDK (`java` and `javac`) was found on PATH or "
+            "in $JAVA_HOME, so it cannot be built. Install a JDK "
+            "(Debian: `apt-get install openjdk-17-jdk-headless`)."
+        )
+    cmd = [mvn, "-q", "-B", "-f", JAVA_POM_REL, "-DskipTests", "package"]
+    print("gatun: building the server jar: " + " ".join(cmd), file=sys.stderr, flush=True)
+    env = dict(os.environ)
+    # Debian's Maven 3.8.7 otherwise prints stray ANSI reset codes.
+    env["MAVEN_OPTS"] = (env.get("MAVEN_OPTS", "") + " -Djansi.noreset=true").strip()
+    result = subprocess.run(cmd, cwd=HERE, env=env)
+    if result.returncode != 0:
+        _fail(f"`{' '.join(cmd)}` failed with exit code {result.returncode} (see its output above).")
+    if not BUILT_JAR.is_file():
+        _fail(f"Maven succeeded but {BUILT_JAR} was not produced.")
+    JAR_DEST.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(BUILT_JAR, JAR_DEST)
+    print(f"gatun: copied {BUILT_JAR} -> {JAR_DEST}", file=sys.stderr, flush=True)
+
+
+class BuildPyWithJar(build_py):
+    """build_py (also used by editable installs) that first ensures the jar."""
+
+    def run(self) -> None:
+        ensure_server_jar()
+        super().run()
+
+
+class SdistWithJar(sdist):
+    def run(self) -> None:
+        ensure_server_jar()
+        super().run()
+
+
+extra_compile_args = [] if sys.platform == "win32" else ["-Wall"]
+
+setup(
+    ext_modules=[
+        Extension(
+            "gatun._native",
+            sources=["gatun/_native.c"],
+            extra_compile_args=extra_compile_args,
+        )
+    ],
+    cmdclass={"build_py": BuildPyWithJar, "sdist": SdistWithJar},
+)
