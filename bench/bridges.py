@@ -35,6 +35,8 @@ OPS = [
      "instance call with a 1024-character str argument"),
     ("bytes_1m", "1 MiB bytes arg `Arrays.hashCode(bytes)`",
      "static call with a 1 MiB bytes argument converted to byte[] (hashCode reads every byte)"),
+    ("bytes_1m_len", "1 MiB bytes arg, O(1) use `new String(bytes, 0, 0)`",
+     "the same 1 MiB bytes->byte[] argument to a constructor that only bounds-checks it: transfer cost alone"),
     ("list_1000", "1000-element list `Objects.hashCode(list)`",
      "static call with a 1000-int Python list converted to a java.util.List (hashCode reads every element)"),
     ("callback", "callback `Objects.requireNonNullElseGet(None, sup)`",
@@ -48,6 +50,7 @@ OP_SHORT = {
     "new_object": "object creation",
     "string_1k": "1 KiB string",
     "bytes_1m": "1 MiB bytes",
+    "bytes_1m_len": "1 MiB bytes, O(1) use",
     "list_1000": "1000-elem list",
     "callback": "callback",
 }
@@ -125,6 +128,7 @@ def resolve_java() -> dict:
 
 class Bridge:
     name = "?"
+    bytes_arg = staticmethod(lambda b: b)  # how this bridge passes bytes as byte[]
 
     def __init__(self):
         self.ops: dict = {}
@@ -136,7 +140,7 @@ class Bridge:
         pass
 
 
-def _common_ops(bridge: Bridge, jvm, sup, bytes_call, list_call):
+def _common_ops(bridge: Bridge, jvm, sup, bytes_call, bytes_len_call, list_call):
     """Operations written identically against a Py4J-style `jvm` view (Gatun and Py4J)."""
     sb = jvm.java.lang.StringBuilder("abc")
     m = sb.length  # bound once
@@ -148,6 +152,7 @@ def _common_ops(bridge: Bridge, jvm, sup, bytes_call, list_call):
         "new_object": lambda: jvm.java.util.ArrayList(),
         "string_1k": lambda: sb.indexOf(s1k),
         "bytes_1m": bytes_call,
+        "bytes_1m_len": bytes_len_call,
         "list_1000": list_call,
         "callback": lambda: jvm.java.util.Objects.requireNonNullElseGet(None, sup),
     }
@@ -169,12 +174,19 @@ def _common_ops(bridge: Bridge, jvm, sup, bytes_call, list_call):
         assert r == 1, f"callback returned {r!r}"
         assert sup.calls == before + 1, f"Supplier.get called {sup.calls - before} times"
 
+    def v_bytes_len():
+        _expect(str(bridge.ops["bytes_1m_len"]()), "")
+        # the whole array arrived: its last byte is in bounds (else StringIndexOutOfBoundsException)
+        last = bridge.bytes_arg(BYTES_1M[:-1] + b"A")
+        _expect(str(jvm.java.lang.String(last, len(BYTES_1M) - 1, 1)), "A")
+
     bridge.verifiers = {
         "prebound_call": lambda: _expect(m(), 3),
         "static_call": lambda: _expect(bridge.ops["static_call"](), 2),
         "new_object": v_new,
         "string_1k": v_string,
         "bytes_1m": lambda: _expect(bridge.ops["bytes_1m"](), java_bytes_hash(BYTES_1M)),
+        "bytes_1m_len": v_bytes_len,
         "list_1000": lambda: _expect(bridge.ops["list_1000"](), java_list_hash(LIST_1000)),
         "callback": v_callback,
     }
@@ -212,6 +224,7 @@ class GatunBridge(Bridge):
         _common_ops(
             self, jvm, sup,
             bytes_call=lambda: jvm.java.util.Arrays.hashCode(b1m),
+            bytes_len_call=lambda: jvm.java.lang.String(b1m, 0, 0),
             list_call=lambda: jvm.java.util.Objects.hashCode(l1k),
         )
 
@@ -226,7 +239,6 @@ class Py4JBridge(Bridge):
 
     def __init__(self):
         super().__init__()
-        import py4j
         from py4j.clientserver import ClientServer, JavaParameters, PythonParameters
         from py4j.version import __version__ as p4v
 
@@ -262,17 +274,22 @@ class Py4JBridge(Bridge):
         _common_ops(
             self, jvm, sup,
             bytes_call=lambda: jvm.java.util.Arrays.hashCode(b1m),
+            bytes_len_call=lambda: jvm.java.lang.String(b1m, 0, 0),
             list_call=lambda: jvm.java.util.Objects.hashCode(l1k),
         )
 
     def count_roundtrips(self):
         """Number of Python->Java commands one call of each op sends."""
+        import threading
+
         client = self.cs._gateway_client
         orig = client.send_command
         counter = [0]
+        me = threading.get_ident()
 
         def counting(*a, **kw):
-            counter[0] += 1
+            if threading.get_ident() == me:  # not the memory-management thread's releases
+                counter[0] += 1
             return orig(*a, **kw)
 
         client.send_command = counting
@@ -359,15 +376,17 @@ class JPypeBridge(Bridge):
 
         sup = Sup()
         b1m, l1k = BYTES_1M, LIST_1000
+        self.bytes_arg = lambda b: JArray(JByte)(b)
         # JPype has no implicit bytes->byte[] for an overloaded method (ambiguous) and no
         # list->Object conversion: do the idiomatic explicit conversion inside the call.
         _common_ops(
             self, jvm, sup,
             bytes_call=lambda: jvm.java.util.Arrays.hashCode(JArray(JByte)(b1m)),
+            bytes_len_call=lambda: jvm.java.lang.String(JArray(JByte)(b1m), 0, 0),
             list_call=lambda: jvm.java.util.Objects.hashCode(jvm.java.util.ArrayList(l1k)),
         )
 
-    def measure_floor(self, seconds: float = 0.6):
+    def measure_floor(self, seconds: float = 2.0):
         """Java-side cost of the 1 MiB op alone: Arrays.hashCode on an existing byte[]."""
         import jpype
         from jpype import JArray, JByte
@@ -376,7 +395,7 @@ class JPypeBridge(Bridge):
         hc = jpype.java.util.Arrays.hashCode
         time_slice(lambda: hc(arr), 1, seconds / 2)  # warm-up / JIT
         s = sorted(time_slice(lambda: hc(arr), 1, seconds / 2))
-        self.info["bytes_1m_java_hash_only_ns"] = s[len(s) // 2]
+        return s[len(s) // 2]
 
     def close(self):
         pass  # the JVM goes away with the process
@@ -452,11 +471,6 @@ def worker_main(name: str) -> int:
         except BaseException as e:  # noqa: BLE001
             traceback.print_exc()
             verify[k] = short_error(e)
-    if hasattr(bridge, "measure_floor"):
-        try:
-            bridge.measure_floor()
-        except Exception:  # noqa: BLE001
-            traceback.print_exc()
     if isinstance(bridge, Py4JBridge):
         try:
             bridge.count_roundtrips()
@@ -471,10 +485,12 @@ def worker_main(name: str) -> int:
         if cmd == "quit":
             break
         try:
-            f = bridge.ops[req["op"]]
+            f = bridge.ops.get(req.get("op"))
             if cmd == "warmup":
                 b = calibrate(f, req["seconds"], req["target_batch_ns"], req["max_batch"])
                 send({"batch": b})
+            elif cmd == "floor":
+                send({"floor_ns": bridge.measure_floor()})
             elif cmd == "run":
                 s = time_slice(f, req["batch"], req["seconds"], req.get("min_batches", 3))
                 send({"samples": s})

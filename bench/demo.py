@@ -89,15 +89,18 @@ def timing_table() -> bool:
     rows = [("operation", "Gatun", "Py4J", "speed-up")]
     for o in DEMO_OPS:
         g, p = summ["gatun"][o], summ["py4j"][o]
-        gs = R.fmt_ns(g["median_ns"]) if g.get("median_ns") else f"error: {g.get('error')}"
-        ps = R.fmt_ns(p["median_ns"]) if p.get("median_ns") else f"error: {p.get('error')}"
+        gs = R.fmt_ns(g["median_ns"]) if not g.get("error") else f"error: {str(g['error'])[:44]}"
+        ps = R.fmt_ns(p["median_ns"]) if not p.get("error") else f"error: {str(p['error'])[:44]}"
         rows.append((B.OP_SHORT[o], gs, ps, R.fmt_ratio(R.ratio(summ, "py4j", "gatun", o))))
     w = [max(len(r[i]) for r in rows) for i in range(4)]
     for i, r in enumerate(rows):
         print("  " + "  ".join(c.ljust(w[j]) if j == 0 else c.rjust(w[j]) for j, c in enumerate(r)))
         if i == 0:
             print("  " + "  ".join("-" * x for x in w))
-    return all(summ["gatun"][o].get("median_ns") for o in DEMO_OPS)
+    for o in DEMO_OPS:
+        if summ["gatun"][o].get("error"):
+            print(f"  Gatun {B.OP_SHORT[o]}: {summ['gatun'][o]['error']}")
+    return all(summ["gatun"][o].get("median_ns") and not summ["gatun"][o].get("error") for o in DEMO_OPS)
 
 
 def main() -> int:

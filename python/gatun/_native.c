@@ -14,6 +14,7 @@
 #include <time.h>
 #include <errno.h>
 #include <sys/socket.h>
+#include <sched.h>
 
 #define OFF_CLIENT_SEQ 64
 #define OFF_SERVER_SEQ 128
@@ -194,14 +195,20 @@ static int do_wait(Region *self, uint64_t hot_ns, uint64_t spin_ns) {
             }
             if ((i & 31) == 0 && now_ns() - start >= hot_ns) break;
         }
+        /* Past the hot window, give the core away between looks: on a busy machine the server
+         * thread may be waiting for exactly this core, and a pure spin would starve it. */
         Py_BEGIN_ALLOW_THREADS
         for (unsigned i = 1;; i++) {
-            cpu_relax();
+            if ((i & 7) == 0) {
+                sched_yield();
+            } else {
+                cpu_relax();
+            }
             if (arrived(self)) {
                 got = 1;
                 break;
             }
-            if ((i & 63) == 0 && now_ns() - start >= spin_ns) break;
+            if ((i & 7) == 0 && now_ns() - start >= spin_ns) break;
         }
         if (!got) {
             __atomic_store_n(self->client_parked, 1, __ATOMIC_SEQ_CST);

@@ -16,7 +16,7 @@ from .errors import (
 )
 from .launcher import ConnectionInfo, GatunLauncher
 from .proxies import SHAPE_CLASSES, JavaClass, JavaObject, JVMView
-from .transport import NOT_SIMPLE, Channel, ControlConnection
+from .transport import CLOSED, HOT_SPIN_NS, NOT_SIMPLE, SPIN_NS, Channel, ControlConnection
 
 RELEASE_BATCH = 256
 _CALL0 = struct.Struct("<BQIH")
@@ -175,10 +175,26 @@ class GatunClient:
     # --- requests ----------------------------------------------------------------------------
 
     def _call(self, kind: int, target: int, name: str, args: Sequence[Any]) -> Any:
-        ch = self._channel()
-        nid = ch.names.get(name)
-        if nid is not None and not args:
-            return self._request(ch, p.CALL, _CALL0.pack(kind, target, nid, 0))
+        try:
+            ch = self._local.channel
+        except AttributeError:
+            ch = self._channel()
+        if not args:
+            nid = ch.names.get(name)
+            if nid is not None:
+                if ch.broken is None and len(self._pending_release) < RELEASE_BATCH:
+                    # The hot path: a bound no-argument call, one native call for the round trip.
+                    try:
+                        value = ch.region.roundtrip(p.CALL, _CALL0.pack(kind, target, nid, 0), HOT_SPIN_NS, SPIN_NS)
+                    except BaseException as e:
+                        self._request_failed(ch, e)
+                        raise
+                    if value is NOT_SIMPLE:
+                        return self._reply_or_fail(ch)
+                    if value is not CLOSED:
+                        return value
+                    ch.broken = "the Gatun server went away (its JVM exited or closed the channel)"
+                return self._request(ch, p.CALL, _CALL0.pack(kind, target, nid, 0))
         out = bytearray(p.TARGET.pack(kind, target))
         self._name(ch, out, name)
         self._args(out, args)
@@ -266,17 +282,33 @@ class GatunClient:
             self._flush_releases(ch)
         try:
             if len(payload) <= ch.chunk_payload:
+                if len(payload) > ch.max_message_bytes:
+                    ch.check_limit(len(payload))
                 value = ch.request(ftype, payload)
                 if value is not NOT_SIMPLE:
                     return value
             else:
                 ch.send_frame(ftype, payload)
             return self._reply(ch)
-        except KeyboardInterrupt:
-            self._after_interrupt(ch)
+        except BaseException as e:
+            self._request_failed(ch, e)
             raise
-        except GatunConnectionError as e:
+
+    def _reply_or_fail(self, ch: Channel) -> Any:
+        try:
+            return self._reply(ch)
+        except BaseException as e:
+            self._request_failed(ch, e)
+            raise
+
+    def _request_failed(self, ch: Channel, e: BaseException) -> None:
+        """Leave the channel consistent after a failed request; raise a clearer error if there is one."""
+        if isinstance(e, KeyboardInterrupt):
+            self._after_interrupt(ch)
+        elif isinstance(e, (GatunConnectionError, OSError)):
             self._discard_channel(ch)
+            if not isinstance(e, GatunConnectionError):
+                e = GatunConnectionError(f"the Gatun server went away ({e})")
             raise self._explain_connection_error(e) from None
 
     def _explain_connection_error(self, e: GatunConnectionError) -> GatunConnectionError:

@@ -22,16 +22,16 @@ def _is_dunder(name: str) -> bool:
 class JavaMember:
     """A method of a Java object or class, bound to its target. Calling it calls Java."""
 
-    __slots__ = ("_client", "_kind", "_target", "_name")
+    __slots__ = ("_call", "_kind", "_target", "_name")
 
     def __init__(self, client: "GatunClient", kind: int, target: int, name: str):
-        self._client = client
+        self._call = client._call
         self._kind = kind
         self._target = target
         self._name = name
 
     def __call__(self, *args: Any) -> Any:
-        return self._client._call(self._kind, self._target, self._name, args)
+        return self._call(self._kind, self._target, self._name, args)
 
     def __repr__(self) -> str:
         return f"<JavaMember {self._name}>"

@@ -17,10 +17,11 @@ from . import protocol as p
 from .errors import GatunConnectionError, GatunProtocolError, LimitError
 
 NOT_SIMPLE = _native.NOT_SIMPLE
+CLOSED = _native.CLOSED
 
 # How long a waiting client spins before parking: with the GIL (most calls answer within it) and
 # in total. Longer spins cost CPU that a 2-core machine shares with the JVM.
-HOT_SPIN_NS = 10_000
+HOT_SPIN_NS = 5_000
 SPIN_NS = 60_000
 
 
@@ -137,10 +138,11 @@ class Channel:
 
     # --- turns (the turn state lives in the native Region: see _native.c) ---------------------
 
+    def _commit_names(self) -> None:
+        self.names.update(self.pending_names)
+        self.pending_names.clear()
+
     def _publish(self) -> None:
-        if self.pending_names:
-            self.names.update(self.pending_names)
-            self.pending_names.clear()
         try:
             self.region.publish()
         except OSError as e:
@@ -161,13 +163,12 @@ class Channel:
         `NOT_SIMPLE`, and the answer is in the region for `read_frame`.
         """
         if self.pending_names:
-            self.names.update(self.pending_names)
-            self.pending_names.clear()
+            self._commit_names()
         try:
             r = self.region.roundtrip(ftype, payload, HOT_SPIN_NS, SPIN_NS)
         except OSError as e:
             self._fail(f"the Gatun server went away ({e})")
-        if r is _native.CLOSED:
+        if r is CLOSED:
             self._fail("the Gatun server went away (its JVM exited or closed the channel)")
         return r
 
@@ -191,21 +192,25 @@ class Channel:
 
     # --- frames ------------------------------------------------------------------------------
 
+    def check_limit(self, total: int) -> None:
+        if total > self.max_message_bytes:
+            raise LimitError(
+                f"message of {total} bytes exceeds the server's max message size of "
+                f"{self.max_message_bytes} bytes (--max-message-bytes)"
+            )
+
     def send_frame(self, ftype: int, payload: bytes | bytearray | memoryview) -> None:
         """Send a message, in chunks when it does not fit, and wait for the server's answer.
 
         After this returns the server's frame (or last chunk of it) is in the region.
         """
         total = len(payload)
-        if total > self.max_message_bytes:
-            raise LimitError(
-                f"message of {total} bytes exceeds the server's max message size of "
-                f"{self.max_message_bytes} bytes (--max-message-bytes)"
-            )
+        self.check_limit(total)
         mm, data = self.mm, self.data
         if total <= self.chunk_payload:
             p.FRAME.pack_into(mm, data, total, ftype, 0, 0, total)
             mm[data + 16:data + 16 + total] = payload
+            self._commit_names()
             self._publish()
             self._await_turn()
             return
@@ -221,10 +226,12 @@ class Channel:
             self._publish()
             self._await_turn()
             if not more:
+                self._commit_names()  # the server decodes the message, and its names, now
                 self.in_transfer = False
                 return
             _, rtype, _, _, _ = p.FRAME.unpack_from(mm, data)
             if rtype != p.CONTINUE:
+                self.pending_names.clear()  # refused unread: it defined nothing (spec §3.2)
                 self.in_transfer = False
                 return  # the server refused the message (e.g. LIMIT); its answer is in the region
 
@@ -238,7 +245,8 @@ class Channel:
         if not flags & p.FLAG_MORE:
             return ftype, mm, data + 16
         if total > self.max_message_bytes:
-            self._fail(f"the server announced a message of {total} bytes, over the limit")
+            self._fail(f"the server announced a message of {total} bytes, over the limit of "
+                       f"{self.max_message_bytes} bytes (--max-message-bytes)")
         buf = bytearray(total)
         pos = 0
         self.in_transfer = True

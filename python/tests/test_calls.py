@@ -14,7 +14,7 @@ from gatun import (
 def test_instance_calls_and_chaining(jvm):
     sb = jvm.java.lang.StringBuilder("ab")
     assert isinstance(sb, JavaObject)
-    assert sb.append("c").append(1).append(2.5).append(True).length() == 10
+    assert sb.append("c").append(1).append(2.5).append(True).length() == 11
     assert sb.toString() == "abc12.5true"
     assert str(sb) == "abc12.5true"
     assert sb.charAt(0) == "a"

@@ -33,7 +33,7 @@ class FakeChannel:
     def __init__(self) -> None:
         self.names: dict[str, int] = {}
         self.pending_names: dict[str, int] = {}
-        self.broken = None
+        self.broken = "recording"  # keeps the client off its native hot path
 
 
 class RecordingClient(GatunClient):

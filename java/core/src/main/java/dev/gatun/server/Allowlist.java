@@ -31,6 +31,8 @@ public final class Allowlist {
             "java.lang.Math", "java.lang.StrictMath", "java.lang.Number", "java.lang.Boolean", "java.lang.Byte",
             "java.lang.Short", "java.lang.Character", "java.lang.Integer", "java.lang.Long", "java.lang.Float",
             "java.lang.Double", "java.lang.Void", "java.lang.Enum", "java.lang.Record",
+            // Per-thread storage (not threads themselves): pinned-thread state is observable.
+            "java.lang.ThreadLocal", "java.lang.InheritableThreadLocal",
             // The common exceptions, so that a THROW handle can be inspected (getMessage, getCause, ...).
             "java.lang.Throwable", "java.lang.Exception", "java.lang.RuntimeException", "java.lang.Error",
             "java.lang.StackTraceElement", "java.lang.ArithmeticException", "java.lang.ArrayIndexOutOfBoundsException",

@@ -19,6 +19,8 @@ import java.nio.channels.SocketChannel;
 final class Channel implements Closeable {
     /** How long a receiver spins before it parks; long enough to cover a busy peer's reply. */
     static final long SPIN_NANOS = 50_000;
+    /** The part of the spin that never gives the core away. */
+    static final long HOT_SPIN_NANOS = 5_000;
     private static final byte DOORBELL = 0x01;
 
     private final ShmRegion region;
@@ -28,10 +30,14 @@ final class Channel implements Closeable {
     private final int myParked;
     private final int peerParked;
     private final long maxMessageBytes;
+    /** The data area for headers and chunk copies; its limit is always its capacity. */
     private final ByteBuffer area;
+    /** The data area as the reader sees it: position and limit frame the current payload. */
+    private final ByteBuffer readView;
     private final FrameReader reader = new FrameReader();
     private final FrameWriter writer;
     private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
+    /** Both sequence words start at 0 in a new region; never read them here, the peer may have sent already. */
     private long sent;
     private long seen;
     /** A frame that arrived where a CONTINUE was expected (an ERROR answer); the next receive returns it. */
@@ -46,6 +52,7 @@ final class Channel implements Closeable {
         this.peerParked = serverSide ? ShmRegion.CLIENT_PARKED : ShmRegion.SERVER_PARKED;
         this.maxMessageBytes = maxMessageBytes;
         this.area = region.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        this.readView = region.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         this.writer = new FrameWriter(region.data().duplicate().order(ByteOrder.LITTLE_ENDIAN), maxMessageBytes);
         // A new region starts at zero; the client may publish its first frame before this
         // constructor runs, so the peer's word must not be sampled here.
@@ -88,7 +95,7 @@ final class Channel implements Closeable {
             if (total != length) {
                 throw GatunException.protocol("frame length " + length + " differs from its total " + total);
             }
-            reader.reset(area, FrameType.HEADER_BYTES, FrameType.HEADER_BYTES + length);
+            reader.reset(readView, FrameType.HEADER_BYTES, FrameType.HEADER_BYTES + length);
             return type;
         }
         ByteBuffer whole = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
@@ -173,8 +180,12 @@ final class Channel implements Closeable {
         if (region.getParkedVolatile(peerParked) == 1 && region.casParked(peerParked, 1, 0)) {
             bell.clear();
             bell.put(0, DOORBELL);
-            while (bell.hasRemaining()) {
-                socket.write(bell);
+            try {
+                while (bell.hasRemaining()) {
+                    socket.write(bell);
+                }
+            } catch (ClosedChannelException e) {
+                throw new ChannelClosedException("the channel was closed");
             }
         }
     }
@@ -191,16 +202,29 @@ final class Channel implements Closeable {
         seen = region.getSeqAcquire(peerSeq);
     }
 
+    /**
+     * Pure spinning for the first {@link #HOT_SPIN_NANOS} (a busy client answers within it), then a
+     * {@code Thread.yield()} between looks until {@link #SPIN_NANOS}: on a machine with more runnable
+     * threads than cores the client may be waiting for exactly this core.
+     */
     private boolean spin() {
-        long deadline = System.nanoTime() + SPIN_NANOS;
+        long start = System.nanoTime();
+        boolean hot = true;
         for (int i = 1; ; i++) {
             if (peerMoved()) {
                 return true;
             }
-            if ((i & 0x3F) == 0 && System.nanoTime() - deadline > 0) {
-                return false;
+            if (hot) {
+                Thread.onSpinWait();
+                if ((i & 0x3F) == 0 && System.nanoTime() - start > HOT_SPIN_NANOS) {
+                    hot = false;
+                }
+            } else {
+                Thread.yield();
+                if (System.nanoTime() - start > SPIN_NANOS) {
+                    return false;
+                }
             }
-            Thread.onSpinWait();
         }
     }
 

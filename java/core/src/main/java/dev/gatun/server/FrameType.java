@@ -12,6 +12,7 @@ final class FrameType {
     static final int INSTANCE_OF = 0x08;
     static final int NEW_ARRAY = 0x09;
     static final int ARRAY = 0x0A;
+    static final int SESSION_INFO = 0x0B;
     static final int CALLBACK_RETURN = 0x10;
     static final int CALLBACK_ERROR = 0x11;
     static final int SERVE_CALLBACKS = 0x20;
@@ -50,6 +51,7 @@ final class FrameType {
             case INSTANCE_OF -> "INSTANCE_OF";
             case NEW_ARRAY -> "NEW_ARRAY";
             case ARRAY -> "ARRAY";
+            case SESSION_INFO -> "SESSION_INFO";
             case CALLBACK_RETURN -> "CALLBACK_RETURN";
             case CALLBACK_ERROR -> "CALLBACK_ERROR";
             case SERVE_CALLBACKS -> "SERVE_CALLBACKS";

@@ -51,17 +51,18 @@ final class FrameWriter {
     }
 
     private void ensure(int n) {
-        if (buf.remaining() < n) {
-            grow(n);
-        }
-    }
-
-    private void grow(int n) {
         long needed = (long) buf.position() + n;
+        // The limit holds for messages that fit in the region too: the client's limit is the same.
         if (needed - FrameType.HEADER_BYTES > maxMessageBytes) {
             throw GatunException.limit("a " + FrameType.name(type) + " message", needed - FrameType.HEADER_BYTES,
                     maxMessageBytes);
         }
+        if (buf.remaining() < n) {
+            grow(needed);
+        }
+    }
+
+    private void grow(long needed) {
         long capacity = Math.min(Math.max(needed, buf.capacity() * 2L), maxMessageBytes + FrameType.HEADER_BYTES);
         ByteBuffer bigger = ByteBuffer.allocate((int) capacity).order(ByteOrder.LITTLE_ENDIAN);
         bigger.put(buf.flip());

@@ -88,6 +88,8 @@ public final class GatunServer implements AutoCloseable {
     private Path socketDir;
     private boolean ownSocketDir;
     private Path socketPath;
+    /** The socket file this server created; only that one is deleted on close. */
+    private Path boundSocket;
     private Path shmDir;
     private ServerSocketChannel listener;
     private ScheduledExecutorService timer;
@@ -206,6 +208,7 @@ public final class GatunServer implements AutoCloseable {
             removeStaleSocket();
             listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             listener.bind(UnixDomainSocketAddress.of(socketPath));
+            boundSocket = socketPath;
             Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
         } catch (IOException | RuntimeException e) {
             close();
@@ -253,14 +256,16 @@ public final class GatunServer implements AutoCloseable {
         if (!Files.exists(socketPath)) {
             return;
         }
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socketPath))) {
-            throw new IOException("a server is already listening on " + socketPath);
+        boolean alive;
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            alive = probe.connect(UnixDomainSocketAddress.of(socketPath));
         } catch (IOException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith("a server is already")) {
-                throw e;
-            }
-            Files.delete(socketPath); // nobody answers: a socket file left by a dead server
+            alive = false;
         }
+        if (alive) {
+            throw new IOException("a server is already listening on " + socketPath);
+        }
+        Files.delete(socketPath); // nobody answers: a socket file left by a dead server
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -326,7 +331,7 @@ public final class GatunServer implements AutoCloseable {
         if (timer != null) {
             timer.shutdownNow();
         }
-        deleteQuietly(socketPath);
+        deleteQuietly(boundSocket);
         if (shmDir != null && !shmDir.equals(socketDir)) {
             deleteTree(shmDir);
         }

@@ -134,7 +134,8 @@ public final class GatunServerMain {
             server.close();
             return 1;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "gatun-shutdown"));
+        Thread hook = new Thread(server::close, "gatun-shutdown"); // SIGTERM: still remove the socket and regions
+        Runtime.getRuntime().addShutdownHook(hook);
         if (options.exitOnStdinEof) {
             Thread watcher = new Thread(() -> {
                 drain(stdin);
@@ -147,6 +148,11 @@ public final class GatunServerMain {
             server.awaitClose();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down: the hook runs anyway, and close() is idempotent
         }
         return 0;
     }

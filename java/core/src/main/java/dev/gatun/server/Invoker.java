@@ -180,20 +180,21 @@ final class Invoker {
             }
             return out;
         }
-        // One method per signature: getMethods() can list an inherited interface method next to
-        // the class's implementation; the most derived declaration stands for both.
+        // One method per parameter list: getMethods() can list an inherited interface method next
+        // to the class's implementation, or a covariant-return bridge next to the real method; the
+        // real, most derived declaration stands for all. Bridges stay candidates otherwise (as in
+        // Py4J): they are how a public class exposes public methods of a package-private superclass.
         Map<List<Class<?>>, Method> bySignature = new LinkedHashMap<>();
         boolean instanceOnly = false;
         for (Method m : type.getMethods()) {
-            if (!m.getName().equals(name) || m.isBridge()) {
+            if (!m.getName().equals(name)) {
                 continue;
             }
             if (kind == CallKey.STATIC && !Modifier.isStatic(m.getModifiers())) {
                 instanceOnly = true;
                 continue;
             }
-            bySignature.merge(Arrays.asList(m.getParameterTypes()), m, (a, b) ->
-                    a.getDeclaringClass().isAssignableFrom(b.getDeclaringClass()) ? b : a);
+            bySignature.merge(Arrays.asList(m.getParameterTypes()), m, Invoker::preferred);
         }
         if (bySignature.isEmpty()) {
             throw new GatunException(ErrorCode.NO_SUCH_MEMBER, instanceOnly
@@ -202,6 +203,13 @@ final class Invoker {
         }
         out.addAll(bySignature.values());
         return out;
+    }
+
+    private static Method preferred(Method a, Method b) {
+        if (a.isBridge() != b.isBridge()) {
+            return a.isBridge() ? b : a;
+        }
+        return a.getDeclaringClass().isAssignableFrom(b.getDeclaringClass()) ? b : a;
     }
 
     /** The chosen method itself, or the same method declared by a public, allowed supertype. */

@@ -111,6 +111,10 @@ final class RequestDecoder {
                 h.array(handle, op, index, stop, value);
                 return;
             }
+            case FrameType.SESSION_INFO:
+                r.expectEnd(type);
+                h.sessionInfo();
+                return;
             case FrameType.CALLBACK_RETURN: {
                 Object value = r.value(values);
                 r.expectEnd(type);

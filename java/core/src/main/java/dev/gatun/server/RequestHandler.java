@@ -30,6 +30,9 @@ interface RequestHandler {
      */
     void array(long handle, int op, int index, int stop, Object value);
 
+    /** SESSION_INFO: the number of live objects in the session's registry and of open channels. */
+    void sessionInfo();
+
     void callbackReturn(Object value);
 
     void callbackError(long throwable, String pythonType, String message);

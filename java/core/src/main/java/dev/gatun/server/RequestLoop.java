@@ -122,8 +122,10 @@ final class RequestLoop implements RequestHandler {
                 return false;
             }
             if (!inCallback && type == FrameType.SERVE_CALLBACKS) {
-                channel.reader().expectEnd(type);
-                return true;
+                if (channel.reader().remaining() == 0) {
+                    return true;
+                }
+                answerError(GatunException.protocol("SERVE_CALLBACKS carries a payload"));
             }
             execute(type);
         }
@@ -410,6 +412,13 @@ final class RequestLoop implements RequestHandler {
             throw new GatunException(ErrorCode.BAD_ARGUMENT, "index " + index + " is out of range for an array of length " + length);
         }
         return index;
+    }
+
+    @Override
+    public void sessionInfo() {
+        channel.begin(FrameType.RETURN).u8(ValueTag.LIST).i32(2)
+                .u8(ValueTag.LONG).i64(registry.size())
+                .u8(ValueTag.LONG).i64(session.channelCount());
     }
 
     @Override

@@ -26,21 +26,11 @@ final class ClientValues {
     private ClientValues() {
     }
 
-    /** Decodes values keeping handles, class ids and callbacks as records, collections in wire order. */
-    static final ValueDecoder MODEL = new ValueDecoder() {
-        @Override
-        public Object object(long handle) {
-            return new Ref(handle);
-        }
-
+    /** Handles, class ids and callbacks as records; maps and sets in wire order. */
+    private abstract static class Model implements ValueDecoder {
         @Override
         public Object classRef(long id, String name) {
             return new ClassRef(id, name);
-        }
-
-        @Override
-        public Object callback(long id, String[] interfaces) {
-            return new CallbackRef(id, List.of(interfaces));
         }
 
         @Override
@@ -52,10 +42,23 @@ final class ClientValues {
         public Set<Object> newSet(int size) {
             return new LinkedHashSet<>();
         }
+    }
+
+    /** Client-to-server values, as the server reads them (OBJECT without shape). */
+    static final ValueDecoder MODEL = new Model() {
+        @Override
+        public Object object(long handle) {
+            return new Ref(handle);
+        }
+
+        @Override
+        public Object callback(long id, String[] interfaces) {
+            return new CallbackRef(id, List.of(interfaces));
+        }
     };
 
-    /** Like {@link #MODEL}, for server-to-client values: OBJECT carries a shape. */
-    static final ValueDecoder REPLIES = new ValueDecoder() {
+    /** Server-to-client values: OBJECT carries a shape, and there are no CALLBACK values. */
+    static final ValueDecoder REPLIES = new Model() {
         @Override
         public Object object(long handle) {
             throw new AssertionError("server OBJECT values carry a shape");
@@ -72,33 +75,15 @@ final class ClientValues {
         }
 
         @Override
-        public Object classRef(long id, String name) {
-            return new ClassRef(id, name);
-        }
-
-        @Override
         public Object callback(long id, String[] interfaces) {
             throw new AssertionError("servers send no CALLBACK values");
-        }
-
-        @Override
-        public Map<Object, Object> newMap(int size) {
-            return new LinkedHashMap<>();
-        }
-
-        @Override
-        public Set<Object> newSet(int size) {
-            return new LinkedHashSet<>();
         }
     };
 
     /** Writes a value as a client sends it (§4.2). */
     static void write(FrameWriter w, Object v) {
         if (v instanceof Ref r) {
-            w.u8(ValueTag.OBJECT).i64(r.handle());
-            if (r.shape() >= 0) {
-                w.u8(r.shape());
-            }
+            w.u8(ValueTag.OBJECT).i64(r.handle()); // a client's OBJECT has no shape byte
         } else if (v instanceof ClassRef c) {
             w.classRef(c.id(), c.name());
         } else if (v instanceof CallbackRef c) {

@@ -34,7 +34,8 @@ class EndToEndTest {
 
     @BeforeAll
     static void startServer() throws IOException {
-        server = GatunServer.builder().regionBytes(REGION).build().start();
+        server = GatunServer.builder().regionBytes(REGION)
+                .allowlist(Allowlist.parse("default,dev.gatun.fixtures.**")).build().start();
         info = server.connectionInfo();
     }
 
@@ -182,6 +183,7 @@ class EndToEndTest {
         Ref b = ch.newObject(sb).ref();
         assertNotEquals(a.handle(), b.handle());
         assertEquals(before + 2, session.registry().size());
+        assertEquals(List.of((long) before + 2, 1L), ch.sessionInfo().value());
         assertNull(ch.release(a.handle(), b.handle(), 777).value());
         assertEquals(before, session.registry().size());
         assertEquals(ErrorCode.BAD_HANDLE, ch.call(a, "toString").code());
@@ -217,5 +219,121 @@ class EndToEndTest {
     void listsMapsAndSetsArriveAsJavaCollections() throws IOException {
         Ref list = ch.newObject(ch.cls("java.util.ArrayList"), List.of(1, "a", List.of())).ref();
         assertEquals("[1, a, []]", ch.call(list, "toString").value());
+    }
+
+    @Test
+    void arrays() throws IOException {
+        Ref ints = ch.newArray(ch.cls("int"), 3).ref();
+        assertEquals(ValueTag.SHAPE_ARRAY, ints.shape());
+        assertEquals(3, ch.arrayLength(ints).value());
+        assertNull(ch.arraySet(ints, 0, 5).value());
+        assertNull(ch.arraySet(ints, 2, (short) 7).value());
+        assertEquals(5, ch.arrayGet(ints, 0).value());
+        assertEquals(List.of(5, 0, 7), ch.arraySlice(ints, 0, 3).value());
+        assertEquals(List.of(0, 7), ch.arraySlice(ints, 1, 99).value());
+        assertEquals(ErrorCode.BAD_ARGUMENT, ch.arrayGet(ints, 3).code());
+        assertEquals(ErrorCode.BAD_ARGUMENT, ch.arraySet(ints, 0, "x").code());
+        assertEquals(ErrorCode.BAD_ARGUMENT, ch.arraySet(ints, 0, 1L << 40).code());
+        Ref grid = ch.newArray(ch.cls("java.lang.String"), 2, 3).ref();
+        Ref row = ch.arrayGet(grid, 1).ref();
+        assertEquals(ValueTag.SHAPE_ARRAY, row.shape());
+        assertNull(ch.arraySet(row, 2, "z").value());
+        assertEquals(java.util.Arrays.asList(null, null, "z"), ch.arraySlice(row, 0, 3).value());
+        Ref parts = ch.call(ch.cls("java.util.regex.Pattern"), "compile", ",").ref();
+        Ref pieces = ch.call(parts, "split", "a,b").ref(); // a CALL returning an array
+        assertEquals(ValueTag.SHAPE_ARRAY, pieces.shape());
+        assertEquals("b", ch.arrayGet(pieces, 1).value());
+        Ref bytes = ch.newArray(ch.cls("byte"), 2).ref(); // NEW_ARRAY of byte: an OBJECT, not BYTES
+        assertEquals((byte) 0, ch.arrayGet(bytes, 1).value());
+        assertEquals(ErrorCode.BAD_ARGUMENT, ch.arrayLength(ch.newObject(ch.cls("java.util.ArrayList")).ref()).code());
+    }
+
+    @Test
+    void fieldsInstanceOfAndNestedClasses() throws IOException {
+        ClassRef overloads = ch.cls("dev.gatun.fixtures.Overloads");
+        Ref o = ch.newObject(overloads, 4).ref();
+        assertEquals(4, ch.getField(o, "x").value());
+        assertNull(ch.setField(o, "x", (short) 9).value());
+        assertEquals(9, ch.getField(o, "x").value());
+        assertNull(ch.setField(o, "any", List.of(1)).value());
+        assertEquals(ValueTag.SHAPE_LIST, ch.getField(o, "any").ref().shape());
+        assertEquals(ErrorCode.BAD_ARGUMENT, ch.setField(o, "x", "nine").code());
+        assertEquals(ErrorCode.NOT_ALLOWED, ch.setField(o, "fixed", 2).code());
+        assertNull(ch.setField(overloads, "label", "changed").value());
+        assertEquals("changed", ch.getField(overloads, "label").value());
+        assertEquals(ErrorCode.NO_SUCH_MEMBER, ch.getField(overloads, "x").code());
+        assertEquals(true, ch.instanceOf(o, overloads).value());
+        assertEquals(false, ch.instanceOf("s", overloads).value());
+        assertEquals(true, ch.instanceOf("s", ch.cls("java.lang.CharSequence")).value());
+        ClassRef nested = ch.cls("dev.gatun.fixtures.Overloads.Nested");
+        assertEquals("dev.gatun.fixtures.Overloads$Nested", nested.name());
+        assertEquals("nested", ch.call(ch.newObject(nested).ref(), "hello").value());
+        assertEquals(nested, ch.resolveMember(overloads, "Nested").value());
+    }
+
+    @Test
+    void allowlistOnEveryPath() throws IOException {
+        Ref cls = ch.call(ch.newObject(ch.cls("java.util.ArrayList")).ref(), "getClass").ref();
+        assertEquals("java.util.ArrayList", ch.call(cls, "getName").value());
+        Reply r = ch.call(cls, "forName", "java.lang.Runtime");
+        assertEquals(ErrorCode.NOT_ALLOWED, r.code());
+        assertTrue(r.message().contains("java.lang.Class"), r.message());
+        assertEquals(ErrorCode.NOT_ALLOWED, ch.call(cls, "getDeclaredMethods").code());
+        assertEquals(ErrorCode.NOT_ALLOWED, ch.resolveClass("java.lang.System").code());
+        assertEquals(ErrorCode.NOT_ALLOWED, ch.resolveClass("java.io.File").code());
+        assertEquals(ErrorCode.NOT_ALLOWED, ch.resolveClass("java.lang.reflect.Method").code());
+        Ref callable = ch.call(ch.cls("java.util.concurrent.Executors"), "callable",
+                new ClientValues.CallbackRef(77, List.of("java.lang.Runnable"))).ref();
+        assertEquals(FrameType.RETURN, ch.call(ch.cls("java.util.Objects"), "hashCode", callable).type());
+        assertEquals(ErrorCode.NOT_ALLOWED, ch.call(ch.cls("java.util.Objects"), "hashCode",
+                new ClientValues.CallbackRef(78, List.of("java.io.Closeable"))).code());
+    }
+
+    @Test
+    void cancelInterruptsTheRunningRequestOnly() throws Exception {
+        Ref seconds = ch.getField(ch.cls("java.util.concurrent.TimeUnit"), "SECONDS").ref();
+        Thread canceller = new Thread(() -> {
+            try {
+                Thread.sleep(300);
+                client.control(1, ch.id);
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        long start = System.nanoTime();
+        canceller.start();
+        Reply r = ch.call(seconds, "sleep", 30L);
+        canceller.join();
+        assertEquals(FrameType.THROW, r.type());
+        assertEquals("java.lang.InterruptedException", r.className());
+        assertTrue(System.nanoTime() - start < 10_000_000_000L);
+        client.control(1, ch.id); // nothing running: ignored
+        assertEquals(2, ch.call(ch.cls("java.lang.Math"), "max", 1, 2).value()); // the channel survived
+    }
+
+    @Test
+    void tooLargeMessagesAreRefusedWithLimit() throws Exception {
+        try (GatunServer small = GatunServer.builder().regionBytes(REGION).maxMessageBytes(100_000).build().start();
+                TestClient c = TestClient.open(small.connectionInfo());
+                TestChannel t = c.channel()) {
+            assertEquals(100_000, c.maxMessageBytes);
+            // The test client's own writer stops at the limit, as clients must.
+            GatunException e = org.junit.jupiter.api.Assertions.assertThrows(GatunException.class,
+                    () -> t.newObject(t.cls("java.lang.StringBuilder"), "y".repeat(200_000)));
+            assertEquals(ErrorCode.LIMIT, e.code());
+            assertTrue(e.getMessage().contains("100000"), e.getMessage());
+            Ref sb = t.newObject(t.cls("java.lang.StringBuilder"), "y".repeat(60_000)).ref();
+            assertEquals(FrameType.RETURN, t.call(sb, "append", "y".repeat(60_000)).type());
+            Reply r = t.call(sb, "toString"); // 120,000 bytes back: over the limit
+            assertEquals(ErrorCode.LIMIT, r.code());
+            assertTrue(r.message().contains("100000"), r.message());
+            assertEquals(120_000, t.call(sb, "length").value());
+            // A client that ignores the limit gets LIMIT instead of CONTINUE after its first chunk.
+            try (TestChannel careless = c.channel(1L << 30)) {
+                Reply refused = careless.newObject(careless.cls("java.lang.StringBuilder"), "y".repeat(200_000));
+                assertEquals(ErrorCode.LIMIT, refused.code());
+                assertEquals(3, careless.call(careless.cls("java.lang.Math"), "max", 1, 3).value());
+            }
+        }
     }
 }

@@ -171,6 +171,11 @@ final class TestChannel implements AutoCloseable {
         return exchange();
     }
 
+    Reply sessionInfo() throws IOException {
+        begin(FrameType.SESSION_INFO);
+        return exchange();
+    }
+
     /** Sends the request built since {@link #begin}, answers callbacks, and returns the reply. */
     Reply exchange() throws IOException {
         channel.send();

@@ -85,6 +85,11 @@ final class TestClient implements AutoCloseable {
     }
 
     TestChannel channel() throws IOException {
+        return channel(maxMessageBytes);
+    }
+
+    /** A channel whose own sends are limited to {@code limit} rather than the server's maximum. */
+    TestChannel channel(long limit) throws IOException {
         SocketChannel c = connect(socket, hello(2, token, sessionId));
         Refusal r = status(c);
         if (r != null) {
@@ -101,7 +106,7 @@ final class TestClient implements AutoCloseable {
             throw new IOException("region size " + region.size() + " != " + size);
         }
         c.write(ByteBuffer.wrap(new byte[] {1}));
-        return new TestChannel(id, file, new Channel(region, c, false, maxMessageBytes));
+        return new TestChannel(id, file, new Channel(region, c, false, limit));
     }
 
     void control(int type, int channelId) throws IOException {

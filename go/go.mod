@@ -1,0 +1,3 @@
+module github.com/gatun-project/gatun/go
+
+go 1.24
