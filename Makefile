@@ -67,17 +67,30 @@ test: venv
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-go
 
+# The server must run in every Spark driver JVM: Java 17 (the default) and the newest JDK here.
+JDK_NEWEST ?= /usr/lib/jvm/temurin-25-jdk-amd64
+
 test-java:
 	$(MVN) $(MVN_FLAGS) $(MVN_TEST_LOG) -f java/pom.xml test
+	@if [ -x $(JDK_NEWEST)/bin/java ]; then \
+	  echo "== Java tests again on $(JDK_NEWEST)"; \
+	  JAVA_HOME=$(JDK_NEWEST) $(MVN) $(MVN_FLAGS) $(MVN_TEST_LOG) -f java/pom.xml test; \
+	else \
+	  echo "$(JDK_NEWEST) not found: Java tests ran on the default JDK only"; \
+	fi
 
 # pytest's exit code 5 (no tests collected) fails the build too.
 test-python: venv
 	$(VPY) -m pytest python/tests -q
+	@if [ -x $(JDK_NEWEST)/bin/java ]; then \
+	  echo "== Python call and callback tests against a server on $(JDK_NEWEST)"; \
+	  JAVA_HOME=$(JDK_NEWEST) $(VPY) -m pytest python/tests/test_calls.py python/tests/test_callbacks.py -q; \
+	fi
 
-test-go:
+test-go: venv
 	@if [ -f go/go.mod ]; then \
 	  echo "cd go && $(GO) vet ./... && $(GO) test ./..."; \
-	  cd go && $(GO) vet ./... && $(GO) test ./...; \
+	  cd go && GATUN_REQUIRE_JVM=1 $(GO) vet ./... && GATUN_REQUIRE_JVM=1 $(GO) test ./...; \
 	else \
 	  echo "go/go.mod not found: skipping Go tests"; \
 	fi

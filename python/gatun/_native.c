@@ -30,6 +30,7 @@
 #define TAG_LONG 0x07
 #define TAG_DOUBLE 0x09
 #define TAG_STRING 0x0A
+#define TAG_OBJECT 0x0C
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -287,7 +288,8 @@ static PyObject *Region_wait(Region *self, PyObject *const *args, Py_ssize_t nar
 static PyObject *NOT_SIMPLE;  /* roundtrip()'s answer when Python must read the frame itself */
 
 /* roundtrip(ftype, payload, hot_ns, spin_ns): the whole hot path of a small request in one call.
- * Writes the frame, hands the turn over, waits, and decodes a RETURN of a scalar or short string.
+ * Writes the frame, hands the turn over, waits, and decodes a RETURN of a scalar, a string, or an
+ * object reference (as the tuple (handle, shape); no other value decodes to a tuple).
  * Returns NOT_SIMPLE when the answer is anything else (it is then in the region, our turn), and
  * CLOSED when the server closed the channel. */
 static PyObject *CLOSED;
@@ -361,6 +363,12 @@ static PyObject *Region_roundtrip(Region *self, PyObject *const *args, Py_ssize_
             double x;
             memcpy(&x, v + 1, 8);
             return PyFloat_FromDouble(x);
+        }
+        case TAG_OBJECT: {
+            uint64_t handle;
+            memcpy(&handle, v + 1, 8);
+            if (rlen < 10) break;
+            return Py_BuildValue("(KB)", (unsigned long long)handle, (unsigned char)v[9]);
         }
         case TAG_STRING: {
             uint32_t n;

@@ -20,6 +20,7 @@ from .transport import CLOSED, HOT_SPIN_NS, NOT_SIMPLE, SPIN_NS, Channel, Contro
 
 RELEASE_BATCH = 256
 _CALL0 = struct.Struct("<BQIH")
+_NEW_HEAD = struct.Struct("<QH")
 _U64_U8 = struct.Struct("<QB")
 _CALLBACK_HEAD = struct.Struct("<Q")
 
@@ -179,26 +180,42 @@ class GatunClient:
             ch = self._local.channel
         except AttributeError:
             ch = self._channel()
+        nid = ch.names.get(name)
+        if nid is None:
+            out = bytearray(p.TARGET.pack(kind, target))
+            self._name(ch, out, name)
+            self._args(out, args)
+            return self._request(ch, p.CALL, out)
         if not args:
-            nid = ch.names.get(name)
-            if nid is not None:
-                if ch.broken is None and len(self._pending_release) < RELEASE_BATCH:
-                    # The hot path: a bound no-argument call, one native call for the round trip.
-                    try:
-                        value = ch.region.roundtrip(p.CALL, _CALL0.pack(kind, target, nid, 0), HOT_SPIN_NS, SPIN_NS)
-                    except BaseException as e:
-                        self._request_failed(ch, e)
-                        raise
-                    if value is NOT_SIMPLE:
-                        return self._reply_or_fail(ch)
-                    if value is not CLOSED:
-                        return value
-                    ch.broken = "the Gatun server went away (its JVM exited or closed the channel)"
-                return self._request(ch, p.CALL, _CALL0.pack(kind, target, nid, 0))
-        out = bytearray(p.TARGET.pack(kind, target))
-        self._name(ch, out, name)
-        self._args(out, args)
-        return self._request(ch, p.CALL, out)
+            return self._fast(ch, p.CALL, _CALL0.pack(kind, target, nid, 0))
+        out = bytearray(_CALL0.pack(kind, target, nid, len(args)))
+        for a in args:
+            # Small ints and strings are most arguments: encode them here, the rest in protocol.py.
+            if type(a) is int and -0x80000000 <= a <= 0x7FFFFFFF:
+                out += p.TAG_I32.pack(p.T_INT, a)
+            else:
+                p.encode_value(out, a, self)
+        return self._fast(ch, p.CALL, out)
+
+    def _fast(self, ch: Channel, ftype: int, payload: bytes | bytearray) -> Any:
+        """A request that fits one frame, its round trip in one native call."""
+        if ch.broken is not None or len(payload) > ch.chunk_payload or len(self._pending_release) >= RELEASE_BATCH:
+            return self._request(ch, ftype, payload)
+        if len(payload) > ch.max_message_bytes:
+            ch.check_limit(len(payload))
+        try:
+            value = ch.region.roundtrip(ftype, payload, HOT_SPIN_NS, SPIN_NS)
+        except BaseException as e:
+            self._request_failed(ch, e)
+            raise
+        if type(value) is tuple:  # an OBJECT: (handle, shape)
+            return self.wrap_object(*value)
+        if value is NOT_SIMPLE:
+            return self._reply_or_fail(ch)
+        if value is CLOSED:
+            ch.broken = "the Gatun server went away (its JVM exited or closed the channel)"
+            return self._request(ch, ftype, payload)
+        return value
 
     def _args(self, out: bytearray, args: Sequence[Any]) -> None:
         out += p.U16.pack(len(args))
@@ -206,10 +223,14 @@ class GatunClient:
             p.encode_value(out, a, self)
 
     def _new(self, class_id: int, args: Sequence[Any]) -> Any:
-        ch = self._channel()
-        out = bytearray(p.U64.pack(class_id))
-        self._args(out, args)
-        return self._request(ch, p.NEW, out)
+        try:
+            ch = self._local.channel
+        except AttributeError:
+            ch = self._channel()
+        out = bytearray(_NEW_HEAD.pack(class_id, len(args)))
+        for a in args:
+            p.encode_value(out, a, self)
+        return self._fast(ch, p.NEW, out)
 
     def _get_field(self, kind: int, target: int, name: str) -> Any:
         ch = self._channel()
@@ -285,6 +306,8 @@ class GatunClient:
                 if len(payload) > ch.max_message_bytes:
                     ch.check_limit(len(payload))
                 value = ch.request(ftype, payload)
+                if type(value) is tuple:
+                    return self.wrap_object(*value)
                 if value is not NOT_SIMPLE:
                     return value
             else:

@@ -78,8 +78,8 @@ class ConnectionInfo:
 class GatunLauncher:
     """Starts a server JVM that dies with this process (its stdin is our pipe).
 
-    `socket_path` picks where the socket goes (its directory must not exist yet or be private to
-    this user); by default a fresh private temporary directory. `memory` is the size of each
+    `socket_path` picks where the socket goes: `<dir>/gatun.sock`, where `<dir>` must not exist yet
+    or be private to this user (mode 0700); by default a fresh private temporary directory. `memory` is the size of each
     channel's shared-memory region. `jvm_args` go to `java` before the main class; `classpath` adds
     jars or directories the server can reach (subject to `allowlist`).
     """
@@ -94,6 +94,8 @@ class GatunLauncher:
         max_message_bytes: int | str | None = None,
         allow_shutdown: bool = True,
     ):
+        if socket_path is not None and os.path.basename(socket_path) != "gatun.sock":
+            raise ValueError(f"socket_path must end in /gatun.sock (the server's socket name), got {socket_path!r}")
         self.socket_path = socket_path
         self.memory = parse_size(memory) if memory is not None else None
         self.jvm_args = list(jvm_args)

@@ -159,8 +159,8 @@ class Channel:
     def request(self, ftype: int, payload: bytes | bytearray) -> object:
         """Send a one-frame request and wait for the answer, all in native code.
 
-        Returns the value when the answer is a RETURN of a scalar or short string; otherwise
-        `NOT_SIMPLE`, and the answer is in the region for `read_frame`.
+        Returns the value when the answer is a RETURN of a scalar or string, `(handle, shape)` for
+        an object; otherwise `NOT_SIMPLE`, and the answer is in the region for `read_frame`.
         """
         if self.pending_names:
             self._commit_names()
