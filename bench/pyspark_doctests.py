@@ -3,12 +3,15 @@
 
 Each module is run the way PySpark's test runner does it (python/run-tests.py -> bin/pyspark with
 SPARK_TESTING=1 -> `python -m <module>`), except that the module is started through a tiny wrapper
-(`python -c WRAPPER <module>`, which calls runpy exactly like `-m`) that records the result of every
-`doctest.testmod()` call and every failing example. Nothing in pyspark is changed.
+(`python -c WRAPPER <module>`: runpy's `_run_module_as_main` with the absolute cwd as sys.path[0], as `-m`
+does) that records the result of every `doctest.testmod()` call and every failing example, so attempted AND
+failed counts are known per module. Nothing in pyspark is changed. Each module runs in a fresh temp dir
+(also TMPDIR, java.io.tmpdir and the warehouse); SPARK_HOME is set to the target interpreter's pyspark
+package dir (the bundled jars, what bin/pyspark's find-spark-home would export).
 
     python bench/pyspark_doctests.py --python /tmp/pyspark-venv/bin/python
-    python bench/pyspark_doctests.py --python .venv/bin/python --env GATUN_PYSPARK=1 \
-        --baseline bench/results/pyspark-doctest-baseline-py4j.json pyspark.sql.types
+    python bench/pyspark_doctests.py --python .venv/bin/python --env GATUN_PYSPARK=1 --baseline bench/results/pyspark-doctest-baseline-py4j.json
+    python bench/pyspark_doctests.py --render bench/results/pyspark-doctest-baseline-py4j.json
 
 Exit code: 0 if every module ran to its doctest summary (doctest failures allowed unless --strict),
 1 with --strict and any doctest failure, 2 if any module crashed (no summary) or timed out.
@@ -33,48 +36,62 @@ DEFAULT_MODULES = [
     "pyspark.sql.session",
 ]
 
-# Runs in the child. argv: [-c, module, events_path]. Records events as JSON lines.
-WRAPPER = r'''
-import doctest, json, runpy, sys, time, traceback
-_mod, _events = sys.argv[1], sys.argv[2]
-def _emit(**ev):
-    with open(_events, "a") as f:
-        f.write(json.dumps(ev) + "\n")
-def _where(test, example):
-    line = (test.lineno or 0) + example.lineno + 1 if test.lineno is not None else None
-    return dict(name=test.name, line=line, source=example.source.strip().splitlines()[0][:160])
-def _first_diff(want, got):
-    w, g = want.splitlines(), got.splitlines()
-    for i in range(max(len(w), len(g))):
-        a = w[i] if i < len(w) else "<no line>"
-        b = g[i] if i < len(g) else "<no line>"
-        if a.split() != b.split():
-            return "expected %r, got %r" % (a.strip()[:100], b.strip()[:100])
-    return "output differs (whitespace/ellipsis)"
-_orig_fail = doctest.DocTestRunner.report_failure
-_orig_exc = doctest.DocTestRunner.report_unexpected_exception
-def _report_failure(self, out, test, example, got):
-    _emit(type="failure", kind="mismatch", reason=_first_diff(example.want, got), **_where(test, example))
-    return _orig_fail(self, out, test, example, got)
-def _report_exc(self, out, test, example, exc_info):
-    msg = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
-    msg = " ".join(msg.split())[:300]
-    _emit(type="failure", kind="exception", reason=msg, **_where(test, example))
-    return _orig_exc(self, out, test, example, exc_info)
-doctest.DocTestRunner.report_failure = _report_failure
-doctest.DocTestRunner.report_unexpected_exception = _report_exc
-_orig_testmod = doctest.testmod
-def _testmod(*a, **k):
-    t0 = time.time()
-    r = _orig_testmod(*a, **k)
-    m = a[0] if a else k.get("m")
-    _emit(type="summary", target=getattr(m, "__name__", None) or _mod,
-          attempted=r.attempted, failed=r.failed, seconds=round(time.time() - t0, 2))
-    return r
-doctest.testmod = _testmod
-sys.argv = ["-m"]  # like `python -m`: runpy sets argv[0] to the module file
-runpy._run_module_as_main(_mod, alter_argv=True)
-'''
+# Installed in the child before the module runs. Executed in a private namespace: runpy runs the module
+# in __main__'s globals, which would otherwise clobber these helpers (e.g. functions.builtin defines `round`).
+HOOK = r"""
+import doctest, json, time, traceback
+def install(mod, events):
+    def emit(**ev):
+        with open(events, "a") as f:
+            f.write(json.dumps(ev) + "\n")
+    def where(test, example):
+        line = test.lineno + example.lineno + 1 if test.lineno is not None else None
+        src = example.source.strip().splitlines()
+        return dict(name=test.name, line=line, source=(src[0] if src else "")[:160])
+    def first_diff(want, got):
+        w, g = want.splitlines(), got.splitlines()
+        for i in range(max(len(w), len(g))):
+            a = w[i] if i < len(w) else "<no line>"
+            b = g[i] if i < len(g) else "<no line>"
+            if a.split() != b.split():
+                return "expected %r, got %r" % (a.strip()[:100], b.strip()[:100])
+        return "output differs (whitespace/ellipsis)"
+    orig_fail = doctest.DocTestRunner.report_failure
+    orig_exc = doctest.DocTestRunner.report_unexpected_exception
+    def report_failure(self, out, test, example, got):
+        emit(type="failure", kind="mismatch", reason=first_diff(example.want, got), **where(test, example))
+        return orig_fail(self, out, test, example, got)
+    def report_exc(self, out, test, example, exc_info):
+        msg = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
+        emit(type="failure", kind="exception", reason=" ".join(msg.split())[:300], **where(test, example))
+        return orig_exc(self, out, test, example, exc_info)
+    doctest.DocTestRunner.report_failure = report_failure
+    doctest.DocTestRunner.report_unexpected_exception = report_exc
+    orig_testmod = doctest.testmod
+    def testmod(*a, **k):
+        t0 = time.time()
+        r = orig_testmod(*a, **k)
+        m = a[0] if a else k.get("m")
+        emit(type="summary", target=getattr(m, "__name__", None) or mod,
+             attempted=r.attempted, failed=r.failed, seconds=int((time.time() - t0) * 100) / 100)
+        return r
+    doctest.testmod = testmod
+"""
+
+# The child program: argv = [-c, module, events_path]. Behaves like `python -m module`.
+WRAPPER = """
+import sys, os
+if sys.path and sys.path[0] == "":
+    sys.path[0] = os.getcwd()  # `python -m` puts the absolute cwd first, `-c` puts ""
+_hook = {}
+exec(compile(%r, "<pyspark_doctests hook>", "exec"), _hook)
+_hook["install"](sys.argv[1], sys.argv[2])
+import runpy
+_m = sys.argv[1]
+del _hook
+sys.argv = ["-m"]  # runpy sets argv[0] to the module file, like `python -m`
+runpy._run_module_as_main(_m, alter_argv=True)
+""" % HOOK
 
 
 def spark_home_of(python: str, env: dict) -> str:
@@ -201,7 +218,8 @@ def markdown(results: list, baseline: dict | None) -> str:
         if r["failures"]:
             lines.append(f"Failures in `{r['module']}`:")
             for f in r["failures"]:
-                lines.append(f"- `{f['name']}` (line {f['line']}): `{f['source']}` — {f['kind']}: {f['reason']}")
+                reason = f["reason"].split(" JVM stacktrace:")[0]
+                lines.append(f"- `{f['name']}` (line {f['line']}): `{f['source']}` — {f['kind']}: {reason}")
             lines.append("")
         if r["tail"]:
             lines.append(f"`{r['module']}` {r['status']} (rc={r['returncode']}); last output lines:")
@@ -235,7 +253,12 @@ def main() -> int:
     ap.add_argument("--log-dir", help="keep each module's full output here")
     ap.add_argument("--baseline", help="a --json file from an earlier run to compare with")
     ap.add_argument("--strict", action="store_true", help="exit 1 if any example failed")
+    ap.add_argument("--render", metavar="JSON", help="only print the Markdown of an earlier --json file")
     a = ap.parse_args()
+    if a.render:
+        with open(a.render) as f:
+            print(markdown(json.load(f)["results"], None))
+        return 0
     extra = {}
     for kv in a.env:
         if "=" not in kv:

@@ -28,6 +28,9 @@ HERE = Path(__file__).resolve().parent
 JAR_DEST = HERE / "gatun" / "jars" / "gatun-server.jar"
 JAVA_POM_REL = os.path.join("..", "java", "pom.xml")  # relative to setup.py
 BUILT_JAR = HERE.parent / "java" / "core" / "target" / "gatun-core-0.1.0-SNAPSHOT.jar"
+# The Spark driver's main class, with the core shaded in (see java/spark).
+SPARK_JAR_DEST = HERE / "gatun" / "jars" / "gatun-spark.jar"
+BUILT_SPARK_JAR = HERE.parent / "java" / "spark" / "target" / "gatun-spark-0.1.0-SNAPSHOT.jar"
 
 
 class ServerJarError(RuntimeError):
@@ -51,7 +54,7 @@ def _find_java_tool(name: str) -> str | None:
 
 def ensure_server_jar() -> None:
     """Make sure gatun/jars/gatun-server.jar exists, building it if needed."""
-    if JAR_DEST.is_file():
+    if JAR_DEST.is_file() and SPARK_JAR_DEST.is_file():
         return
     if not (HERE / JAVA_POM_REL).is_file():
         _fail(
@@ -84,6 +87,9 @@ def ensure_server_jar() -> None:
         _fail(f"Maven succeeded but {BUILT_JAR} was not produced.")
     JAR_DEST.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(BUILT_JAR, JAR_DEST)
+    if not BUILT_SPARK_JAR.is_file():
+        _fail(f"Maven succeeded but {BUILT_SPARK_JAR} was not produced.")
+    shutil.copyfile(BUILT_SPARK_JAR, SPARK_JAR_DEST)
     print(f"gatun: copied {BUILT_JAR} -> {JAR_DEST}", file=sys.stderr, flush=True)
 
 

@@ -510,6 +510,10 @@ class GatunClient:
     def wrap_class(self, class_id: int, name: str) -> JavaClass:
         return JavaClass(self, class_id, name)
 
+    def convert(self, value: Any) -> Any:
+        """A value to send instead of one Gatun cannot encode, or None (then it is a TypeError)."""
+        return None
+
     # --- public helpers ----------------------------------------------------------------------
 
     def new_array(self, java_class: JavaClass | str, *dims: int) -> Any:

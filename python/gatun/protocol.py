@@ -131,6 +131,7 @@ class ValueContext(Protocol):
     def callback_ref(self, value: Any) -> tuple[int, list[str]] | None: ...
     def wrap_object(self, handle: int, shape: int) -> Any: ...
     def wrap_class(self, class_id: int, name: str) -> Any: ...
+    def convert(self, value: Any) -> Any: ...
 
 
 def encode_str(out: bytearray, text: str) -> None:
@@ -206,6 +207,10 @@ def _encode_other(out: bytearray, v: Any, ctx: ValueContext) -> None:
     else:
         cb = ctx.callback_ref(v)
         if cb is None:
+            converted = ctx.convert(v)
+            if converted is not None:
+                encode_value(out, converted, ctx)
+                return
             raise TypeError(
                 f"cannot pass a {type(v).__module__}.{type(v).__qualname__} to Java: not a Java proxy, "
                 "primitive, str, bytes, Decimal, list/tuple/dict/set, nor an object declaring "

@@ -96,9 +96,9 @@ class JavaIterator(JavaObject, abc.Iterator):
     """A java.util.Iterator as a Python iterator."""
 
     def __next__(self) -> Any:
-        if not self.hasNext():
+        if not self._j("hasNext"):
             raise StopIteration
-        return self.next()
+        return self._j("next")
 
     def __iter__(self) -> "JavaIterator":
         return self
@@ -277,6 +277,8 @@ SHAPE_CLASSES: dict[int, type[JavaObject]] = {
 class JavaClass:
     """A Java class: call it to construct, reach its static methods, fields and nested classes."""
 
+    _member_type = JavaMember
+
     def __init__(self, client: "GatunClient", class_id: int, name: str):
         self.__dict__.update(_client=client, _class_id=class_id, _fqn=name, _fields=set())
 
@@ -290,7 +292,7 @@ class JavaClass:
             return self._client._get_field(p.TARGET_CLASS, self._class_id, name)
         kind = self._client._resolve_member(self._class_id, name)
         if kind == 1:
-            member = JavaMember(self._client, p.TARGET_CLASS, self._class_id, name)
+            member = self._member_type(self._client, p.TARGET_CLASS, self._class_id, name)
             self.__dict__[name] = member
             return member
         if kind == 2:

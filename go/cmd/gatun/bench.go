@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gatun-project/gatun/go/internal/gobench"
+	"github.com/gatun-project/gatun/go/internal/locate"
+	"github.com/gatun-project/gatun/go/internal/report"
+)
+
+// findJar resolves the server jar with a helpful error.
+func findJar(ctx context.Context, explicit, repo string) (string, error) {
+	j, tried, err := locate.FindJar(ctx, explicit, repo, locate.Pythons(repo))
+	if err != nil {
+		return "", fmt.Errorf("%v (looked at: %s); run `make jar` in the repository or pass --jar", err, strings.Join(tried, "; "))
+	}
+	return j.Path, nil
+}
+
+// defaultOut is <repo>/bench/results, or bench/results outside a checkout.
+func defaultOut(repo string) string {
+	if repo != "" {
+		return filepath.Join(repo, "bench", "results")
+	}
+	return filepath.Join("bench", "results")
+}
+
+func runBench(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "bench", `
+Runs the benchmark suites, then writes the tables and charts into --out:
+  python: <repo>/.venv/bin/python bench/run_bench.py [--quick] --no-chart --out DIR
+          (Gatun-Python, Py4J, JPype; writes foundation.md and foundation.json; ~3.5 min, --quick ~30 s)
+  go:     the Go client's suite (the same operations as gatun-gobench; ~25 s, --quick ~5 s);
+          writes go-client.json
+Then go-client.md (Go vs Python-Gatun vs Py4J), foundation.png (all four, log scale, p99 whiskers)
+and go-client.png, as `+"`gatun report`"+` does. The suites run one after the other; a failed suite is
+reported and the other still runs, but the exit status is then 1.`)
+	quick := fs.Bool("quick", false, "short runs (smoke test; numbers not meaningful)")
+	suites := fs.String("suites", "python,go", "comma-separated suites to run: python, go")
+	out := fs.String("out", "", "results directory (default <repo>/bench/results)")
+	jar := fs.String("jar", "", "server jar for the Go suite (default: $GATUN_JAR, the repository, the Python package)")
+	python := fs.String("python", "", "Python for the Python suite (default <repo>/.venv/bin/python)")
+	goDuration := fs.Duration("go-duration", 0, "Go suite: measuring time per operation (default 2s, --quick 300ms)")
+	goWarmup := fs.Duration("go-warmup", 0, "Go suite: warm-up per operation (default 1s, --quick 200ms)")
+	goOps := fs.String("go-ops", "", "Go suite: comma-separated subset of "+strings.Join(gobench.Keys, ","))
+	reportOnly := fs.Bool("report-only", false, "do not run anything: only redraw from the JSON in --out (= gatun report)")
+	if err := parse(e, fs, args); err != nil {
+		return err
+	}
+	runPy, runGo := false, false
+	for _, s := range strings.Split(*suites, ",") {
+		switch strings.TrimSpace(s) {
+		case "python":
+			runPy = true
+		case "go":
+			runGo = true
+		case "":
+		default:
+			return usageErr(e, fs, "unknown suite %q (want python, go)", s)
+		}
+	}
+	if !runPy && !runGo && !*reportOnly {
+		return usageErr(e, fs, "--suites selects nothing")
+	}
+	repo := locate.RepoRoot()
+	if *out == "" {
+		*out = defaultOut(repo)
+	}
+	dir, err := filepath.Abs(*out)
+	if err != nil {
+		return err
+	}
+	if *reportOnly {
+		return renderReport(e, dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("the results directory: %w", err)
+	}
+	var failures []string
+	if runPy {
+		if err := benchPython(ctx, e, repo, *python, *quick, dir); err != nil {
+			fmt.Fprintf(e.stderr, "gatun bench: python suite failed: %v\n", err)
+			failures = append(failures, "python: "+err.Error())
+		}
+	}
+	if runGo {
+		d, w := 2*time.Second, time.Second
+		if *quick {
+			d, w = 300*time.Millisecond, 200*time.Millisecond
+		}
+		if *goDuration > 0 {
+			d = *goDuration
+		}
+		if *goWarmup > 0 {
+			w = *goWarmup
+		}
+		if err := benchGo(ctx, e, repo, *jar, d, w, *goOps, dir); err != nil {
+			fmt.Fprintf(e.stderr, "gatun bench: go suite failed: %v\n", err)
+			failures = append(failures, "go: "+err.Error())
+		}
+	}
+	if err := renderReport(e, dir); err != nil {
+		failures = append(failures, "report: "+err.Error())
+	}
+	if len(failures) > 0 {
+		return errors.New(strings.Join(failures, "; "))
+	}
+	return nil
+}
+
+// benchPython runs bench/run_bench.py, its output streaming through.
+func benchPython(ctx context.Context, e *env, repo, python string, quick bool, dir string) error {
+	if repo == "" {
+		return errors.New("not inside a Gatun checkout (no bench/run_bench.py found upwards): run from the repository or set GATUN_REPO")
+	}
+	if python == "" {
+		python = filepath.Join(repo, ".venv", "bin", "python")
+		if _, err := os.Stat(python); err != nil {
+			return fmt.Errorf("%s is missing: run `make venv` in %s, or pass --python", python, repo)
+		}
+	}
+	script := filepath.Join(repo, "bench", "run_bench.py")
+	args := []string{script}
+	if quick {
+		args = append(args, "--quick")
+	}
+	// --no-chart: the chart is drawn here, with the Go client's bars. Older scripts lack the flag.
+	help, err := exec.CommandContext(ctx, python, script, "--help").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s --help: %v: %s", python, script, err, strings.TrimSpace(string(help)))
+	}
+	if strings.Contains(string(help), "--no-chart") {
+		args = append(args, "--no-chart")
+	}
+	args = append(args, "--out", dir)
+	fmt.Fprintf(e.stdout, "== python suite: %s %s\n", python, strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, python, args...)
+	cmd.Dir = repo
+	cmd.Stdout, cmd.Stderr = e.stdout, e.stderr
+	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
+	// On Ctrl-C the terminal signals the whole foreground group, run_bench.py included; it kills its
+	// workers. SIGTERM to us only: pass it on.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	t0 := time.Now()
+	stopFwd := forwardSignals(e, cmd)
+	err = cmd.Run()
+	stopFwd()
+	if err != nil {
+		return fmt.Errorf("run_bench.py: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "== python suite done in %v\n", time.Since(t0).Round(time.Second))
+	return nil
+}
+
+// forwardSignals passes SIGINT/SIGTERM arriving on e.signals to cmd until the returned stop is called.
+func forwardSignals(e *env, cmd *exec.Cmd) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-e.signals:
+				if cmd.Process != nil {
+					_ = cmd.Process.Signal(sig)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// benchGo runs the Go client's suite in this process and writes go-client.json.
+func benchGo(ctx context.Context, e *env, repo, jarFlag string, duration, warmup time.Duration, ops, dir string) error {
+	jar, err := findJar(ctx, jarFlag, repo)
+	if err != nil {
+		return err
+	}
+	n := len(gobench.Keys)
+	if ops != "" {
+		for _, k := range strings.Split(ops, ",") {
+			found := false
+			for _, known := range gobench.Keys {
+				found = found || known == k
+			}
+			if !found {
+				return fmt.Errorf("--go-ops: unknown operation %q (want some of %s)", k, strings.Join(gobench.Keys, ","))
+			}
+		}
+		n = len(strings.Split(ops, ","))
+	}
+	fmt.Fprintf(e.stdout, "== go suite: %d operations × (%v warm-up + %v), jar %s\n", n, warmup, duration, jar)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-e.signals:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	i := 0
+	t0 := time.Now()
+	res, err := gobench.Run(ctx, gobench.Options{Jar: jar, Duration: duration, Warmup: warmup, Ops: ops,
+		Progress: func(key string, r gobench.Result) {
+			i++
+			if r.Error != "" {
+				fmt.Fprintf(e.stdout, "[go %d/%d] %-14s error: %s\n", i, n, key, r.Error)
+				return
+			}
+			fmt.Fprintf(e.stdout, "[go %d/%d] %-14s median %s, p99 %s (%d calls)\n", i, n, key,
+				report.FormatNS(r.MedianNS), report.FormatNS(r.P99NS), r.Calls)
+		}})
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
+	}
+	raw, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, report.GoJSON)
+	if err := os.WriteFile(path, append(raw, '\n'), 0o644); err != nil {
+		return err
+	}
+	var failed []string
+	for k, r := range res.Operation {
+		if r.Error != "" {
+			failed = append(failed, k)
+		}
+	}
+	fmt.Fprintf(e.stdout, "== go suite done in %v: wrote %s\n", time.Since(t0).Round(time.Second), path)
+	if len(failed) > 0 {
+		return fmt.Errorf("operations failed: %s (see %s)", strings.Join(failed, ", "), path)
+	}
+	return nil
+}
+
+func runReport(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "report", `
+Redraws from the JSON already in --out (nothing is run): go-client.md from go-client.json (and
+foundation.json for the Python/Py4J columns), foundation.png (Gatun-Python, Gatun-Go, Py4J, JPype per
+operation; log scale; p99 whiskers) and go-client.png. foundation.md is run_bench.py's and is left as is.`)
+	out := fs.String("out", "", "results directory (default <repo>/bench/results)")
+	if err := parse(e, fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = defaultOut(locate.RepoRoot())
+	}
+	dir, err := filepath.Abs(*out)
+	if err != nil {
+		return err
+	}
+	return renderReport(e, dir)
+}
+
+func renderReport(e *env, dir string) error {
+	wrote, err := report.Render(dir)
+	for _, p := range wrote {
+		fmt.Fprintf(e.stdout, "wrote %s\n", p)
+	}
+	return err
+}

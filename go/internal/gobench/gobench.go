@@ -1,0 +1,207 @@
+// Package gobench measures the Go client against a private Gatun server JVM: for each operation
+// the median and 99th percentile of the per-call time. The operation keys match
+// bench/run_bench.py's. cmd/gatun-gobench and `gatun bench` print or store its Output.
+package gobench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatun-project/gatun/go/gatun"
+)
+
+type op struct {
+	key, what string
+	run       func(ctx context.Context) error
+}
+
+// Result is one operation's measurement.
+type Result struct {
+	What     string  `json:"what"`
+	MedianNS float64 `json:"median_ns,omitempty"`
+	P99NS    float64 `json:"p99_ns,omitempty"`
+	Calls    int     `json:"calls,omitempty"`
+	Error    string  `json:"error,omitempty"`
+}
+
+// Options configure a run.
+type Options struct {
+	Jar      string        // the server jar
+	Java     string        // the java executable; "" for gatun.Launch's default
+	Duration time.Duration // measuring time per operation
+	Warmup   time.Duration // warm-up time per operation
+	Ops      string        // comma-separated subset of operation keys; "" for all
+	// Progress, if set, is called after each operation.
+	Progress func(key string, r Result)
+}
+
+// Output is the JSON document gatun-gobench prints.
+type Output struct {
+	Client    string            `json:"client"`
+	Go        string            `json:"go"`
+	CPUs      int               `json:"cpus"`
+	Date      string            `json:"date"`
+	Duration  string            `json:"duration"`
+	Operation map[string]Result `json:"operation"`
+}
+
+// Keys are the operation keys in run order (a subset of bench/run_bench.py's).
+var Keys = []string{"prebound_call", "static_call", "new_object", "string_1k", "bytes_1m", "list_1000", "callback"}
+
+// Run launches a private server JVM and measures each operation against it.
+func Run(ctx context.Context, o Options) (*Output, error) {
+	jar, duration, warmup, only := o.Jar, o.Duration, o.Warmup, o.Ops
+	c, err := gatun.Launch(ctx, gatun.LaunchOptions{Jar: jar, Java: o.Java})
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+
+	arrayList, err := c.Class(ctx, "java.util.ArrayList")
+	if err != nil {
+		return nil, err
+	}
+	// The pre-bound receiver: a StringBuilder if its length() is callable, else an ArrayList.
+	var target *gatun.Object
+	prebound := "sb.length() on a StringBuilder bound once"
+	sbClass, err := c.Class(ctx, "java.lang.StringBuilder")
+	if err != nil {
+		return nil, err
+	}
+	sb, err := sbClass.New(ctx, "x")
+	if err != nil {
+		return nil, err
+	}
+	method := "length"
+	if _, err := sb.Call(ctx, "length"); err != nil {
+		target, method = nil, "size"
+		prebound = "list.size() on an ArrayList bound once (StringBuilder.length failed: " + err.Error() + ")"
+		if target, err = arrayList.New(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		target = sb
+	}
+	s1k := strings.Repeat("x", 1024)
+	b1m := make([]byte, 1<<20)
+	list := make([]any, 1000)
+	for i := range list {
+		list[i] = i
+	}
+	calls := 0
+	sup, err := c.Implement(func(ctx context.Context, method string, args []any) (any, error) {
+		calls++
+		return "from Go", nil
+	}, "java.util.function.Supplier")
+	if err != nil {
+		return nil, err
+	}
+	ops := []op{
+		{"prebound_call", prebound, func(ctx context.Context) error {
+			_, err := target.Call(ctx, method)
+			return err
+		}},
+		{"static_call", `c.Class(ctx, "java.lang.Math") then .Call(ctx, "max", 1, 2)`, func(ctx context.Context) error {
+			m, err := c.Class(ctx, "java.lang.Math")
+			if err != nil {
+				return err
+			}
+			v, err := m.Call(ctx, "max", 1, 2)
+			if err == nil && v != int32(2) {
+				err = fmt.Errorf("max gave %v", v)
+			}
+			return err
+		}},
+		{"new_object", `c.Class(ctx, "java.util.ArrayList") then .New(ctx), dropped (release batched)`, func(ctx context.Context) error {
+			k, err := c.Class(ctx, "java.util.ArrayList")
+			if err != nil {
+				return err
+			}
+			_, err = k.New(ctx)
+			return err
+		}},
+		{"string_1k", `sb.indexOf(1 KiB string)`, func(ctx context.Context) error {
+			_, err := sb.Call(ctx, "indexOf", s1k)
+			return err
+		}},
+		{"bytes_1m", `java.util.Arrays.hashCode(1 MiB []byte)`, func(ctx context.Context) error {
+			arrays, err := c.Class(ctx, "java.util.Arrays")
+			if err != nil {
+				return err
+			}
+			_, err = arrays.Call(ctx, "hashCode", b1m)
+			return err
+		}},
+		{"list_1000", `java.util.Objects.hashCode([]any of 1000 ints)`, func(ctx context.Context) error {
+			objects, err := c.Class(ctx, "java.util.Objects")
+			if err != nil {
+				return err
+			}
+			_, err = objects.Call(ctx, "hashCode", list)
+			return err
+		}},
+		{"callback", `java.util.Objects.requireNonNullElseGet(nil, Go Supplier)`, func(ctx context.Context) error {
+			objects, err := c.Class(ctx, "java.util.Objects")
+			if err != nil {
+				return err
+			}
+			before := calls
+			v, err := objects.Call(ctx, "requireNonNullElseGet", nil, sup)
+			if err == nil && (v != "from Go" || calls != before+1) {
+				err = errors.New("the callback did not run once")
+			}
+			return err
+		}},
+	}
+	out := &Output{
+		Client:    "go",
+		Go:        runtime.Version(),
+		CPUs:      runtime.NumCPU(),
+		Date:      time.Now().UTC().Format(time.RFC3339),
+		Duration:  duration.String(),
+		Operation: map[string]Result{},
+	}
+	for _, op := range ops {
+		if only != "" && !slices.Contains(strings.Split(only, ","), op.key) {
+			continue
+		}
+		r := measure(ctx, op, duration, warmup)
+		out.Operation[op.key] = r
+		if o.Progress != nil {
+			o.Progress(op.key, r)
+		}
+	}
+	return out, nil
+}
+
+// measure times single calls for duration after a warm-up: median and p99 of the per-call times.
+func measure(ctx context.Context, o op, duration, warmup time.Duration) Result {
+	r := Result{What: o.what}
+	end := time.Now().Add(warmup)
+	for time.Now().Before(end) {
+		if err := o.run(ctx); err != nil {
+			r.Error = err.Error()
+			return r
+		}
+	}
+	var samples []float64
+	end = time.Now().Add(duration)
+	for time.Now().Before(end) {
+		t0 := time.Now()
+		if err := o.run(ctx); err != nil {
+			r.Error = err.Error()
+			return r
+		}
+		samples = append(samples, float64(time.Since(t0).Nanoseconds()))
+	}
+	slices.Sort(samples)
+	r.Calls = len(samples)
+	r.MedianNS = samples[len(samples)/2]
+	r.P99NS = samples[min(len(samples)-1, len(samples)*99/100)]
+	return r
+}

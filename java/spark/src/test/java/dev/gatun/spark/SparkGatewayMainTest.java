@@ -1,0 +1,55 @@
+package dev.gatun.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SparkGatewayMainTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void servesUntilStdinClosesAndWritesPrivateInfo() throws Exception {
+        Path info = dir.resolve("conn.json");
+        PipedOutputStream python = new PipedOutputStream();
+        PipedInputStream stdin = new PipedInputStream(python);
+        CompletableFuture<Integer> status = CompletableFuture.supplyAsync(
+                () -> SparkGatewayMain.run(new Properties(), info.toString(), stdin));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.exists(info) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(Files.exists(info), "connection info written");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(info)));
+        String json = Files.readString(info);
+        assertTrue(json.contains("\"socket\"") && json.contains("\"token\""), json);
+        python.close();
+        assertEquals(0, status.get(20, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void badConfigurationFailsWithAMessage() {
+        Properties conf = new Properties();
+        conf.setProperty("spark.gatun.regionBytes", "lots");
+        assertEquals(2, SparkGatewayMain.run(conf, dir.resolve("x").toString(), new ByteArrayInputStream(new byte[0])));
+        conf = new Properties();
+        conf.setProperty("spark.gatun.allowlist", "@" + dir.resolve("missing-file"));
+        assertEquals(2, SparkGatewayMain.run(conf, dir.resolve("x").toString(), new ByteArrayInputStream(new byte[0])));
+    }
+
+    @Test
+    void missingInfoPathFails() {
+        assertEquals(2, SparkGatewayMain.run(new Properties(), null, new ByteArrayInputStream(new byte[0])));
+    }
+}

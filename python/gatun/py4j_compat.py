@@ -1,0 +1,425 @@
+"""Py4J's API over Gatun: a drop-in for the parts of Py4J that PySpark (and similar code) uses.
+
+The classes here subclass Py4J's public classes without using their machinery, so that
+`isinstance(x, py4j.java_gateway.JavaObject)`, `isinstance(gw, ClientServer)` and
+`except Py4JJavaError` keep working in code that imports Py4J directly.
+
+Two things cannot be reached without patching, and are patched by `install()` (idempotent):
+
+* `py4j.protocol.get_return_value` is wrapped so that it understands a Gatun failure handed to it.
+  Calls that fail go through `py4j.java_gateway.get_return_value` *at call time*, which is where
+  PySpark's `install_exception_handler()` puts its converter (it wraps the protocol function); so a
+  Java exception becomes an `AnalysisException`, `ParseException`, ... exactly as under Py4J.
+  Successful calls skip it: the converter only acts on exceptions.
+* Nothing else in Py4J is modified. (`gatun.pyspark` patches a few PySpark names; see there.)
+
+Py4J's own helpers that talk Py4J's text protocol (`java_import`, `is_instance_of`) work because
+this gateway's client answers the JVM-view import command and its JVM view serves
+`py4j.reflection.TypeUtil.isInstanceOf` itself.
+"""
+from __future__ import annotations
+
+import collections.abc as abc
+from typing import Any
+
+import py4j.clientserver as _cs
+import py4j.java_collections as _jc
+import py4j.java_gateway as _jg
+import py4j.protocol as _pp
+from py4j.protocol import Py4JError, Py4JNetworkError, register_input_converter, smart_decode  # noqa: F401
+
+from . import protocol as p
+from .client import GatunClient
+from .errors import GatunConnectionError, GatunRequestError, JavaException
+from .proxies import (
+    JavaArray as _GArray, JavaClass as _GClass, JavaIterator as _GIterator, JavaList as _GList,
+    JavaMap as _GMap, JavaMember as _GMember, JavaObject as _GObject, JavaPackage as _GPackage,
+    JavaSet as _GSet, JVMView as _GView,
+)
+
+# --- exceptions and get_return_value -----------------------------------------------------------
+
+
+class Py4JJavaError(_pp.Py4JJavaError):
+    """Py4J's exception for a Java exception, carrying the live Throwable proxy."""
+
+    def __init__(self, msg: str, java_exception: Any, stack_trace: str = ""):
+        self.args = (msg, java_exception)
+        self.errmsg = msg
+        self.java_exception = java_exception
+        self.stack_trace = stack_trace
+
+    def __str__(self) -> str:
+        return f"{self.errmsg}: {self.stack_trace}"
+
+
+class _Failure:
+    """A failed Gatun call, handed to `get_return_value` so that converters see it raised there."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: JavaException):
+        self.error = error
+
+
+_original_get_return_value = _pp.get_return_value
+
+
+def get_return_value(answer: Any, gateway_client: Any, target_id: Any = None, name: Any = None) -> Any:
+    """Py4J's `get_return_value`, extended to raise the Py4JJavaError of a Gatun failure."""
+    if isinstance(answer, _Failure):
+        e = answer.error
+        where = f"{target_id}.{name}" if target_id is not None else str(name)
+        raise Py4JJavaError(f"An error occurred while calling {where}.\n", e.java_exception, e.stack_trace)
+    return _original_get_return_value(answer, gateway_client, target_id, name)
+
+
+_installed = False
+
+
+def install() -> None:
+    """Make Py4J's `get_return_value` understand Gatun failures (before PySpark wraps it)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    if _jg.get_return_value is _pp.get_return_value:
+        _jg.get_return_value = get_return_value
+    _pp.get_return_value = get_return_value
+
+
+def _raise_java(e: JavaException, target: str, name: str) -> Any:
+    # Looked up at call time: PySpark replaces this module attribute with its converter.
+    return _jg.get_return_value(_Failure(e), None, target, name)
+
+
+# --- proxies ----------------------------------------------------------------------------------
+
+
+class JavaMember(_GMember, _jg.JavaMember):
+    """A bound Java method; errors surface as Py4J's exceptions."""
+
+    __slots__ = ()
+
+    def __call__(self, *args: Any) -> Any:
+        try:
+            return self._call(self._kind, self._target, self._name, args)
+        except JavaException as e:
+            return _raise_java(e, _target_label(self._kind, self._target), self._name)
+
+
+def _target_label(kind: int, target: int) -> str:
+    return f"o{target:x}" if kind == p.TARGET_OBJECT else f"class#{target}"
+
+
+class JavaObject(_GObject, _jg.JavaObject):
+    """A live Java object, also a `py4j.java_gateway.JavaObject`."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        member = JavaMember(self._client, p.TARGET_OBJECT, self._handle, name)
+        self.__dict__[name] = member
+        return member
+
+    @property
+    def _target_id(self) -> str:
+        return f"o{self._handle:x}"
+
+    @property
+    def _gateway_client(self) -> Any:
+        return self._client.gateway_client
+
+    def _get_object_id(self) -> str:
+        return self._target_id
+
+    def _detach(self) -> None:
+        self._client.detach(self)
+
+    def __del__(self) -> None:
+        _GObject.__del__(self)
+
+
+class JavaList(JavaObject, _GList, _jc.JavaList):
+    pass
+
+
+class JavaMap(JavaObject, _GMap, _jc.JavaMap):
+    pass
+
+
+class JavaSet(JavaObject, _GSet, _jc.JavaSet):
+    pass
+
+
+class JavaArray(JavaObject, _GArray, _jc.JavaArray):
+    pass
+
+
+class JavaIterator(JavaObject, _GIterator, _jc.JavaIterator):
+    def next(self) -> Any:
+        """Java's `next()` (Py4J's class defines a Python `next` that would shadow it)."""
+        return self._j("next")
+
+
+for _cls in (JavaList, JavaMap, JavaSet, JavaArray, JavaIterator):
+    # Python-level protocol methods from the Gatun proxy win over Py4J's (which talk Py4J's protocol).
+    for _name in ("__len__", "__getitem__", "__setitem__", "__delitem__", "__iter__", "__contains__",
+                  "__eq__", "__hash__", "__str__", "__repr__", "append", "insert", "add", "discard",
+                  "keys", "items", "values", "get", "remove", "pop", "clear", "extend", "index", "count",
+                  "update", "setdefault", "__next__"):
+        for _base in _cls.__mro__[1:]:
+            if _base.__module__ == "gatun.proxies" and _name in _base.__dict__:
+                setattr(_cls, _name, _base.__dict__[_name])
+                break
+
+
+class JavaClass(_GClass, _jg.JavaClass):
+    """A Java class (static members, construction), also a `py4j.java_gateway.JavaClass`."""
+
+    _member_type = JavaMember
+
+    def __call__(self, *args: Any) -> Any:
+        try:
+            return self._client._new(self._class_id, args)
+        except JavaException as e:
+            return _raise_java(e, self._fqn, "<init>")
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return _GClass.__getattr__(self, name)
+        except JavaException as e:
+            return _raise_java(e, self._fqn, name)
+        except AttributeError:
+            raise Py4JError(f"{self._fqn}.{name} does not exist in the JVM") from None
+
+    @property
+    def _gateway_client(self) -> Any:
+        return self._client.gateway_client
+
+
+class JavaPackage(_GPackage, _jg.JavaPackage):
+    def __call__(self, *args: Any) -> Any:
+        raise TypeError(f"{self._fqn} is not a Java class the server can find (so it is taken as a package)")
+
+
+_PRIMITIVES = frozenset({"boolean", "byte", "char", "short", "int", "long", "float", "double"})
+
+
+class _TypeUtil:
+    """Serves `py4j.reflection.TypeUtil.isInstanceOf`, which Py4J's `is_instance_of` calls."""
+
+    def __init__(self, client: "CompatClient"):
+        self._client = client
+
+    def isInstanceOf(self, java_class: Any, obj: Any) -> bool:  # noqa: N802 - Py4J's name
+        if isinstance(java_class, _GObject):
+            java_class = java_class.getName()
+        return self._client.is_instance_of(obj, java_class)
+
+
+class JVMView(_GView, _jg.JVMView):
+    """The JVM view, also a `py4j.java_gateway.JVMView`; resolves primitive names for new_array."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _PRIMITIVES:
+            found = self._client._resolve_class(name)
+            self.__dict__[name] = found
+            return found
+        if name == "py4j":
+            return _Py4JPackage(self._client)
+        return _GView.__getattr__(self, name)
+
+    @property
+    def _gateway_client(self) -> Any:
+        return self._client.gateway_client
+
+    @property
+    def _id(self) -> str:
+        return "j"
+
+
+class _Py4JPackage:
+    def __init__(self, client: "CompatClient"):
+        self.reflection = type("reflection", (), {"TypeUtil": _TypeUtil(client)})()
+
+
+# --- the client behind the gateway ------------------------------------------------------------
+
+
+class CompatClient(GatunClient):
+    """A GatunClient whose proxies are Py4J-compatible and whose errors are Py4J's."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        install()
+        self.gateway_client = _GatewayClient(self)
+        super().__init__(*args, **kwargs)
+        self.jvm = JVMView(self)
+
+    def wrap_object(self, handle: int, shape: int) -> JavaObject:
+        return _SHAPES.get(shape, JavaObject)(self, handle)
+
+    def wrap_class(self, class_id: int, name: str) -> JavaClass:
+        return JavaClass(self, class_id, name)
+
+    def _request(self, ch: Any, ftype: int, payload: Any, flush: bool = True) -> Any:
+        try:
+            return GatunClient._request(self, ch, ftype, payload, flush)
+        except GatunRequestError as e:
+            raise Py4JError(str(e)) from None
+        except GatunConnectionError as e:
+            raise Py4JNetworkError(str(e)) from None
+
+    def _reply_or_fail(self, ch: Any) -> Any:
+        try:
+            return GatunClient._reply_or_fail(self, ch)
+        except GatunRequestError as e:
+            raise Py4JError(str(e)) from None
+
+    def convert(self, value: Any) -> Any:
+        """Py4J's auto-conversion of values Gatun does not encode natively (protocol.py hook)."""
+        if isinstance(value, abc.Set):
+            return set(value)
+        if isinstance(value, abc.Mapping) or (hasattr(value, "keys") and hasattr(value, "__getitem__")):
+            return {k: value[k] for k in value.keys()}
+        for converter in _pp.INPUT_CONVERTER:
+            if type(converter).__module__.startswith("py4j."):
+                continue  # Py4J's own collection converters: handled natively above and below
+            if converter.can_convert(value):
+                return converter.convert(value, self.gateway_client)
+        if isinstance(value, abc.Iterable) and not isinstance(value, (str, bytes, bytearray)):
+            return list(value)
+        return None
+
+
+_SHAPES = {
+    p.SHAPE_OBJECT: JavaObject, p.SHAPE_LIST: JavaList, p.SHAPE_MAP: JavaMap, p.SHAPE_SET: JavaSet,
+    p.SHAPE_ARRAY: JavaArray, p.SHAPE_ITERATOR: JavaIterator,
+}
+
+
+class _GatewayClient(_jg.GatewayClient):
+    """What Py4J code finds as `gateway._gateway_client`: answers the commands Py4J helpers send."""
+
+    def __init__(self, client: CompatClient):
+        self._gatun = client
+        self.converters = _pp.INPUT_CONVERTER
+
+    def send_command(self, command: str, retry: bool = True, binary: bool = False) -> str:
+        parts = command.split("\n")
+        if parts[:2] == [_pp.JVMVIEW_COMMAND_NAME.strip(), _pp.JVM_IMPORT_SUB_COMMAND_NAME.strip()]:
+            java_import(self._gatun.jvm, parts[3])
+            return _pp.SUCCESS + _pp.VOID_TYPE
+        raise Py4JError(f"this Py4J command is not available over Gatun: {parts[:2]!r}")
+
+    def garbage_collect_object(self, target_id: str, enqueue: bool = True) -> None:
+        if target_id.startswith("o"):
+            self._gatun._drop(int(target_id[1:], 16))
+
+    def shutdown_gateway(self) -> None:
+        self._gatun.shutdown()
+
+    def close(self, *args: Any, **kwargs: Any) -> None:
+        self._gatun.close()
+
+
+def java_import(jvm_view: Any, import_str: str) -> None:
+    """Py4J's java_import, for a Gatun JVM view."""
+    jvm_view._import(import_str)
+
+
+def is_instance_of(gateway: Any, java_object: Any, java_class: Any) -> bool:
+    if isinstance(java_class, _GClass):
+        java_class = java_class._fqn
+    elif isinstance(java_class, _GObject):
+        java_class = java_class.getName()
+    elif not isinstance(java_class, str):
+        raise Py4JError("java_class must be a string, a JavaClass, or a JavaObject")
+    return gateway._gatun.is_instance_of(java_object, java_class)
+
+
+# --- gateways ---------------------------------------------------------------------------------
+
+
+class _GatewayMixin:
+    """The gateway surface PySpark uses, over one Gatun client."""
+
+    _gatun: CompatClient
+
+    def _init_gatun(self, client: CompatClient, auth_token: str | None) -> None:
+        self.__dict__["_gatun"] = client
+        self.__dict__["jvm"] = client.jvm
+        self.__dict__["_gateway_client"] = client.gateway_client
+        self.__dict__["gateway_parameters"] = _jg.GatewayParameters(auth_token=auth_token, auto_convert=True)
+        self.__dict__["java_gateway_server"] = None
+        self.__dict__["_callback_server"] = None
+        self.__dict__["callback_server_parameters"] = _jg.CallbackServerParameters()
+        self.__dict__["gateway_property"] = _jg.GatewayProperty(True, {})
+        self.__dict__["proc"] = None
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def new_array(self, java_class: Any, *dimensions: int) -> Any:
+        return self._gatun.new_array(java_class, *dimensions)
+
+    def detach(self, java_object: Any) -> None:
+        if isinstance(java_object, _GObject):
+            self._gatun.detach(java_object)
+
+    def start_callback_server(self, callback_server_parameters: Any = None) -> bool:
+        return True  # callbacks need no server over Gatun: they come back on the channels
+
+    def shutdown_callback_server(self, raise_exception: bool = False) -> None:
+        pass
+
+    def close(self, keep_callback_server: bool = False, close_callback_server_connections: bool = False) -> None:
+        self._gatun.close()
+
+    def shutdown(self, raise_exception: bool = False) -> None:
+        self._gatun.close()
+
+    @property
+    def bridge(self) -> str:
+        """Which bridge this gateway runs on: "gatun"."""
+        return "gatun"
+
+
+class JavaGateway(_GatewayMixin, _jg.JavaGateway):
+    """Py4J's JavaGateway over Gatun.
+
+    `JavaGateway(socket_path=..., start_server=True)` starts a Gatun server (the design document's
+    form); `JavaGateway(socket_path=..., token=...)` attaches; `JavaGateway(client=...)` wraps one.
+    """
+
+    def __init__(self, socket_path: str | None = None, start_server: bool = False, token: Any = None,
+                 client: CompatClient | None = None, **launch_options: Any):
+        if client is None:
+            if start_server or socket_path is None:
+                if socket_path is not None:
+                    launch_options["socket_path"] = socket_path
+                client = CompatClient(**launch_options)
+            else:
+                client = CompatClient(socket_path, token).connect()
+        self._init_gatun(client, client._token.hex())
+
+
+class ClientServer(_GatewayMixin, _cs.ClientServer):
+    """Py4J's ClientServer (pinned threads) over Gatun: every Python thread has its own JVM thread."""
+
+    def __init__(self, client: CompatClient, auth_token: str | None = None):
+        self._init_gatun(client, auth_token or client._token.hex())
+
+
+JavaParameters = _cs.JavaParameters
+PythonParameters = _cs.PythonParameters
+GatewayParameters = _jg.GatewayParameters
+CallbackServerParameters = _jg.CallbackServerParameters
+
+__all__ = [
+    "JavaGateway", "ClientServer", "JavaParameters", "PythonParameters", "GatewayParameters",
+    "CallbackServerParameters", "JavaObject", "JavaClass", "JVMView", "JavaMember", "JavaPackage",
+    "JavaList", "JavaMap", "JavaSet", "JavaArray", "JavaIterator", "java_import", "is_instance_of",
+    "get_return_value", "register_input_converter", "smart_decode", "Py4JJavaError", "Py4JError",
+    "Py4JNetworkError", "install", "CompatClient",
+]

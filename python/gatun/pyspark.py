@@ -1,0 +1,200 @@
+"""Run unmodified PySpark programs over Gatun instead of Py4J.
+
+Activate before the first SparkContext, either with `GATUN_PYSPARK=1` in the environment (the
+`gatun-pyspark.pth` hook installed with the package calls `install()` at start-up) or from code:
+
+    import gatun.pyspark
+    gatun.pyspark.install()
+
+The Spark driver JVM is started by spark-submit as usual, but with Gatun's main class
+(`dev.gatun.spark.SparkGatewayMain` in `gatun-spark.jar`) in place of PySpark's Py4J gateway; it
+hands its socket and token to Python through a private file and exits when Python's stdin closes.
+If Gatun is requested and cannot start, the error says why: there is no silent fallback to Py4J.
+`bridge(spark)` (or `spark.sparkContext._gateway.bridge`) tells which bridge a session runs on.
+
+PySpark names replaced by `install()` (nothing else of PySpark is modified):
+* `pyspark.java_gateway.launch_gateway` and the copy `pyspark.core.context` imported;
+* `ensure_callback_server_started` where PySpark imported it (callbacks need no server here);
+* `JavaClass` in the PySpark modules that build classes by name from a gateway client.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from . import py4j_compat
+from .errors import GatunError
+
+MAIN_CLASS = "dev.gatun.spark.SparkGatewayMain"
+INFO_ENV = "GATUN_CONN_INFO_PATH"
+ATTACH_ENV = "GATUN_GATEWAY_INFO"  # attach to a driver that is already running (its info file)
+START_TIMEOUT_S = 120.0
+
+# What PySpark's own launch_gateway imports into the JVM view (pyspark/java_gateway.py, 4.3).
+JAVA_IMPORTS = (
+    "org.apache.spark.SparkConf", "org.apache.spark.api.java.*", "org.apache.spark.api.python.*",
+    "org.apache.spark.ml.python.*", "org.apache.spark.mllib.api.python.*", "org.apache.spark.resource.*",
+    "org.apache.spark.sql.Encoders", "org.apache.spark.sql.OnSuccessCall", "org.apache.spark.sql.functions",
+    "org.apache.spark.sql.classic.*", "org.apache.spark.sql.api.python.*", "org.apache.spark.sql.hive.*",
+    "scala.Tuple2",
+)
+
+
+class GatunSparkError(GatunError):
+    """Gatun was asked to run PySpark and could not."""
+
+
+def spark_jar() -> Path:
+    jar = Path(__file__).with_name("jars") / "gatun-spark.jar"
+    if not jar.is_file():
+        raise GatunSparkError(f"the Gatun Spark jar is missing at {jar}; reinstall gatun (`make venv`)")
+    return jar
+
+
+def _spark_home() -> str:
+    from pyspark.find_spark_home import _find_spark_home
+
+    home = _find_spark_home()
+    submit = Path(home) / "bin" / "spark-submit"
+    if not submit.is_file():
+        raise GatunSparkError(
+            f"SPARK_HOME={home} has no bin/spark-submit: point SPARK_HOME at a Spark installation "
+            "or unset it to use the one inside the pyspark package"
+        )
+    return home
+
+
+def submit_command(conf: Any = None) -> list[str]:
+    """The spark-submit command line that starts a driver with the Gatun gateway."""
+    command = [os.path.join(_spark_home(), "bin", "spark-submit")]
+    if conf is not None:
+        for k, v in conf.getAll():
+            command += ["--conf", f"{k}={v}"]
+    if os.environ.get("SPARK_TESTING"):
+        command += ["--conf", "spark.ui.enabled=false"]
+    words = shlex.split(os.environ.get("PYSPARK_SUBMIT_ARGS", "pyspark-shell"))
+    if "pyspark-shell" in words:
+        at = words.index("pyspark-shell")
+        words[at:at + 1] = ["--class", MAIN_CLASS, str(spark_jar())]
+    else:
+        words += ["--class", MAIN_CLASS, str(spark_jar())]
+    return command + words
+
+
+def launch_gateway(conf: Any = None, popen_kwargs: dict[str, Any] | None = None) -> py4j_compat.ClientServer:
+    """PySpark's `launch_gateway`, over Gatun: same inputs, a Py4J-compatible gateway out."""
+    attach = os.environ.get(ATTACH_ENV)
+    if attach:
+        return _gateway(py4j_compat.CompatClient(info_file=attach).connect(), None)
+    command = submit_command(conf)
+    info_dir = tempfile.mkdtemp(prefix="gatun-spark-")
+    os.chmod(info_dir, 0o700)
+    info_file = os.path.join(info_dir, "connection.json")
+    try:
+        kwargs = dict(popen_kwargs or {})
+        env = dict(kwargs.pop("env", None) or os.environ)
+        env[INFO_ENV] = info_file
+        env["SPARK_CONNECT_MODE"] = "0"
+        kwargs["env"] = env
+        kwargs["stdin"] = subprocess.PIPE
+        kwargs.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        try:
+            proc = subprocess.Popen(command, **kwargs)
+        except OSError as e:
+            raise GatunSparkError(f"cannot run spark-submit ({command[0]}): {e}") from e
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not os.path.isfile(info_file):
+            code = proc.poll()
+            if code is not None:
+                raise GatunSparkError(
+                    f"the Spark driver exited with code {code} before the Gatun gateway was ready; "
+                    f"command: {' '.join(command)} (its output above says why)"
+                )
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise GatunSparkError(f"the Spark driver did not start the Gatun gateway within {START_TIMEOUT_S:.0f}s")
+            time.sleep(0.05)
+        client = py4j_compat.CompatClient(info_file=info_file).connect()
+    finally:
+        shutil.rmtree(info_dir, ignore_errors=True)
+    gateway = _gateway(client, proc)
+    return gateway
+
+
+def _gateway(client: py4j_compat.CompatClient, proc: Any) -> py4j_compat.ClientServer:
+    gateway = py4j_compat.ClientServer(client)
+    gateway.__dict__["proc"] = proc
+    for name in JAVA_IMPORTS:
+        py4j_compat.java_import(gateway.jvm, name)
+    return gateway
+
+
+def _no_callback_server(gw: Any) -> None:
+    """Callbacks come back on Gatun's channels: there is no callback server to start."""
+
+
+def _java_class_by_name(fqn: str, gateway_client: Any) -> Any:
+    gatun = getattr(gateway_client, "_gatun", None)
+    if gatun is None:
+        import py4j.java_gateway
+
+        return py4j.java_gateway.JavaClass(fqn, gateway_client)
+    found = gatun._resolve_class(fqn)
+    if found is None:
+        raise py4j_compat.Py4JError(f"no Java class {fqn}")
+    return found
+
+
+_PATCHES = (
+    ("pyspark.java_gateway", "launch_gateway", launch_gateway),
+    ("pyspark.core.context", "launch_gateway", launch_gateway),
+    ("pyspark.java_gateway", "ensure_callback_server_started", _no_callback_server),
+    ("pyspark.sql.streaming.readwriter", "ensure_callback_server_started", _no_callback_server),
+    ("pyspark.sql.streaming.query", "ensure_callback_server_started", _no_callback_server),
+    ("pyspark.streaming.context", "ensure_callback_server_started", _no_callback_server),
+    ("pyspark.sql.types", "JavaClass", _java_class_by_name),
+    ("pyspark.sql.readwriter", "JavaClass", _java_class_by_name),
+)
+
+
+def install() -> None:
+    """Make PySpark start its driver with the Gatun gateway. Call before the first SparkContext."""
+    py4j_compat.install()
+    for module_name, attr, value in _PATCHES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if hasattr(module, attr):
+            setattr(module, attr, value)
+    from pyspark.core.context import SparkContext
+
+    if SparkContext._gateway is not None and not isinstance(SparkContext._gateway, py4j_compat.ClientServer):
+        raise GatunSparkError("a SparkContext already runs over Py4J in this process: install Gatun before creating it")
+
+
+def bridge(spark_or_context: Any) -> str:
+    """Which bridge a SparkSession or SparkContext runs on: "gatun" or "py4j"."""
+    sc = getattr(spark_or_context, "sparkContext", spark_or_context)
+    return getattr(sc._gateway, "bridge", "py4j")
+
+
+def _autoinstall() -> None:
+    """Called from gatun-pyspark.pth at interpreter start-up when GATUN_PYSPARK=1."""
+    try:
+        install()
+    except ImportError:
+        pass  # no pyspark in this environment: nothing to do
+    except Exception as e:  # a broken hook must say so, not silently leave Py4J in place
+        print(f"gatun: GATUN_PYSPARK=1 but Gatun could not be installed: {e}", file=sys.stderr)
+        raise
