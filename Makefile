@@ -59,9 +59,10 @@ $(VPY):
 
 # The jar is order-only: the install is editable, so a rebuilt jar is picked up
 # in place without reinstalling.
-$(STAMP): $(PY_BUILD_INPUTS) | $(VPY) $(JAR)
+$(STAMP): $(PY_BUILD_INPUTS) python/gatun-pyspark.pth | $(VPY) $(JAR)
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -e './python[dev]'
+	cp python/gatun-pyspark.pth "$$($(VPY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
 	touch $@
 
 test: venv

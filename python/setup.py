@@ -33,6 +33,9 @@ SPARK_JAR_DEST = HERE / "gatun" / "jars" / "gatun-spark.jar"
 BUILT_SPARK_JAR = HERE.parent / "java" / "spark" / "target" / "gatun-spark-0.1.0-SNAPSHOT.jar"
 
 
+PTH_NAME = "gatun-pyspark.pth"
+
+
 class ServerJarError(RuntimeError):
     pass
 
@@ -99,6 +102,10 @@ class BuildPyWithJar(build_py):
     def run(self) -> None:
         ensure_server_jar()
         super().run()
+        # GATUN_PYSPARK=1 activation: a .pth at the top of site-packages (wheel installs). The
+        # editable development venv gets the same file from `make venv`.
+        if not self.editable_mode:
+            self.copy_file(str(HERE / PTH_NAME), os.path.join(self.build_lib, PTH_NAME))
 
 
 class SdistWithJar(sdist):

@@ -22,13 +22,17 @@ def _is_dunder(name: str) -> bool:
 class JavaMember:
     """A method of a Java object or class, bound to its target. Calling it calls Java."""
 
-    __slots__ = ("_call", "_kind", "_target", "_name")
+    __slots__ = ("_call", "_kind", "_target", "_name", "_owner")
 
-    def __init__(self, client: "GatunClient", kind: int, target: int, name: str):
+    def __init__(self, client: "GatunClient", kind: int, target: int, name: str, owner: Any = None):
         self._call = client._call
         self._kind = kind
         self._target = target
         self._name = name
+        # Keeps the object alive while its method is: `x.get().size()` must not release the
+        # result of get() before size() runs. (The object caches the member: a cycle, which
+        # the cyclic collector frees, as with Py4J.)
+        self._owner = owner
 
     def __call__(self, *args: Any) -> Any:
         return self._call(self._kind, self._target, self._name, args)
@@ -51,7 +55,7 @@ class JavaObject:
     def __getattr__(self, name: str) -> JavaMember:
         if _is_dunder(name):
             raise AttributeError(name)
-        member = JavaMember(self._client, p.TARGET_OBJECT, self._handle, name)
+        member = JavaMember(self._client, p.TARGET_OBJECT, self._handle, name, self)
         self.__dict__[name] = member
         return member
 

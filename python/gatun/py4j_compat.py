@@ -118,7 +118,7 @@ class JavaObject(_GObject, _jg.JavaObject):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        member = JavaMember(self._client, p.TARGET_OBJECT, self._handle, name)
+        member = JavaMember(self._client, p.TARGET_OBJECT, self._handle, name, self)
         self.__dict__[name] = member
         return member
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -85,11 +86,15 @@ reported and the other still runs, but the exit status is then 1.`)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("the results directory: %w", err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sh := &sigHub{}
+	go sh.serve(ctx, e.signals)
 	var failures []string
 	if runPy {
-		if err := benchPython(ctx, e, repo, *python, *quick, dir); err != nil {
+		if err := benchPython(ctx, e, sh, repo, *python, *quick, dir); err != nil {
 			fmt.Fprintf(e.stderr, "gatun bench: python suite failed: %v\n", err)
-			failures = append(failures, "python: "+err.Error())
+			failures = append(failures, "python")
 		}
 	}
 	if runGo {
@@ -103,22 +108,31 @@ reported and the other still runs, but the exit status is then 1.`)
 		if *goWarmup > 0 {
 			w = *goWarmup
 		}
-		if err := benchGo(ctx, e, repo, *jar, d, w, *goOps, dir); err != nil {
+		if sh.interrupted() {
+			return errors.New("interrupted")
+		}
+		if err := benchGo(ctx, e, sh, repo, *jar, d, w, *goOps, dir); err != nil {
 			fmt.Fprintf(e.stderr, "gatun bench: go suite failed: %v\n", err)
-			failures = append(failures, "go: "+err.Error())
+			failures = append(failures, "go")
 		}
 	}
+	if sh.interrupted() {
+		return errors.New("interrupted")
+	}
 	if err := renderReport(e, dir); err != nil {
-		failures = append(failures, "report: "+err.Error())
+		if len(failures) == 0 {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "gatun bench: report: %v\n", err)
 	}
 	if len(failures) > 0 {
-		return errors.New(strings.Join(failures, "; "))
+		return fmt.Errorf("suite(s) failed: %s (see above)", strings.Join(failures, ", "))
 	}
 	return nil
 }
 
 // benchPython runs bench/run_bench.py, its output streaming through.
-func benchPython(ctx context.Context, e *env, repo, python string, quick bool, dir string) error {
+func benchPython(ctx context.Context, e *env, sh *sigHub, repo, python string, quick bool, dir string) error {
 	if repo == "" {
 		return errors.New("not inside a Gatun checkout (no bench/run_bench.py found upwards): run from the repository or set GATUN_REPO")
 	}
@@ -147,14 +161,18 @@ func benchPython(ctx context.Context, e *env, repo, python string, quick bool, d
 	cmd.Dir = repo
 	cmd.Stdout, cmd.Stderr = e.stdout, e.stderr
 	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
-	// On Ctrl-C the terminal signals the whole foreground group, run_bench.py included; it kills its
-	// workers. SIGTERM to us only: pass it on.
+	// Its own process group, so a terminal's Ctrl-C reaches it once, forwarded by us; on SIGINT or
+	// SIGTERM run_bench.py kills its workers (and their JVMs) and exits.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
 	t0 := time.Now()
-	stopFwd := forwardSignals(e, cmd)
-	err = cmd.Run()
-	stopFwd()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	sh.set(func(sig os.Signal) { _ = cmd.Process.Signal(sig) })
+	err = cmd.Wait()
+	sh.set(nil)
 	if err != nil {
 		return fmt.Errorf("run_bench.py: %v", err)
 	}
@@ -162,26 +180,44 @@ func benchPython(ctx context.Context, e *env, repo, python string, quick bool, d
 	return nil
 }
 
-// forwardSignals passes SIGINT/SIGTERM arriving on e.signals to cmd until the returned stop is called.
-func forwardSignals(e *env, cmd *exec.Cmd) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case sig := <-e.signals:
-				if cmd.Process != nil {
-					_ = cmd.Process.Signal(sig)
-				}
-			case <-done:
-				return
+// sigHub receives SIGINT/SIGTERM during a bench run: it records the interruption and passes the
+// signal to the running suite's handler.
+type sigHub struct {
+	mu      sync.Mutex
+	handler func(os.Signal)
+	got     bool
+}
+
+func (h *sigHub) serve(ctx context.Context, sigs <-chan os.Signal) {
+	for {
+		select {
+		case sig := <-sigs:
+			h.mu.Lock()
+			h.got = true
+			if h.handler != nil {
+				h.handler(sig)
 			}
+			h.mu.Unlock()
+		case <-ctx.Done():
+			return
 		}
-	}()
-	return func() { close(done) }
+	}
+}
+
+func (h *sigHub) set(f func(os.Signal)) {
+	h.mu.Lock()
+	h.handler = f
+	h.mu.Unlock()
+}
+
+func (h *sigHub) interrupted() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.got
 }
 
 // benchGo runs the Go client's suite in this process and writes go-client.json.
-func benchGo(ctx context.Context, e *env, repo, jarFlag string, duration, warmup time.Duration, ops, dir string) error {
+func benchGo(ctx context.Context, e *env, sh *sigHub, repo, jarFlag string, duration, warmup time.Duration, ops, dir string) error {
 	jar, err := findJar(ctx, jarFlag, repo)
 	if err != nil {
 		return err
@@ -202,13 +238,8 @@ func benchGo(ctx context.Context, e *env, repo, jarFlag string, duration, warmup
 	fmt.Fprintf(e.stdout, "== go suite: %d operations × (%v warm-up + %v), jar %s\n", n, warmup, duration, jar)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-e.signals:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	sh.set(func(os.Signal) { cancel() })
+	defer sh.set(nil)
 	i := 0
 	t0 := time.Now()
 	res, err := gobench.Run(ctx, gobench.Options{Jar: jar, Duration: duration, Warmup: warmup, Ops: ops,

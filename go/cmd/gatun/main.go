@@ -148,5 +148,8 @@ func usageErr(e *env, fs *flag.FlagSet, format string, a ...any) error {
 // stringList is a repeatable string flag.
 type stringList []string
 
-func (s *stringList) String() string     { return strings.Join(*s, " ") }
+// String implements flag.Value.
+func (s *stringList) String() string { return strings.Join(*s, " ") }
+
+// Set implements flag.Value: each use of the flag adds one value.
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

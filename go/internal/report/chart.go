@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"os"
 	"path/filepath"
 
 	"gonum.org/v1/plot"
@@ -12,6 +13,7 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // seriesColors by series name (colour-blind-safe Okabe–Ito hues).
@@ -75,21 +77,23 @@ func Chart(path, title string, ops []string, series []Series) error {
 	if hi == 0 {
 		return errors.New("nothing to draw: no series has a median for these operations")
 	}
-	// Axis in µs, from a power of ten below the smallest median to one decade above the largest
+	// Axis in µs, from a power of ten below the smallest median to almost a decade above the largest
 	// value (room for the value labels).
 	lo, hi = lo/1e3, hi/1e3
 	yMin := math.Pow10(int(math.Floor(math.Log10(lo))))
 	if yMin > lo/2 {
 		yMin /= 10
 	}
-	yMax := math.Pow10(int(math.Ceil(math.Log10(hi)))) * 10
+	yMax := hi * 8
 
 	p := plot.New()
-	p.Title.Text = title
-	p.Title.TextStyle.Font.Size = vg.Points(13)
+	p.Title.Text = title + "\nbar: median per call; whisker: p99; log scale"
+	p.Title.TextStyle.Font.Size = vg.Points(12)
+	p.Title.Padding = vg.Points(6)
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = decadeTicks{}
-	p.Y.Label.Text = "latency per call, log scale (bar: median; whisker: p99)"
+	// No Y label: gonum pads a log axis for it as if it were linear (a large gap at the top).
+	p.Y.Tick.Label.Font.Size = vg.Points(10)
 	p.Y.Min, p.Y.Max = yMin, yMax
 	p.X.Min, p.X.Max = -0.5, float64(len(ops))-0.5
 	labels := make([]string, len(ops))
@@ -101,13 +105,31 @@ func Chart(path, title string, ops []string, series []Series) error {
 	p.Add(&gridLines{})
 	p.Add(&bars{ops: ops, series: series})
 	p.Legend.Top = true
-	p.Legend.Left = false
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(8)
+	p.Legend.YOffs = -vg.Points(4)
 	p.Legend.TextStyle.Font.Size = vg.Points(10)
+	p.Legend.Padding = vg.Points(3)
 	for _, s := range series {
-		p.Legend.Add(s.Name+" median", swatch{colorOf(s.Name)})
+		p.Legend.Add(s.Name, swatch{colorOf(s.Name)})
 	}
-	w := vg.Length(math.Max(9, 1.3*float64(len(ops)))) * vg.Inch
-	return p.Save(w, 5.5*vg.Inch, path)
+	w := vg.Length(math.Max(8, 1.35*float64(len(ops)))) * vg.Inch
+	return savePNG(p, w, 6*vg.Inch, path)
+}
+
+// savePNG renders at 120 dpi.
+func savePNG(p *plot.Plot, w, h vg.Length, path string) error {
+	c := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(120))}
+	p.Draw(draw.New(c))
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := c.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // decadeTicks labels each power of ten in time units and marks 2..9 without labels.

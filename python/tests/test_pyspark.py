@@ -1,0 +1,137 @@
+"""A real local SparkSession running over Gatun (spark-submit starts the driver with Gatun's main class)."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+pyspark = pytest.importorskip("pyspark", reason="pyspark is part of the dev dependencies (make venv)")
+
+import gatun.pyspark  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def spark():
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers run this venv's interpreter
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    gatun.pyspark.install()
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("gatun-tests")
+               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+               .getOrCreate())
+    yield session
+    session.stop()
+
+
+def test_session_runs_over_gatun(spark):
+    assert gatun.pyspark.bridge(spark) == "gatun"
+    assert gatun.pyspark.bridge(spark.sparkContext) == "gatun"
+
+
+def test_sql_and_dataframe_operations(spark):
+    from pyspark.sql import functions as F
+
+    df = spark.range(100).withColumn("sq", F.col("id") * F.col("id")).filter("id % 2 = 0")
+    assert df.count() == 50
+    assert df.columns == ["id", "sq"]
+    assert df.agg(F.sum("sq")).collect()[0][0] == sum(i * i for i in range(0, 100, 2))
+    assert spark.sql("select 1 + 1 as two").collect()[0].two == 2
+    grouped = spark.range(10).groupBy((F.col("id") % 3).alias("k")).count().orderBy("k").collect()
+    assert [(r.k, r["count"]) for r in grouped] == [(0, 4), (1, 3), (2, 3)]
+
+
+def test_wide_select_of_column_expressions(spark):
+    from pyspark.sql import functions as F
+
+    df = spark.range(3)
+    cols = [(F.col("id") + i).alias(f"c{i}") for i in range(200)]
+    out = df.select(*cols)
+    assert len(out.columns) == 200
+    assert out.collect()[2].c199 == 201
+
+
+def test_python_udf(spark):
+    from pyspark.sql.functions import udf
+    from pyspark.sql.types import LongType
+
+    plus_one = udf(lambda x: x + 1, LongType())
+    spark.udf.register("plus_one", lambda x: x + 1, LongType())
+    assert spark.range(3).select(plus_one("id").alias("y")).collect()[2].y == 3
+    assert spark.sql("select plus_one(41) as v").collect()[0].v == 42
+
+
+def test_parquet_round_trip(spark, tmp_path):
+    path = str(tmp_path / "t.parquet")
+    spark.range(20).selectExpr("id", "cast(id as string) as s").write.parquet(path)
+    back = spark.read.parquet(path).orderBy("id").collect()
+    assert len(back) == 20 and back[7].s == "7"
+
+
+def test_errors_are_pyspark_exceptions(spark):
+    from pyspark.errors import AnalysisException, ParseException
+
+    with pytest.raises(AnalysisException) as info:
+        spark.sql("select no_such_column from range(1)").collect()
+    assert info.value.getCondition() == "UNRESOLVED_COLUMN.WITH_SUGGESTION"
+    with pytest.raises(ParseException):
+        spark.sql("selec 1")
+
+
+def test_short_lived_columns_are_released(spark):
+    from pyspark.sql import functions as F
+
+    gateway = spark.sparkContext._gateway
+    start = gateway._gatun.session_info()["objects"]
+    for i in range(20_000):
+        F.col("id") + i
+    after = gateway._gatun.session_info()["objects"]
+    assert after - start < 2_000, f"{after - start} objects left after 20,000 Column expressions"
+
+
+def test_job_group_cancellation_from_another_thread(spark):
+    from pyspark import InheritableThread
+
+    sc = spark.sparkContext
+    outcome = {}
+
+    def run():
+        sc.setJobGroup("gatun-cancel", "a job to cancel", interruptOnCancel=True)
+        try:
+            sc.parallelize(range(2), 2).map(lambda x: time.sleep(60)).collect()
+            outcome["result"] = "finished"
+        except Exception as e:  # noqa: BLE001 - the cancellation error is what we want
+            outcome["result"] = str(e)
+
+    t = InheritableThread(target=run)
+    t.start()
+    deadline = time.monotonic() + 30
+    while not sc.statusTracker().getJobIdsForGroup("gatun-cancel") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    sc.cancelJobGroup("gatun-cancel")
+    t.join(60)
+    assert not t.is_alive()
+    assert "cancel" in outcome["result"].lower()
+
+
+def test_structured_streaming_foreach_batch(spark, tmp_path):
+    seen = []
+    lock = threading.Lock()
+
+    def on_batch(batch_df, batch_id):
+        with lock:
+            seen.append((batch_id, batch_df.count()))
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text("x\ny\n")
+    query = (spark.readStream.format("text").load(str(src)).writeStream.foreachBatch(on_batch)
+             .option("checkpointLocation", str(tmp_path / "chk")).start())
+    try:
+        query.processAllAvailable()
+    finally:
+        query.stop()
+    assert seen and seen[0][1] == 2
