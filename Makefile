@@ -42,7 +42,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go demo bench clean
+.PHONY: venv jar test test-java test-python test-go demo doctor bench clean
 
 venv: $(JAR) $(STAMP)
 
@@ -98,8 +98,14 @@ test-go: venv
 	  echo "go/go.mod not found: skipping Go tests"; \
 	fi
 
+# The main job: a short tour of the bridge, then a real PySpark job over Gatun and over Py4J.
 demo: venv
 	$(VPY) bench/demo.py
+	$(VPY) bench/pyspark_demo.py
+
+# Checks the machine for what Gatun needs (Java, the jar, shared memory, Spark).
+doctor: venv
+	cd go && $(GO) run ./cmd/gatun doctor
 
 bench: venv
 	$(VPY) bench/run_bench.py

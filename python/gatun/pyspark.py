@@ -10,7 +10,7 @@ The Spark driver JVM is started by spark-submit as usual, but with Gatun's main 
 (`dev.gatun.spark.SparkGatewayMain` in `gatun-spark.jar`) in place of PySpark's Py4J gateway; it
 hands its socket and token to Python through a private file and exits when Python's stdin closes.
 If Gatun is requested and cannot start, the error says why: there is no silent fallback to Py4J.
-`bridge(spark)` (or `spark.sparkContext._gateway.bridge`) tells which bridge a session runs on.
+`gatun.pyspark.bridge(spark)` tells which bridge a session runs on.
 
 PySpark names replaced by `install()` (nothing else of PySpark is modified):
 * `pyspark.java_gateway.launch_gateway` and the copy `pyspark.core.context` imported;
@@ -186,7 +186,7 @@ def install() -> None:
 def bridge(spark_or_context: Any) -> str:
     """Which bridge a SparkSession or SparkContext runs on: "gatun" or "py4j"."""
     sc = getattr(spark_or_context, "sparkContext", spark_or_context)
-    return getattr(sc._gateway, "bridge", "py4j")
+    return "gatun" if isinstance(sc._gateway, py4j_compat.ClientServer) else "py4j"
 
 
 def _autoinstall() -> None:
