@@ -6,6 +6,10 @@ The classes here subclass Py4J's public classes without using their machinery, s
 
 Two things cannot be reached without patching, and are patched by `install()` (idempotent):
 
+* `py4j.java_gateway.JavaClass` becomes `JavaClassByName`, which returns a Gatun class proxy for a
+  Gatun gateway client and Py4J's own JavaClass for any other (isinstance checks still see Py4J's
+  class), because PySpark's converters import it by name at call time.
+
 * `py4j.protocol.get_return_value` is wrapped so that it understands a Gatun failure handed to it.
   Calls that fail go through `py4j.java_gateway.get_return_value` *at call time*, which is where
   PySpark's `install_exception_handler()` puts its converter (it wraps the protocol function); so a
@@ -86,6 +90,9 @@ def install() -> None:
     if _jg.get_return_value is _pp.get_return_value:
         _jg.get_return_value = get_return_value
     _pp.get_return_value = get_return_value
+    # Code that does `from py4j.java_gateway import JavaClass` at call time (PySpark's datetime
+    # converters) gets a class that serves Gatun clients and defers to Py4J's for the rest.
+    _jg.JavaClass = JavaClassByName
 
 
 def _raise_java(e: JavaException, target: str, name: str) -> Any:
@@ -196,6 +203,34 @@ class JavaClass(_GClass, _jg.JavaClass):
     @property
     def _gateway_client(self) -> Any:
         return self._client.gateway_client
+
+
+_OriginalJavaClass = _jg.JavaClass
+
+
+class _ByNameMeta(type(_OriginalJavaClass)):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, _OriginalJavaClass)
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, _OriginalJavaClass)
+
+
+class JavaClassByName(_OriginalJavaClass, metaclass=_ByNameMeta):
+    """Stands in for `py4j.java_gateway.JavaClass` where code builds a class by name.
+
+    `JavaClass(fqn, gateway_client)` returns this gateway's class proxy when the client is a
+    Gatun one, and Py4J's own JavaClass otherwise; isinstance checks see Py4J's class.
+    """
+
+    def __new__(cls, fqn: str, gateway_client: Any) -> Any:
+        gatun = getattr(gateway_client, "_gatun", None)
+        if gatun is None:
+            return _OriginalJavaClass(fqn, gateway_client)
+        found = gatun._resolve_class(fqn)
+        if found is None:
+            raise Py4JError(f"{fqn} does not exist in the JVM")
+        return found
 
 
 class JavaPackage(_GPackage, _jg.JavaPackage):

@@ -15,7 +15,9 @@ If Gatun is requested and cannot start, the error says why: there is no silent f
 PySpark names replaced by `install()` (nothing else of PySpark is modified):
 * `pyspark.java_gateway.launch_gateway` and the copy `pyspark.core.context` imported;
 * `ensure_callback_server_started` where PySpark imported it (callbacks need no server here);
-* `JavaClass` in the PySpark modules that build classes by name from a gateway client.
+* `JavaClass` in the PySpark modules that build classes by name from a gateway client (and
+  `py4j.java_gateway.JavaClass` itself, for the converters that import it at call time; see
+  `py4j_compat.JavaClassByName`).
 """
 from __future__ import annotations
 
@@ -143,18 +145,6 @@ def _no_callback_server(gw: Any) -> None:
     """Callbacks come back on Gatun's channels: there is no callback server to start."""
 
 
-def _java_class_by_name(fqn: str, gateway_client: Any) -> Any:
-    gatun = getattr(gateway_client, "_gatun", None)
-    if gatun is None:
-        import py4j.java_gateway
-
-        return py4j.java_gateway.JavaClass(fqn, gateway_client)
-    found = gatun._resolve_class(fqn)
-    if found is None:
-        raise py4j_compat.Py4JError(f"no Java class {fqn}")
-    return found
-
-
 _PATCHES = (
     ("pyspark.java_gateway", "launch_gateway", launch_gateway),
     ("pyspark.core.context", "launch_gateway", launch_gateway),
@@ -162,8 +152,8 @@ _PATCHES = (
     ("pyspark.sql.streaming.readwriter", "ensure_callback_server_started", _no_callback_server),
     ("pyspark.sql.streaming.query", "ensure_callback_server_started", _no_callback_server),
     ("pyspark.streaming.context", "ensure_callback_server_started", _no_callback_server),
-    ("pyspark.sql.types", "JavaClass", _java_class_by_name),
-    ("pyspark.sql.readwriter", "JavaClass", _java_class_by_name),
+    ("pyspark.sql.types", "JavaClass", py4j_compat.JavaClassByName),
+    ("pyspark.sql.readwriter", "JavaClass", py4j_compat.JavaClassByName),
 )
 
 
