@@ -42,7 +42,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go demo doctor bench clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench clean
 
 venv: $(JAR) $(STAMP)
 
@@ -69,6 +69,14 @@ test: venv
 	$(MAKE) --no-print-directory test-java
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-go
+	$(MAKE) --no-print-directory test-pyspark-doctests
+
+# PySpark's own doctests, run over Gatun; fails on any failure the Py4J baseline did not have.
+PYSPARK_DOCTEST_MODULES ?= pyspark.sql.types pyspark.sql.classic.column pyspark.sql.classic.dataframe pyspark.sql.session pyspark.sql.functions.builtin
+
+test-pyspark-doctests: venv
+	$(VPY) bench/pyspark_doctests.py --python $(VPY) --env GATUN_PYSPARK=1 --timeout 900 \
+	  --baseline bench/results/pyspark-doctest-baseline-py4j.json --fail-on-new $(PYSPARK_DOCTEST_MODULES)
 
 # The server must run in every Spark driver JVM: Java 17 (the default) and the newest JDK here.
 JDK_NEWEST ?= /usr/lib/jvm/temurin-25-jdk-amd64

@@ -14,7 +14,8 @@ package dir (the bundled jars, what bin/pyspark's find-spark-home would export).
     python bench/pyspark_doctests.py --render bench/results/pyspark-doctest-baseline-py4j.json
 
 Exit code: 0 if every module ran to its doctest summary (doctest failures allowed unless --strict),
-1 with --strict and any doctest failure, 2 if any module crashed (no summary) or timed out.
+1 with --strict and any doctest failure (or, with --fail-on-new, a failure the --baseline run did not
+have), 2 if any module crashed (no summary) or timed out.
 """
 from __future__ import annotations
 
@@ -253,6 +254,8 @@ def main() -> int:
     ap.add_argument("--log-dir", help="keep each module's full output here")
     ap.add_argument("--baseline", help="a --json file from an earlier run to compare with")
     ap.add_argument("--strict", action="store_true", help="exit 1 if any example failed")
+    ap.add_argument("--fail-on-new", action="store_true",
+                    help="exit 1 if a module fails an example the --baseline run did not, or attempts fewer")
     ap.add_argument("--render", metavar="JSON", help="only print the Markdown of an earlier --json file")
     a = ap.parse_args()
     if a.render:
@@ -287,11 +290,30 @@ def main() -> int:
     if a.json:
         with open(a.json, "w") as f:
             json.dump(dict(python=python, versions=versions, env=extra, results=results), f, indent=1)
+    attempted = sum(r["attempted"] for r in results)
+    failed = sum(r["failed"] for r in results)
+    print(f"doctests: {attempted - failed} passed, {failed} failed")
     if any(r["status"] in ("crash", "timeout") for r in results):
         return 2
     if a.strict and any(r["failed"] for r in results):
         return 1
+    if a.fail_on_new and baseline is not None and regressions(results, baseline):
+        return 1
     return 0
+
+
+def regressions(results: list, baseline: dict) -> list[str]:
+    """Modules that fail examples the baseline passed, or attempt fewer examples than it did."""
+    base = {m["module"]: m for m in baseline.get("results", [])}
+    bad = []
+    for r in results:
+        b = base.get(r["module"])
+        if b is None:
+            continue
+        new = {key(f) for f in r["failures"]} - {key(f) for f in b["failures"]}
+        if new or r["attempted"] < b["attempted"]:
+            bad.append(r["module"])
+    return bad
 
 
 if __name__ == "__main__":

@@ -168,6 +168,16 @@ static inline int arrived(Region *self) {
     return __atomic_load_n(self->server_seq, __ATOMIC_ACQUIRE) > self->received;
 }
 
+/* Raise the parked flag and look once more (spec §2.2). 1: the frame arrived meanwhile and this
+ * side cleared its own flag, so no doorbell is coming; 0: read the doorbell. */
+static int announce_park(Region *self) {
+    __atomic_store_n(self->client_parked, 1, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!arrived(self)) return 0;
+    uint32_t one = 1;
+    return __atomic_compare_exchange_n(self->client_parked, &one, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
 static inline void took_turn(Region *self) {
     self->received++;
     self->state = STATE_MY_TURN;
@@ -221,15 +231,7 @@ static int do_wait(Region *self, uint64_t hot_ns, uint64_t spin_ns) {
             }
             if ((i & 7) == 0 && now_ns() - start >= budget) break;
         }
-        if (!got) {
-            __atomic_store_n(self->client_parked, 1, __ATOMIC_SEQ_CST);
-            __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            if (arrived(self)) {
-                uint32_t one = 1;
-                got = __atomic_compare_exchange_n(self->client_parked, &one, 0, 0, __ATOMIC_SEQ_CST,
-                                                  __ATOMIC_SEQ_CST);
-            }
-        }
+        if (!got) got = announce_park(self);
         Py_END_ALLOW_THREADS
         if (got) {
             self->budget_ns = budget * 2 < spin_ns ? budget * 2 : spin_ns;
@@ -255,15 +257,9 @@ static int do_wait(Region *self, uint64_t hot_ns, uint64_t spin_ns) {
             /* A late doorbell of an earlier turn: the server stalled between publishing that
              * frame and reading our parked word, which by then announced this wait. It cleared
              * the word, so announce again (spec §2.2) before reading on. */
-            __atomic_store_n(self->client_parked, 1, __ATOMIC_SEQ_CST);
-            __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            if (arrived(self)) {
-                uint32_t one = 1;
-                if (__atomic_compare_exchange_n(self->client_parked, &one, 0, 0, __ATOMIC_SEQ_CST,
-                                                __ATOMIC_SEQ_CST)) {
-                    took_turn(self);
-                    return 0;
-                }
+            if (announce_park(self)) {
+                took_turn(self);
+                return 0;
             }
             continue;
         }
