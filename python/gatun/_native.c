@@ -22,7 +22,6 @@
 #define OFF_SERVER_PARKED 256
 #define HEADER_BYTES 512
 #define FRAME_BYTES 16
-#define MIN_SPIN_NS 2000
 #define FRAME_RETURN 0x40
 #define TAG_NULL 0x00
 #define TAG_TRUE 0x01
@@ -55,7 +54,6 @@ typedef struct {
     int state;              /* STATE_* below */
     uint64_t sent;          /* frames this client has published */
     uint64_t received;      /* server frames this client has taken */
-    uint64_t budget_ns;     /* the adaptive spin window (0: not yet set) */
     char *data;             /* the frame area */
     uint64_t capacity;      /* its size */
     uint64_t *client_seq;
@@ -198,19 +196,11 @@ static int do_wait(Region *self, uint64_t hot_ns, uint64_t spin_ns) {
             took_turn(self);
             return 0;
         }
-        /* Adaptive spin: the window doubles after a wait that the spin covered and halves after
-         * one that ended parked, between MIN_SPIN_NS and spin_ns. On a busy machine, or when the
-         * server's calls are slow, spinning is waste and the window shrinks towards a plain
-         * blocking wait; when answers come fast it grows back. */
-        uint64_t budget = self->budget_ns;
-        if (budget == 0 || budget > spin_ns) budget = spin_ns;
-        if (hot_ns > budget) hot_ns = budget;
         uint64_t start = now_ns();
         int got = 0;
         for (unsigned i = 1;; i++) {
             cpu_relax();
             if (arrived(self)) {
-                self->budget_ns = budget * 2 < spin_ns ? budget * 2 : spin_ns;
                 took_turn(self);
                 return 0;
             }
@@ -229,16 +219,14 @@ static int do_wait(Region *self, uint64_t hot_ns, uint64_t spin_ns) {
                 got = 1;
                 break;
             }
-            if ((i & 7) == 0 && now_ns() - start >= budget) break;
+            if ((i & 7) == 0 && now_ns() - start >= spin_ns) break;
         }
         if (!got) got = announce_park(self);
         Py_END_ALLOW_THREADS
         if (got) {
-            self->budget_ns = budget * 2 < spin_ns ? budget * 2 : spin_ns;
             took_turn(self);
             return 0;
         }
-        self->budget_ns = budget / 2 > MIN_SPIN_NS ? budget / 2 : MIN_SPIN_NS;
         self->state = STATE_PARKED;
     }
     for (;;) {

@@ -21,14 +21,6 @@ final class Channel implements Closeable {
     static final long SPIN_NANOS = 50_000;
     /** The part of the spin that never gives the core away. */
     static final long HOT_SPIN_NANOS = 5_000;
-    /** The smallest adaptive spin window. */
-    static final long MIN_SPIN_NANOS = 2_000;
-    /**
-     * The adaptive spin window: doubles after a wait the spin covered, halves after one that ended
-     * parked. When the peer is slow or the machine busy, spinning is waste and the wait becomes a
-     * plain blocking read; when frames come fast, the window grows back to {@link #SPIN_NANOS}.
-     */
-    private long spinBudget = SPIN_NANOS;
     private static final byte DOORBELL = 0x01;
 
     private final ShmRegion region;
@@ -216,24 +208,20 @@ final class Channel implements Closeable {
      * threads than cores the client may be waiting for exactly this core.
      */
     private boolean spin() {
-        long budget = spinBudget;
-        long hotNanos = Math.min(HOT_SPIN_NANOS, budget);
         long start = System.nanoTime();
         boolean hot = true;
         for (int i = 1; ; i++) {
             if (peerMoved()) {
-                spinBudget = Math.min(SPIN_NANOS, budget * 2);
                 return true;
             }
             if (hot) {
                 Thread.onSpinWait();
-                if ((i & 0x3F) == 0 && System.nanoTime() - start > hotNanos) {
+                if ((i & 0x3F) == 0 && System.nanoTime() - start > HOT_SPIN_NANOS) {
                     hot = false;
                 }
             } else {
                 Thread.yield();
-                if (System.nanoTime() - start > budget) {
-                    spinBudget = Math.max(MIN_SPIN_NANOS, budget / 2);
+                if (System.nanoTime() - start > SPIN_NANOS) {
                     return false;
                 }
             }
