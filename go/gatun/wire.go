@@ -261,8 +261,7 @@ func (e *encoder) value(v any) {
 			e.u8(tagNull)
 			return
 		}
-		if e.c != nil && x.c != e.c {
-			e.fail("a Java object of another Gatun client (session) cannot be passed here")
+		if e.foreign(x.c, "a Java object") {
 			return
 		}
 		if x.released.Load() {
@@ -276,8 +275,7 @@ func (e *encoder) value(v any) {
 			e.u8(tagNull)
 			return
 		}
-		if e.c != nil && x.c != e.c {
-			e.fail("a Java class of another Gatun client (session) cannot be passed here")
+		if e.foreign(x.c, "a Java class") {
 			return
 		}
 		e.u8(tagClass)
@@ -288,8 +286,7 @@ func (e *encoder) value(v any) {
 			e.u8(tagNull)
 			return
 		}
-		if e.c != nil && x.c != e.c {
-			e.fail("a callback of another Gatun client (session) cannot be passed here")
+		if e.foreign(x.c, "a callback") {
 			return
 		}
 		e.u8(tagCallback)
@@ -745,4 +742,14 @@ func frameBytes(ftype, flags byte, length int, total uint64, payload []byte) []b
 	b = append(b, ftype, flags, 0, 0)
 	b = binary.LittleEndian.AppendUint64(b, total)
 	return append(b, payload...)
+}
+
+// foreign reports (and records as the encoding error) a value owned by another client: its
+// handles and ids mean nothing in this session.
+func (e *encoder) foreign(owner *Client, what string) bool {
+	if e.c == nil || owner == e.c {
+		return false
+	}
+	e.fail("%s of another Gatun client (session) cannot be passed here", what)
+	return true
 }

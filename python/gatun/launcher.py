@@ -58,6 +58,20 @@ def parse_size(value: int | str) -> int:
     return n * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
 
 
+def wait_for_file(path: str, proc: "subprocess.Popen[bytes]", timeout_s: float) -> int | None:
+    """Wait until a starting process writes `path`: None once it exists, or the process's exit
+    code if it ended first. TimeoutError past `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not os.path.isfile(path):
+        code = proc.poll()
+        if code is not None:
+            return code
+        if time.monotonic() > deadline:
+            raise TimeoutError(path)
+        time.sleep(0.01)
+    return None
+
+
 @dataclass(frozen=True)
 class ConnectionInfo:
     """Where a server listens and the token it wants (spec §1)."""
@@ -142,20 +156,18 @@ class GatunLauncher:
                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
             )
         self._log_path = log_path
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not os.path.exists(info_file):
-            code = self.process.poll()
-            if code is not None:
-                raise GatunConnectionError(
-                    f"the Gatun server exited with code {code} before it was ready.\n"
-                    f"command: {' '.join(cmd)}\n{self.log_tail()}"
-                )
-            if time.monotonic() > deadline:
-                self.stop()
-                raise GatunConnectionError(
-                    f"the Gatun server did not start within {START_TIMEOUT_S:.0f}s.\n{self.log_tail()}"
-                )
-            time.sleep(0.01)
+        try:
+            code = wait_for_file(info_file, self.process, START_TIMEOUT_S)
+        except TimeoutError:
+            self.stop()
+            raise GatunConnectionError(
+                f"the Gatun server did not start within {START_TIMEOUT_S:.0f}s.\n{self.log_tail()}"
+            ) from None
+        if code is not None:
+            raise GatunConnectionError(
+                f"the Gatun server exited with code {code} before it was ready.\n"
+                f"command: {' '.join(cmd)}\n{self.log_tail()}"
+            )
         self.info = ConnectionInfo.read(info_file)
         return self.info
 

@@ -30,12 +30,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from . import py4j_compat
 from .errors import GatunError
+from .launcher import wait_for_file
 
 MAIN_CLASS = "dev.gatun.spark.SparkGatewayMain"
 INFO_ENV = "GATUN_CONN_INFO_PATH"
@@ -114,18 +114,17 @@ def launch_gateway(conf: Any = None, popen_kwargs: dict[str, Any] | None = None)
             proc = subprocess.Popen(command, **kwargs)
         except OSError as e:
             raise GatunSparkError(f"cannot run spark-submit ({command[0]}): {e}") from e
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not os.path.isfile(info_file):
-            code = proc.poll()
-            if code is not None:
-                raise GatunSparkError(
-                    f"the Spark driver exited with code {code} before the Gatun gateway was ready; "
-                    f"command: {' '.join(command)} (its output above says why)"
-                )
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise GatunSparkError(f"the Spark driver did not start the Gatun gateway within {START_TIMEOUT_S:.0f}s")
-            time.sleep(0.05)
+        try:
+            code = wait_for_file(info_file, proc, START_TIMEOUT_S)
+        except TimeoutError:
+            proc.kill()
+            raise GatunSparkError(
+                f"the Spark driver did not start the Gatun gateway within {START_TIMEOUT_S:.0f}s") from None
+        if code is not None:
+            raise GatunSparkError(
+                f"the Spark driver exited with code {code} before the Gatun gateway was ready; "
+                f"command: {' '.join(command)} (its output above says why)"
+            )
         client = py4j_compat.CompatClient(info_file=info_file).connect()
     finally:
         shutil.rmtree(info_dir, ignore_errors=True)
