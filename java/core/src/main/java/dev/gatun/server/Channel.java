@@ -199,6 +199,11 @@ final class Channel implements Closeable {
         if (!spin()) {
             park();
         }
+        if (!socket.isOpen()) {
+            // Closed while we spun or before we parked (the session ended): the frame seen in the
+            // region must not be served.
+            throw new ChannelClosedException("the channel was closed");
+        }
         seen = region.getSeqAcquire(peerSeq);
     }
 
