@@ -13,6 +13,7 @@ import pytest
 
 from gatun import GatunClient, GatunConnectionError, JavaException, LimitError
 from gatun import protocol as p
+from gatun.launcher import GatunLauncher
 from gatun.transport import Channel, ControlConnection
 
 
@@ -172,15 +173,40 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def test_idle_server_and_client_burn_no_cpu(own_client):
-    jvm = own_client.jvm
-    for _ in range(1000):
-        jvm.java.lang.Math.max(1, 2)
-    time.sleep(0.2)
-    server_before = _cpu_seconds(own_client.server_pid)
-    client_before = time.process_time()
-    time.sleep(2.0)
-    server_used = _cpu_seconds(own_client.server_pid) - server_before
-    client_used = time.process_time() - client_before
+def test_idle_server_and_client_burn_no_cpu():
+    # No start-up warm-up here: its CPU is a bounded start-up cost, not idle cost (next test).
+    with GatunClient(warm_up=0) as c:
+        jvm = c.jvm
+        for _ in range(1000):
+            jvm.java.lang.Math.max(1, 2)
+        time.sleep(0.2)
+        server_before = _cpu_seconds(c.server_pid)
+        client_before = time.process_time()
+        time.sleep(2.0)
+        server_used = _cpu_seconds(c.server_pid) - server_before
+        client_used = time.process_time() - client_before
     assert client_used < 0.05
     assert server_used < 0.2, f"idle server used {server_used:.2f}s of CPU in 2s"
+
+
+def test_the_start_up_warm_up_ends_and_the_server_goes_idle(own_client):
+    own_client.jvm.java.lang.Math.max(1, 2)
+    deadline = time.monotonic() + 90
+    while True:
+        before = _cpu_seconds(own_client.server_pid)
+        time.sleep(1.0)
+        used = _cpu_seconds(own_client.server_pid) - before
+        if used < 0.1:
+            break
+        assert time.monotonic() < deadline, f"the server still uses {used:.2f}s of CPU per second"
+    assert own_client.jvm.java.lang.Math.max(3, 4) == 4
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"socket_path": "/tmp/x/other.sock"}, "socket_path must end in /gatun.sock"),
+    ({"warm_up": -1}, "warm_up must be a number of requests >= 0"),
+    ({"warm_up": "lots"}, "warm_up must be a number of requests >= 0"),
+])
+def test_bad_launch_options_say_what_is_wrong(options, message):
+    with pytest.raises(ValueError, match=message):
+        GatunLauncher(**options)

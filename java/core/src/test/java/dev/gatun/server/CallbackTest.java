@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gatun.server.ClientValues.CallbackRef;
 import dev.gatun.server.ClientValues.ClassRef;
 import dev.gatun.server.ClientValues.Ref;
-import dev.gatun.server.TestChannel.CallbackFailure;
-import dev.gatun.server.TestChannel.Reply;
+import dev.gatun.server.LocalChannel.CallbackFailure;
+import dev.gatun.server.LocalChannel.Reply;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 class CallbackTest {
     static final CallbackRef SUPPLIER = new CallbackRef(1, List.of("java.util.function.Supplier"));
     static GatunServer server;
-    TestClient client;
-    TestChannel ch;
+    LocalClient client;
+    LocalChannel ch;
 
     @BeforeAll
     static void startServer() throws IOException {
@@ -37,7 +37,7 @@ class CallbackTest {
 
     @BeforeEach
     void connect() throws IOException {
-        client = TestClient.open(server.connectionInfo());
+        client = LocalClient.open(server.connectionInfo());
         ch = client.channel();
     }
 
@@ -47,7 +47,7 @@ class CallbackTest {
         client.close();
     }
 
-    private Reply orElseGet(TestChannel c, Object supplier) throws IOException {
+    private Reply orElseGet(LocalChannel c, Object supplier) throws IOException {
         return c.call(c.cls("java.util.Objects"), "requireNonNullElseGet", null, supplier);
     }
 
@@ -122,7 +122,7 @@ class CallbackTest {
 
     @Test
     void callbacksFromOtherThreadsUseACallbackChannel() throws Exception {
-        TestChannel callbacks = client.channel();
+        LocalChannel callbacks = client.channel();
         AtomicReference<String> seenOn = new AtomicReference<>();
         callbacks.onCallback((c, id, method, args) -> {
             seenOn.set(c == callbacks ? "callback channel" : "other");
@@ -145,8 +145,8 @@ class CallbackTest {
 
     @Test
     void noCallbackChannelAfterTheSessionEnds() throws Exception {
-        TestClient other = TestClient.open(server.connectionInfo());
-        TestChannel c = other.channel();
+        LocalClient other = LocalClient.open(server.connectionInfo());
+        LocalChannel c = other.channel();
         Ref future = c.call(c.cls("java.util.concurrent.CompletableFuture"), "supplyAsync", SUPPLIER).ref();
         Session session = server.sessions().stream()
                 .filter(s -> s.idHex().equals(java.util.HexFormat.of().formatHex(other.sessionId))).findFirst().orElseThrow();

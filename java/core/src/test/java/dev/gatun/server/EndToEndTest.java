@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gatun.server.ClientValues.ClassRef;
 import dev.gatun.server.ClientValues.Ref;
-import dev.gatun.server.TestChannel.Reply;
+import dev.gatun.server.LocalChannel.Reply;
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -29,8 +29,8 @@ class EndToEndTest {
     static final long REGION = 64 * 1024;
     static GatunServer server;
     static ConnectionInfo info;
-    TestClient client;
-    TestChannel ch;
+    LocalClient client;
+    LocalChannel ch;
 
     @BeforeAll
     static void startServer() throws IOException {
@@ -46,7 +46,7 @@ class EndToEndTest {
 
     @BeforeEach
     void connect() throws IOException {
-        client = TestClient.open(info);
+        client = LocalClient.open(info);
         ch = client.channel();
     }
 
@@ -76,24 +76,24 @@ class EndToEndTest {
         byte[] token = HexFormat.of().parseHex(info.token());
         byte[] wrong = token.clone();
         wrong[31] ^= 1;
-        assertEquals(GatunServer.AUTH_FAILED, refusal(TestClient.hello(1, wrong, null)).status());
-        byte[] badMagic = TestClient.hello(1, token, null);
+        assertEquals(GatunServer.AUTH_FAILED, refusal(LocalClient.hello(1, wrong, null)).status());
+        byte[] badMagic = LocalClient.hello(1, token, null);
         badMagic[0] = 'X';
-        TestClient.Refusal r = refusal(badMagic);
+        LocalClient.Refusal r = refusal(badMagic);
         assertEquals(GatunServer.MALFORMED, r.status());
         assertTrue(r.message().contains("magic"), r.message());
-        byte[] badVersion = TestClient.hello(1, token, null);
+        byte[] badVersion = LocalClient.hello(1, token, null);
         badVersion[4] = 9;
         assertEquals(GatunServer.UNSUPPORTED_VERSION, refusal(badVersion).status());
-        assertEquals(GatunServer.UNKNOWN_SESSION, refusal(TestClient.hello(2, token, new byte[16])).status());
-        byte[] badKind = TestClient.hello(1, token, null);
+        assertEquals(GatunServer.UNKNOWN_SESSION, refusal(LocalClient.hello(2, token, new byte[16])).status());
+        byte[] badKind = LocalClient.hello(1, token, null);
         badKind[6] = 7;
         assertEquals(GatunServer.MALFORMED, refusal(badKind).status());
     }
 
-    private static TestClient.Refusal refusal(byte[] hello) throws IOException {
-        try (SocketChannel c = TestClient.connect(info.socket(), hello)) {
-            return TestClient.status(c);
+    private static LocalClient.Refusal refusal(byte[] hello) throws IOException {
+        try (SocketChannel c = LocalClient.connect(info.socket(), hello)) {
+            return LocalClient.status(c);
         }
     }
 
@@ -200,8 +200,8 @@ class EndToEndTest {
 
     @org.junit.jupiter.api.RepeatedTest(50) // the race it guards against showed up in about 1 run in 10
     void sessionEndsWhenTheClientDisconnects() throws Exception {
-        TestClient other = TestClient.open(info);
-        TestChannel c = other.channel();
+        LocalClient other = LocalClient.open(info);
+        LocalChannel c = other.channel();
         c.newObject(c.cls("java.util.ArrayList"));
         Session session = onlySession(other.sessionId);
         assertEquals(1, session.registry().size());
@@ -315,8 +315,8 @@ class EndToEndTest {
     @Test
     void tooLargeMessagesAreRefusedWithLimit() throws Exception {
         try (GatunServer small = GatunServer.builder().regionBytes(REGION).maxMessageBytes(100_000).build().start();
-                TestClient c = TestClient.open(small.connectionInfo());
-                TestChannel t = c.channel()) {
+                LocalClient c = LocalClient.open(small.connectionInfo());
+                LocalChannel t = c.channel()) {
             assertEquals(100_000, c.maxMessageBytes);
             // The test client's own writer stops at the limit, as clients must.
             GatunException e = org.junit.jupiter.api.Assertions.assertThrows(GatunException.class,
@@ -330,7 +330,7 @@ class EndToEndTest {
             assertTrue(r.message().contains("100000"), r.message());
             assertEquals(120_000, t.call(sb, "length").value());
             // A client that ignores the limit gets LIMIT instead of CONTINUE after its first chunk.
-            try (TestChannel careless = c.channel(1L << 30)) {
+            try (LocalChannel careless = c.channel(1L << 30)) {
                 Reply refused = careless.newObject(careless.cls("java.lang.StringBuilder"), "y".repeat(200_000));
                 assertEquals(ErrorCode.LIMIT, refused.code());
                 assertEquals(3, careless.call(careless.cls("java.lang.Math"), "max", 1, 3).value());

@@ -41,6 +41,10 @@ class GatunServerMainTest {
         assertTrue(err().contains("not a number"), err());
         assertEquals(2, run(System.in, "--allowlist", "@" + dir.resolve("nope.txt")));
         assertTrue(err().contains("cannot read allowlist file") && err().contains("nope.txt"), err());
+        assertEquals(2, run(System.in, "--warm-up", "-5"));
+        assertTrue(err().contains("--warm-up: warm-up requests must be 0 or more, not -5"), err());
+        assertEquals(2, run(System.in, "--warm-up=many"));
+        assertTrue(err().contains("--warm-up: not a number: many"), err());
         assertEquals(2, run(System.in, "--info-file"));
         assertTrue(err().contains("--info-file needs a value"), err());
         assertEquals(0, run(System.in, "--help"));
@@ -67,7 +71,7 @@ class GatunServerMainTest {
         assertEquals(ProcessHandle.current().pid(), json.get("pid").getAsLong());
         ConnectionInfo ci = new ConnectionInfo(1, Path.of(json.get("socket").getAsString()),
                 json.get("token").getAsString(), 0);
-        try (TestClient client = TestClient.open(ci); TestChannel ch = client.channel()) {
+        try (LocalClient client = LocalClient.open(ci); LocalChannel ch = client.channel()) {
             assertEquals("nested", ch.call(ch.newObject(ch.cls("dev.gatun.fixtures.Overloads$Nested")).ref(), "hello").value());
         }
         parent.close(); // the parent process is gone
@@ -79,13 +83,13 @@ class GatunServerMainTest {
     @Test
     void shutdownOnlyWhenAllowed() throws Exception {
         try (GatunServer refusing = GatunServer.builder().build().start();
-                TestClient client = TestClient.open(refusing.connectionInfo())) {
+                LocalClient client = LocalClient.open(refusing.connectionInfo())) {
             client.control(3, 0);
             Thread.sleep(200);
             assertTrue(!refusing.isClosed());
         }
         GatunServer allowing = GatunServer.builder().allowShutdown(true).build().start();
-        try (TestClient client = TestClient.open(allowing.connectionInfo())) {
+        try (LocalClient client = LocalClient.open(allowing.connectionInfo())) {
             client.control(3, 0);
             allowing.awaitClose();
             assertTrue(allowing.isClosed());
@@ -110,7 +114,7 @@ class GatunServerMainTest {
         }
         Files.createFile(mine.resolve("gatun.sock")); // left behind by a dead server
         try (GatunServer second = GatunServer.builder().socketDir(mine).build().start();
-                TestClient client = TestClient.open(second.connectionInfo())) {
+                LocalClient client = LocalClient.open(second.connectionInfo())) {
             assertEquals(64, second.connectionInfo().token().length());
         }
     }

@@ -96,7 +96,7 @@ class VectorsTest {
             JsonObject v = hello.getAsJsonObject(kind);
             JsonObject m = v.getAsJsonObject("meaning");
             byte[] session = m.has("session") ? HEX.parseHex(m.get("session").getAsString()) : null;
-            byte[] mine = TestClient.hello(m.get("kind").getAsInt(), HEX.parseHex(m.get("token").getAsString()), session);
+            byte[] mine = LocalClient.hello(m.get("kind").getAsInt(), HEX.parseHex(m.get("token").getAsString()), session);
             assertEquals(v.get("hex").getAsString(), HEX.formatHex(mine));
         }
     }
@@ -572,7 +572,7 @@ class VectorsTest {
             case FrameType.CONTINUE -> {
             }
             default -> {
-                TestChannel.Reply reply = TestChannel.decode(type, r);
+                LocalChannel.Reply reply = LocalChannel.decode(type, r);
                 if (type == FrameType.RETURN) {
                     body.add("value", toJson(reply.raw()));
                 } else if (type == FrameType.THROW) {

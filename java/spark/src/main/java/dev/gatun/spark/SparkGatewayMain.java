@@ -2,6 +2,7 @@ package dev.gatun.spark;
 
 import dev.gatun.server.Allowlist;
 import dev.gatun.server.GatunServer;
+import dev.gatun.server.GatunServerMain;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -17,7 +18,9 @@ import java.util.Properties;
  *
  * <p>Configuration comes from the SparkConf, which spark-submit passes to the driver as system
  * properties: {@code spark.gatun.allowlist} (entries or {@code @file}; default
- * {@link #DEFAULT_ALLOWLIST}), {@code spark.gatun.regionBytes}, {@code spark.gatun.maxMessageBytes}.
+ * {@link #DEFAULT_ALLOWLIST}), {@code spark.gatun.regionBytes}, {@code spark.gatun.maxMessageBytes},
+ * {@code spark.gatun.warmUp} (requests the server makes to itself at start so the JIT has compiled
+ * its request path before PySpark's calls arrive; 0 turns it off).
  * The info file's path comes from the environment variable {@value #INFO_PATH_ENV}.
  */
 public final class SparkGatewayMain {
@@ -92,6 +95,9 @@ public final class SparkGatewayMain {
         if (max != null) {
             b.maxMessageBytes(parseLong("spark.gatun.maxMessageBytes", max));
         }
+        String warmUp = conf.getProperty("spark.gatun.warmUp");
+        b.warmUp(warmUp == null ? GatunServerMain.DEFAULT_WARM_UP
+                : (int) Math.min(Integer.MAX_VALUE, parseLong("spark.gatun.warmUp", warmUp)));
         return b;
     }
 
@@ -99,7 +105,7 @@ public final class SparkGatewayMain {
         try {
             return Long.parseLong(value.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be a number of bytes, got '" + value + "'");
+            throw new IllegalArgumentException(key + " must be a whole number, got '" + value + "'");
         }
     }
 

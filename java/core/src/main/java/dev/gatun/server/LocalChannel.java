@@ -6,13 +6,13 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** The client end of one channel: builds requests, waits for replies, answers callbacks. */
-final class TestChannel implements AutoCloseable {
+final class LocalChannel implements AutoCloseable {
     /** A reply frame, decoded. */
     record Reply(int type, Object raw, long throwable, String className, String message, String stack,
                  ErrorCode code) {
         Object value() {
             if (type != FrameType.RETURN) {
-                throw new AssertionError("expected RETURN, got " + this);
+                throw new IllegalStateException("expected RETURN, got " + this);
             }
             return raw;
         }
@@ -28,7 +28,7 @@ final class TestChannel implements AutoCloseable {
 
     /** What the client does with a CALLBACK: return a value, or throw {@link CallbackFailure}. */
     interface Callbacks {
-        Object call(TestChannel channel, long id, String method, Object[] args) throws Exception;
+        Object call(LocalChannel channel, long id, String method, Object[] args) throws Exception;
     }
 
     /** Makes the client answer CALLBACK_ERROR. */
@@ -48,16 +48,16 @@ final class TestChannel implements AutoCloseable {
     final Channel channel;
     private final Map<String, Integer> names = new HashMap<>();
     private Callbacks callbacks = (c, id, m, a) -> {
-        throw new AssertionError("unexpected callback " + m);
+        throw new IllegalStateException("unexpected callback " + m);
     };
 
-    TestChannel(int id, Path file, Channel channel) {
+    LocalChannel(int id, Path file, Channel channel) {
         this.id = id;
         this.file = file;
         this.channel = channel;
     }
 
-    TestChannel onCallback(Callbacks handler) {
+    LocalChannel onCallback(Callbacks handler) {
         this.callbacks = handler;
         return this;
     }
@@ -221,7 +221,7 @@ final class TestChannel implements AutoCloseable {
             while (true) {
                 int type = channel.receive();
                 if (type != FrameType.CALLBACK) {
-                    throw new AssertionError("callback channel got " + decode(type, channel.reader()));
+                    throw new IllegalStateException("callback channel got " + decode(type, channel.reader()));
                 }
                 answerCallback();
             }
@@ -241,7 +241,7 @@ final class TestChannel implements AutoCloseable {
                 return new Reply(type, null, 0, null, r.string(), null, code);
             }
             default:
-                throw new AssertionError("unexpected reply type " + FrameType.name(type));
+                throw new IllegalStateException("unexpected reply type " + FrameType.name(type));
         }
     }
 

@@ -10,10 +10,11 @@ import java.nio.file.Path;
 import java.util.HexFormat;
 
 /**
- * A minimal client (protocol §1), as a test harness: the real hand-shake over the real socket, and
- * channels that map the real region.
+ * A minimal Java client of the protocol (§1): the real hand-shake over the real socket, and channels
+ * that map the real region. The server's {@link WarmUp} drives its own request path through it, and
+ * the tests use it to speak the wire protocol without Python.
  */
-final class TestClient implements AutoCloseable {
+final class LocalClient implements AutoCloseable {
     /** A WELCOME with a non-zero status. */
     record Refusal(int status, String message) {
     }
@@ -24,7 +25,7 @@ final class TestClient implements AutoCloseable {
     private final Path socket;
     private final byte[] token;
 
-    private TestClient(Path socket, byte[] token, SocketChannel control, byte[] sessionId, long maxMessageBytes) {
+    private LocalClient(Path socket, byte[] token, SocketChannel control, byte[] sessionId, long maxMessageBytes) {
         this.socket = socket;
         this.token = token;
         this.control = control;
@@ -70,7 +71,7 @@ final class TestClient implements AutoCloseable {
         return new Refusal(status, StandardCharsets.UTF_8.decode(read(c, n)).toString());
     }
 
-    static TestClient open(ConnectionInfo info) throws IOException {
+    static LocalClient open(ConnectionInfo info) throws IOException {
         byte[] token = HexFormat.of().parseHex(info.token());
         SocketChannel c = connect(info.socket(), hello(1, token, null));
         Refusal r = status(c);
@@ -81,15 +82,15 @@ final class TestClient implements AutoCloseable {
         ByteBuffer b = read(c, 24);
         byte[] id = new byte[16];
         b.get(id);
-        return new TestClient(info.socket(), token, c, id, b.getLong());
+        return new LocalClient(info.socket(), token, c, id, b.getLong());
     }
 
-    TestChannel channel() throws IOException {
+    LocalChannel channel() throws IOException {
         return channel(maxMessageBytes);
     }
 
     /** A channel whose own sends are limited to {@code limit} rather than the server's maximum. */
-    TestChannel channel(long limit) throws IOException {
+    LocalChannel channel(long limit) throws IOException {
         SocketChannel c = connect(socket, hello(2, token, sessionId));
         Refusal r = status(c);
         if (r != null) {
@@ -106,7 +107,7 @@ final class TestClient implements AutoCloseable {
             throw new IOException("region size " + region.size() + " != " + size);
         }
         c.write(ByteBuffer.wrap(new byte[] {1}));
-        return new TestChannel(id, file, new Channel(region, c, false, limit));
+        return new LocalChannel(id, file, new Channel(region, c, false, limit));
     }
 
     void control(int type, int channelId) throws IOException {

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** The client's side of values (protocol §4) for test clients: encoding requests, decoding replies. */
+/** The client's side of values (protocol §4) for {@link LocalClient}: encoding requests, decoding replies. */
 final class ClientValues {
     /** An object handle; {@code shape} is -1 in client-to-server values, which carry none. */
     record Ref(long handle, int shape) {
@@ -61,7 +61,7 @@ final class ClientValues {
     static final ValueDecoder REPLIES = new Model() {
         @Override
         public Object object(long handle) {
-            throw new AssertionError("server OBJECT values carry a shape");
+            throw new IllegalStateException("server OBJECT values carry a shape");
         }
 
         @Override
@@ -76,7 +76,7 @@ final class ClientValues {
 
         @Override
         public Object callback(long id, String[] interfaces) {
-            throw new AssertionError("servers send no CALLBACK values");
+            throw new IllegalStateException("servers send no CALLBACK values");
         }
     };
 

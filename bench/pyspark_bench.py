@@ -1,0 +1,205 @@
+"""PySpark over Gatun against stock PySpark (Py4J), side by side in one run.
+
+Each sample is a fresh Python process driving a fresh local Spark driver, so start-up is measured
+the way a user meets it; the bridges alternate (Gatun, Py4J, Gatun, ...) so that drift in the
+machine's load hits both alike. Per sample the job measures:
+
+- SparkSession start-up: process start to a usable session (imports, JVM, SparkContext);
+- building a 200-column `select` of Column expressions (first build, and the median of the next
+  ones): almost all of it is driver-side Column/DataFrame API calls through the bridge;
+- 1,000 small actions, `spark.range(10).count()`: a Spark job each, where the bridge is a part;
+- `df.schema` + `df.columns` round trips (neither is cached by PySpark: each asks the JVM);
+- a few thousand single bridge calls (`spark.conf.get`), the per-call floor.
+
+With `--doctests`, it also times PySpark doctest modules under each bridge (bench/pyspark_doctests.py).
+
+Writes <out>/pyspark.md, <out>/pyspark.json and <out>/pyspark.png.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+NAME = "pyspark"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+JOB = r'''
+import json, os, statistics, sys, time
+t0 = time.perf_counter()
+if os.environ.get("GATUN_PYSPARK") == "1":
+    import gatun.pyspark
+    gatun.pyspark.install()
+from pyspark.sql import SparkSession, functions as F
+spark = (SparkSession.builder.master("local[2]").appName("gatun-bench")
+         .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate())
+m = {"startup_s": time.perf_counter() - t0}
+spark.sparkContext.setLogLevel("ERROR")
+bridge = "gatun" if type(spark.sparkContext._gateway).__module__.startswith("gatun") else "py4j"
+df = spark.range(1000).withColumn("g", F.col("id") % 7)
+
+def select200():
+    t = time.perf_counter()
+    df.select(*[(F.col("id") * i + F.col("g")).alias(f"c{i}") for i in range(200)])
+    return time.perf_counter() - t
+
+m["select_first_ms"] = select200() * 1e3
+m["select_steady_ms"] = statistics.median(select200() for _ in range(9)) * 1e3
+
+N = int(os.environ["BENCH_ACTIONS"])
+t = time.perf_counter()
+for _ in range(N):
+    spark.range(10).count()
+m["action_ms"] = (time.perf_counter() - t) / N * 1e3
+
+t = time.perf_counter()
+for _ in range(1000):
+    df.schema
+    df.columns
+m["schema_columns_us"] = (time.perf_counter() - t) / 1000 * 1e6
+
+t = time.perf_counter()
+for _ in range(5000):
+    spark.conf.get("spark.sql.shuffle.partitions")
+m["conf_get_us"] = (time.perf_counter() - t) / 5000 * 1e6
+spark.stop()
+print("RESULT " + json.dumps({"bridge": bridge, "metrics": m}))
+'''
+
+# (key, label, unit, what "better" means for the ratio)
+METRICS = [
+    ("startup_s", "SparkSession start-up", "s"),
+    ("select_first_ms", "200-column select, first build", "ms"),
+    ("select_steady_ms", "200-column select, later builds (median)", "ms"),
+    ("action_ms", "small action `spark.range(10).count()`", "ms"),
+    ("schema_columns_us", "`df.schema` + `df.columns`", "µs"),
+    ("conf_get_us", "`spark.conf.get` (one bridge call)", "µs"),
+]
+
+
+def run_job(bridge: str, actions: int) -> dict:
+    env = dict(os.environ)
+    env["PYSPARK_PYTHON"] = sys.executable
+    env["BENCH_ACTIONS"] = str(actions)
+    env.pop("GATUN_PYSPARK", None)
+    if bridge == "gatun":
+        env["GATUN_PYSPARK"] = "1"
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(JOB)
+    try:
+        proc = subprocess.run([sys.executable, f.name], env=env, capture_output=True, text=True, timeout=1200)
+    finally:
+        os.unlink(f.name)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            out = json.loads(line[len("RESULT "):])
+            if out["bridge"] != bridge:
+                raise SystemExit(f"asked for {bridge}, the session ran on {out['bridge']}")
+            return out["metrics"]
+    tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+    raise SystemExit(f"the {bridge} run failed (exit code {proc.returncode}):\n{tail}")
+
+
+def run_doctests(bridge: str, modules: list[str], out_dir: str) -> list[dict]:
+    js = os.path.join(out_dir, f".doctests-{bridge}.json")
+    cmd = [sys.executable, os.path.join(HERE, "pyspark_doctests.py"), "--python", sys.executable, "--json", js,
+           *modules]
+    if bridge == "gatun":
+        cmd[3:3] = ["--env", "GATUN_PYSPARK=1"]
+    env = dict(os.environ)
+    env.pop("GATUN_PYSPARK", None)
+    subprocess.run(cmd, env=env, check=False, stdout=subprocess.DEVNULL)
+    with open(js) as f:
+        results = json.load(f)["results"]
+    os.unlink(js)
+    return results
+
+
+def markdown(summary: dict, samples: dict, doctests: dict | None, meta: dict) -> str:
+    L = ["# PySpark over Gatun vs stock PySpark (Py4J)", "",
+         f"{meta['date']}, {meta['machine']}; pyspark {meta['pyspark']}, local[2]. "
+         f"{meta['rounds']} fresh driver processes per bridge, alternating; medians across them. "
+         "The ratio is Py4J's time ÷ Gatun's (above 1: Gatun is faster).", "",
+         "| step | Gatun | Py4J | Py4J ÷ Gatun |", "|---|---:|---:|---:|"]
+    for key, label, unit in METRICS:
+        g, p = summary["gatun"][key], summary["py4j"][key]
+        L.append(f"| {label} | {g:.3g} {unit} | {p:.3g} {unit} | **{p / g:.2f}x** |")
+    if doctests:
+        L += ["", "Doctest modules, wall time of the whole module run (one run per bridge):", "",
+              "| module | examples | Gatun | Py4J | Py4J ÷ Gatun |", "|---|---:|---:|---:|---:|"]
+        by_mod = {r["module"]: r for r in doctests["py4j"]}
+        for r in doctests["gatun"]:
+            p = by_mod.get(r["module"])
+            if p:
+                L.append(f"| `{r['module']}` | {r['attempted']} | {r['wall_s']:.1f} s | {p['wall_s']:.1f} s | "
+                         f"**{p['wall_s'] / r['wall_s']:.2f}x** |")
+    L += ["", "Every sample (Gatun / Py4J):", ""]
+    for key, label, unit in METRICS:
+        g = ", ".join(f"{x[key]:.3g}" for x in samples["gatun"])
+        p = ", ".join(f"{x[key]:.3g}" for x in samples["py4j"])
+        L.append(f"- {label} ({unit}): {g} / {p}")
+    L += ["", f"Chart: `{NAME}.png`; raw numbers: `{NAME}.json`. Regenerate with `make bench-pyspark`."]
+    return "\n".join(L) + "\n"
+
+
+def chart(path: str, summary: dict) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [label.replace("`", "") for _, label, _ in METRICS]
+    ratios = [summary["py4j"][k] / summary["gatun"][k] for k, _, _ in METRICS]
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    bars = ax.barh(labels[::-1], ratios[::-1], color="#2a7ab0")
+    ax.axvline(1, color="#999", lw=1, ls="--")
+    ax.bar_label(bars, labels=[f"{r:.1f}x" for r in ratios[::-1]], padding=3)
+    ax.set_xlabel("speed-up over stock PySpark (Py4J time ÷ Gatun time)")
+    ax.set_title("PySpark driver over Gatun vs Py4J (local[2], fresh driver per sample)")
+    ax.set_xlim(0, max(ratios) * 1.18)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=3, help="driver processes per bridge (default 3)")
+    ap.add_argument("--actions", type=int, default=1000, help="small actions per sample (default 1000)")
+    ap.add_argument("--doctests", nargs="*", metavar="MODULE",
+                    help="also time these doctest modules per bridge (no names: a default trio)")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    a = ap.parse_args()
+    load = os.getloadavg()[0]
+    samples: dict[str, list[dict]] = {"gatun": [], "py4j": []}
+    for r in range(a.rounds):
+        for bridge in ("gatun", "py4j"):
+            print(f"round {r + 1}/{a.rounds}: {bridge} ...", flush=True)
+            samples[bridge].append(run_job(bridge, a.actions))
+    summary = {b: {k: statistics.median(x[k] for x in s) for k, _, _ in METRICS} for b, s in samples.items()}
+    doctests = None
+    if a.doctests is not None:
+        modules = a.doctests or ["pyspark.sql.types", "pyspark.sql.classic.column", "pyspark.sql.session"]
+        doctests = {}
+        for bridge in ("gatun", "py4j"):
+            print(f"doctests over {bridge}: {' '.join(modules)} ...", flush=True)
+            doctests[bridge] = run_doctests(bridge, modules, a.out)
+    import pyspark
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, load average {load:.1f} at the start",
+            "pyspark": pyspark.__version__, "rounds": a.rounds, "actions": a.actions}
+    os.makedirs(a.out, exist_ok=True)
+    md = markdown(summary, samples, doctests, meta)
+    with open(os.path.join(a.out, f"{NAME}.md"), "w") as f:
+        f.write(md)
+    with open(os.path.join(a.out, f"{NAME}.json"), "w") as f:
+        json.dump({"meta": meta, "summary": summary, "samples": samples, "doctests": doctests}, f, indent=1)
+    chart(os.path.join(a.out, f"{NAME}.png"), summary)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
