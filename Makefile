@@ -5,6 +5,7 @@
 #   make test   - Java tests, Python tests, Go tests (if go/go.mod exists)
 #   make demo   - run bench/demo.py
 #   make bench  - run bench/run_bench.py
+#   make bench-pyspark - PySpark over Gatun vs Py4J (bench/pyspark_bench.py)
 #   make clean  - remove build outputs and .venv
 #
 # Another JDK: JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 make test
@@ -42,7 +43,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark clean
 
 venv: $(JAR) $(STAMP)
 
@@ -117,6 +118,10 @@ doctor: venv
 
 bench: venv
 	$(VPY) bench/run_bench.py
+
+# PySpark over Gatun vs stock PySpark (~6 min; with the doctest trio ~15 min).
+bench-pyspark: venv
+	$(VPY) bench/pyspark_bench.py --doctests
 
 clean:
 	rm -rf $(VENV) python/gatun/jars python/build python/*.egg-info .pytest_cache python/.pytest_cache
