@@ -36,8 +36,11 @@ if os.environ.get("GATUN_PYSPARK") == "1":
     import gatun.pyspark
     gatun.pyspark.install()
 from pyspark.sql import SparkSession, functions as F
-spark = (SparkSession.builder.master("local[2]").appName("gatun-bench")
-         .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate())
+builder = (SparkSession.builder.master("local[2]").appName("gatun-bench")
+           .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2"))
+for kv in filter(None, os.environ.get("BENCH_CONF", "").split(",")):
+    builder = builder.config(*kv.split("=", 1))
+spark = builder.getOrCreate()
 m = {"startup_s": time.perf_counter() - t0}
 spark.sparkContext.setLogLevel("ERROR")
 bridge = "gatun" if type(spark.sparkContext._gateway).__module__.startswith("gatun") else "py4j"
@@ -82,8 +85,9 @@ METRICS = [
 ]
 
 
-def run_job(bridge: str, actions: int) -> dict:
+def run_job(bridge: str, actions: int, conf: list[str]) -> dict:
     env = dict(os.environ)
+    env["BENCH_CONF"] = ",".join(conf)
     env["PYSPARK_PYTHON"] = sys.executable
     env["BENCH_ACTIONS"] = str(actions)
     env.pop("GATUN_PYSPARK", None)
@@ -124,7 +128,8 @@ def markdown(summary: dict, samples: dict, doctests: dict | None, meta: dict) ->
     L = ["# PySpark over Gatun vs stock PySpark (Py4J)", "",
          f"{meta['date']}, {meta['machine']}; pyspark {meta['pyspark']}, local[2]. "
          f"{meta['rounds']} fresh driver processes per bridge, alternating; medians across them. "
-         "The ratio is Py4J's time ÷ Gatun's (above 1: Gatun is faster).", "",
+         "The ratio is Py4J's time ÷ Gatun's (above 1: Gatun is faster)."
+         + (f" Extra SparkConf: {', '.join(meta['conf'])}." if meta.get("conf") else ""), "",
          "| step | Gatun | Py4J | Py4J ÷ Gatun |", "|---|---:|---:|---:|"]
     for key, label, unit in METRICS:
         g, p = summary["gatun"][key], summary["py4j"][key]
@@ -172,13 +177,15 @@ def main() -> int:
     ap.add_argument("--doctests", nargs="*", metavar="MODULE",
                     help="also time these doctest modules per bridge (no names: a default trio)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                    help="a SparkConf entry for every session, e.g. spark.gatun.warmUp=0")
     a = ap.parse_args()
     load = os.getloadavg()[0]
     samples: dict[str, list[dict]] = {"gatun": [], "py4j": []}
     for r in range(a.rounds):
         for bridge in ("gatun", "py4j"):
             print(f"round {r + 1}/{a.rounds}: {bridge} ...", flush=True)
-            samples[bridge].append(run_job(bridge, a.actions))
+            samples[bridge].append(run_job(bridge, a.actions, a.conf))
     summary = {b: {k: statistics.median(x[k] for x in s) for k, _, _ in METRICS} for b, s in samples.items()}
     doctests = None
     if a.doctests is not None:
@@ -189,7 +196,7 @@ def main() -> int:
             doctests[bridge] = run_doctests(bridge, modules, a.out)
     import pyspark
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, load average {load:.1f} at the start",
-            "pyspark": pyspark.__version__, "rounds": a.rounds, "actions": a.actions}
+            "pyspark": pyspark.__version__, "rounds": a.rounds, "actions": a.actions, "conf": a.conf}
     os.makedirs(a.out, exist_ok=True)
     md = markdown(summary, samples, doctests, meta)
     with open(os.path.join(a.out, f"{NAME}.md"), "w") as f:
