@@ -124,6 +124,10 @@ def run_doctests(bridge: str, modules: list[str], out_dir: str) -> list[dict]:
     return results
 
 
+def num(v: float) -> str:
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+
 def markdown(summary: dict, samples: dict, doctests: dict | None, meta: dict) -> str:
     L = ["# PySpark over Gatun vs stock PySpark (Py4J)", "",
          f"{meta['date']}, {meta['machine']}; pyspark {meta['pyspark']}, local[2]. "
@@ -133,7 +137,7 @@ def markdown(summary: dict, samples: dict, doctests: dict | None, meta: dict) ->
          "| step | Gatun | Py4J | Py4J ÷ Gatun |", "|---|---:|---:|---:|"]
     for key, label, unit in METRICS:
         g, p = summary["gatun"][key], summary["py4j"][key]
-        L.append(f"| {label} | {g:.3g} {unit} | {p:.3g} {unit} | **{p / g:.2f}x** |")
+        L.append(f"| {label} | {num(g)} {unit} | {num(p)} {unit} | **{p / g:.2f}x** |")
     if doctests:
         L += ["", "Doctest modules, wall time of the whole module run (one run per bridge):", "",
               "| module | examples | Gatun | Py4J | Py4J ÷ Gatun |", "|---|---:|---:|---:|---:|"]
@@ -145,8 +149,8 @@ def markdown(summary: dict, samples: dict, doctests: dict | None, meta: dict) ->
                          f"**{p['wall_s'] / r['wall_s']:.2f}x** |")
     L += ["", "Every sample (Gatun / Py4J):", ""]
     for key, label, unit in METRICS:
-        g = ", ".join(f"{x[key]:.3g}" for x in samples["gatun"])
-        p = ", ".join(f"{x[key]:.3g}" for x in samples["py4j"])
+        g = ", ".join(num(x[key]) for x in samples["gatun"])
+        p = ", ".join(num(x[key]) for x in samples["py4j"])
         L.append(f"- {label} ({unit}): {g} / {p}")
     L += ["", f"Chart: `{NAME}.png`; raw numbers: `{NAME}.json`. Regenerate with `make bench-pyspark`."]
     return "\n".join(L) + "\n"
