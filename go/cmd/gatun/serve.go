@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gatun-project/gatun/go/internal/locate"
@@ -19,12 +21,13 @@ SIGINT (Ctrl-C) and SIGTERM are forwarded to the JVM, which closes its sessions 
 socket and shared-memory files; the info file is removed too. The JVM also exits if this process dies.`)
 	var o serve.Options
 	var jvmArgs stringList
+	var classpath, allowlist string
 	jar := fs.String("jar", "", "server jar (default: $GATUN_JAR, then the repository, then the Python package)")
 	fs.StringVar(&o.Java, "java", "", "java executable (default: $JAVA_HOME/bin/java, else java on PATH)")
-	fs.StringVar(&o.Classpath, "classpath", "", "extra class path (jars/directories, ':'-separated) after the server jar")
+	fs.StringVar(&classpath, "classpath", "", "extra class path (jars/directories, ':'-separated) after the server jar")
 	fs.StringVar(&o.InfoFile, "info-file", "", "where the server writes its connection info (required)")
 	fs.StringVar(&o.SocketDir, "socket-dir", "", "directory for the socket (created 0700; default: a new private temp dir)")
-	fs.StringVar(&o.Allowlist, "allowlist", "", "classes clients may use, e.g. default,org.apache.spark.** (default: the server's)")
+	fs.StringVar(&allowlist, "allowlist", "", "classes clients may use, e.g. default,org.apache.spark.** (default: the server's)")
 	fs.Int64Var(&o.RegionBytes, "region-bytes", 0, "shared-memory region size per channel (default: the server's, 4 MiB)")
 	fs.Int64Var(&o.MaxMessageBytes, "max-message-bytes", 0, "largest message (default: the server's)")
 	fs.BoolVar(&o.AllowShutdown, "allow-shutdown", false, "let a client stop the server")
@@ -40,6 +43,12 @@ socket and shared-memory files; the info file is removed too. The JVM also exits
 		return usageErr(e, fs, "--region-bytes and --max-message-bytes must be positive")
 	}
 	o.JVMArgs = jvmArgs
+	if classpath != "" {
+		o.Classpath = filepath.SplitList(classpath)
+	}
+	if allowlist != "" {
+		o.Allowlist = strings.Split(allowlist, ",")
+	}
 	java, err := locate.FindJava(o.Java)
 	if err != nil {
 		return err
