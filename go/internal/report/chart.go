@@ -37,7 +37,7 @@ func (d *Data) DrawFoundationChart(path string) error {
 		d.Ops(), d.Series())
 }
 
-// DrawGoChart draws go-client.png: the operations the Go client measured, Go vs Python vs Py4J.
+// DrawGoChart draws go.png: the operations the Go client measured, Go vs Python vs Py4J.
 func (d *Data) DrawGoChart(path string) error {
 	if d.Go == nil {
 		return fmt.Errorf("no %s", GoJSON)
@@ -244,8 +244,8 @@ func (s swatch) Thumbnail(c *draw.Canvas) {
 	c.FillPolygon(s.c, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
 }
 
-// Render writes everything the data allows into dir: go-client.md (with Go results), foundation.png
-// and go-client.png (with Go results). It returns the files written.
+// Render writes everything the data allows into dir: go.md (with Go results), foundation.png
+// and go.png (with Go results). It returns the files written.
 func Render(dir string) ([]string, error) {
 	d, err := Load(dir)
 	if err != nil {
