@@ -169,6 +169,7 @@ func TestReport(t *testing.T) {
 				"| navigated static `java.lang.Math.max(1, 2)` | error: boom |",
 				"error: verify failed: callback ran twice",
 				"(100000 timed calls, batches of 8)",
+				"at its end 1.25, on 2 CPUs: **a busy machine",
 			}},
 		{"bench --report-only", []string{"foundation.json", "go.json"}, true,
 			[]string{"go.md", "foundation.png", "go.png"}, nil, nil},

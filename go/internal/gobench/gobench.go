@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -47,12 +48,29 @@ type Options struct {
 
 // Output is the JSON document gatun-gobench prints.
 type Output struct {
-	Client    string            `json:"client"`
-	Go        string            `json:"go"`
-	CPUs      int               `json:"cpus"`
-	Date      string            `json:"date"`
-	Duration  string            `json:"duration"`
+	Client   string `json:"client"`
+	Go       string `json:"go"`
+	CPUs     int    `json:"cpus"`
+	Date     string `json:"date"`
+	Duration string `json:"duration"`
+	// LoadStart and LoadEnd are the 1-minute load averages (/proc/loadavg) when the run began and
+	// ended: above the number of CPUs, other processes competed for them and the times show it.
+	LoadStart float64           `json:"load_start,omitempty"`
+	LoadEnd   float64           `json:"load_end,omitempty"`
 	Operation map[string]Result `json:"operation"`
+}
+
+// loadAverage is the 1-minute load average, or 0 where /proc/loadavg cannot be read.
+func loadAverage() float64 {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var v float64
+	if _, err := fmt.Sscan(string(raw), &v); err != nil {
+		return 0
+	}
+	return v
 }
 
 // Keys are the operation keys in run order (a subset of bench/run_bench.py's).
@@ -169,6 +187,7 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		CPUs:      runtime.NumCPU(),
 		Date:      time.Now().UTC().Format(time.RFC3339),
 		Duration:  duration.String(),
+		LoadStart: loadAverage(),
 		Operation: map[string]Result{},
 	}
 	for _, op := range ops {
@@ -181,6 +200,7 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 			o.Progress(op.key, r)
 		}
 	}
+	out.LoadEnd = loadAverage()
 	return out, nil
 }
 

@@ -127,6 +127,13 @@ func (d *Data) GoMarkdown(w io.Writer) error {
 	b.WriteString("# Gatun Go client vs Python client vs Py4J\n\n")
 	fmt.Fprintf(&b, "- Go client: `gatun bench` / gatun-gobench, %s, %d CPUs, %s, %s of timed samples per operation after a warm-up; a sample is one call, or a batch of calls for those under 10 µs (batch sizes below; the p99 of a batched operation is over batch averages); one private server JVM. Allocations: Go heap allocations per call (runtime.MemStats), the Go client's own cost.\n",
 		d.Go.Go, d.Go.CPUs, d.Go.Date, d.Go.Duration)
+	if d.Go.LoadStart > 0 || d.Go.LoadEnd > 0 {
+		fmt.Fprintf(&b, "- Load average (1 min) at the Go run's start %.2f, at its end %.2f, on %d CPUs", d.Go.LoadStart, d.Go.LoadEnd, d.Go.CPUs)
+		if max(d.Go.LoadStart, d.Go.LoadEnd) > float64(d.Go.CPUs) {
+			b.WriteString(": **a busy machine; these times measure the competition for its CPUs, not the client. Re-run on a quiet machine.**")
+		}
+		b.WriteString("\n")
+	}
 	if d.Foundation != nil {
 		fmt.Fprintf(&b, "- Python client, Py4J and JPype: `%s` (bench/run_bench.py, %s, git %v, settings %v); see foundation.md for the method.\n",
 			FoundationJSON, d.Foundation.Machine["date"], d.Foundation.Machine["git"], compactSettings(d.Foundation.Settings))
