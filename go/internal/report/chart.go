@@ -33,8 +33,17 @@ func colorOf(name string) color.Color {
 
 // DrawFoundationChart draws foundation.png: every series per operation.
 func (d *Data) DrawFoundationChart(path string) error {
-	return Chart(path, "Gatun (Python and Go clients) vs Py4J vs JPype: per-call latency, lower is better",
+	return Chart(path, "Gatun (Python and Go clients) vs Py4J vs JPype: per-call latency, lower is better"+d.busyNote(),
 		d.Ops(), d.Series())
+}
+
+// busyNote is a title line warning that the Go run had a busy machine, or "".
+func (d *Data) busyNote() string {
+	if d.Go == nil || max(d.Go.LoadStart, d.Go.LoadEnd) <= float64(d.Go.CPUs) {
+		return ""
+	}
+	return fmt.Sprintf("\nGo run on a busy machine (load %.1f on %d CPUs): not representative",
+		max(d.Go.LoadStart, d.Go.LoadEnd), d.Go.CPUs)
 }
 
 // DrawGoChart draws go.png: the operations the Go client measured, Go vs Python vs Py4J.
@@ -54,7 +63,7 @@ func (d *Data) DrawGoChart(path string) error {
 			series = append(series, s)
 		}
 	}
-	return Chart(path, "Gatun Go client vs Python client vs Py4J: per-call latency, lower is better", ops, series)
+	return Chart(path, "Gatun Go client vs Python client vs Py4J: per-call latency, lower is better"+d.busyNote(), ops, series)
 }
 
 // Chart draws grouped bars on a log scale (one group per operation, one bar per series: the
