@@ -20,6 +20,10 @@ import (
 // (spec §2.2: about 50 µs, so that a busy peer's answer costs no system call).
 const spinDuration = 50 * time.Microsecond
 
+// hotSpinDuration is the first part of the spin, in which the waiting side only looks (as the
+// Python client's HOT_SPIN_NS and the server's hot spin).
+const hotSpinDuration = 5 * time.Microsecond
+
 // wokenSpinDuration is the spin after a publish that had to wake the server: its answer then takes
 // a thread wake-up, often longer than spinDuration on a busy machine; catching it spinning lets the
 // next request find the server still spinning, instead of both sides parking on every call.
@@ -351,6 +355,49 @@ func (ch *channel) tookTurn() {
 	ch.parked = false
 }
 
+// spin watches the server's sequence word until its frame arrives (true) or the spin is over
+// (spec §2.2). For hotSpinDuration it only looks (a busy server answers within it; the clock is
+// first read after 32 looks, so a quick answer costs no clock read at all). Then, until
+// spinDuration (wokenSpinDuration after a publish that woke the server), it gives its core away
+// between looks: on a machine with more runnable threads than cores the server thread may be
+// waiting for exactly this core, and a pure spin would starve it into parking on every call.
+func (ch *channel) spin() bool {
+	var start time.Time
+	for i := 1; ; i++ {
+		if ch.arrived() {
+			return true
+		}
+		if i&31 == 0 {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) >= hotSpinDuration {
+				break
+			}
+		}
+	}
+	limit := spinDuration
+	if ch.rang {
+		limit = wokenSpinDuration
+	}
+	for i := 1; ; i++ {
+		if ch.arrived() {
+			return true
+		}
+		if i&7 == 0 {
+			if time.Since(start) >= limit {
+				return false
+			}
+			// The OS thread yields its core; every 64 looks the goroutine also yields its P, to
+			// other goroutines of this process that wait to run (more callers than Ps).
+			if i&63 == 0 {
+				runtime.Gosched()
+			} else {
+				_, _, _ = syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+			}
+		}
+	}
+}
+
 // call is the state of one request on a channel, shared by its awaits.
 type call struct {
 	ctx        context.Context
@@ -369,33 +416,9 @@ func (ch *channel) await(st *call) error {
 			ch.tookTurn()
 			return nil
 		}
-		limit := spinDuration
-		if ch.rang {
-			limit = wokenSpinDuration
-		}
-		// The clock is first read after 64 spins: a quick answer (the common case) costs no clock
-		// read at all; the spin is that much longer, a fraction of a microsecond.
-		var start time.Time
-		for i := 1; ; i++ {
-			if ch.arrived() {
-				ch.tookTurn()
-				return nil
-			}
-			if i == 64 {
-				start = time.Now()
-			} else if i&63 == 0 {
-				spun := time.Since(start)
-				if spun >= limit {
-					break
-				}
-				if spun >= spinDuration {
-					// Past the ordinary spin, waiting for a server thread that we woke: leave the
-					// CPU to it (on 2 cores it may be waiting for ours).
-					_, _, _ = syscall.RawSyscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
-				} else if i&255 == 0 {
-					runtime.Gosched()
-				}
-			}
+		if ch.spin() {
+			ch.tookTurn()
+			return nil
 		}
 		if ch.raiseParked() {
 			return nil
