@@ -319,15 +319,24 @@ func (e *encoder) enter() {
 	}
 }
 
-// seq encodes a LIST or SET of n elements.
-func (e *encoder) seq(tag byte, n int, elems iter.Seq[any]) {
+// collection starts a LIST, SET or MAP of n elements (entries); false if n is too many. The caller
+// encodes the elements and then leaves the level (e.depth--).
+func (e *encoder) collection(tag byte, n int) bool {
 	if uint64(n) > math.MaxUint32 {
 		e.fail("a collection of %d elements is larger than the protocol allows", n)
-		return
+		return false
 	}
 	e.enter()
 	e.u8(tag)
 	e.u32(uint32(n))
+	return true
+}
+
+// seq encodes a LIST or SET of n elements.
+func (e *encoder) seq(tag byte, n int, elems iter.Seq[any]) {
+	if !e.collection(tag, n) {
+		return
+	}
 	for v := range elems {
 		if e.err != nil {
 			break
@@ -339,13 +348,9 @@ func (e *encoder) seq(tag byte, n int, elems iter.Seq[any]) {
 
 // encodeMap encodes a MAP of n entries.
 func encodeMap[K, V any](e *encoder, n int, entries iter.Seq2[K, V]) {
-	if uint64(n) > math.MaxUint32 {
-		e.fail("a map of %d entries is larger than the protocol allows", n)
+	if !e.collection(tagMap, n) {
 		return
 	}
-	e.enter()
-	e.u8(tagMap)
-	e.u32(uint32(n))
 	for k, v := range entries {
 		if e.err != nil {
 			break
