@@ -27,7 +27,7 @@ type Client struct {
 	socketPath string
 	token      []byte
 	control    *controlConn
-	proc       *process // the JVM started by Launch, if any
+	proc       *process // the program started by Launch or LaunchCommand, if any
 
 	baseCtx    context.Context
 	cancelBase context.CancelFunc
@@ -132,7 +132,8 @@ func (c *Client) watchControl() {
 // MaxMessageBytes is the server's largest message (spec §4.3), from the hand-shake.
 func (c *Client) MaxMessageBytes() uint64 { return c.control.maxMessage }
 
-// ServerPID is the process id of the JVM started by Launch, or 0.
+// ServerPID is the process id of the JVM started by Launch (or of the program started by
+// LaunchCommand), or 0.
 func (c *Client) ServerPID() int {
 	if c.proc == nil {
 		return 0

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gatun-project/gatun/go/internal/startup"
 )
 
 // ServerMain is the server's main class.
@@ -41,68 +43,144 @@ type LaunchOptions struct {
 	StartTimeout time.Duration
 }
 
-// process is a server JVM started by Launch.
-type process struct {
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	dir     string
-	logPath string
-	exited  chan struct{}
-	state   string
-	once    sync.Once
+// ServerArgs returns the java arguments (everything after the java executable) that run the server
+// of o.Jar with these options: it writes its connection info to infoFile and exits when its stdin
+// closes. socketDir "" lets the server create a private one.
+func (o LaunchOptions) ServerArgs(infoFile, socketDir string) []string {
+	args := append([]string{}, o.JVMArgs...)
+	args = append(args, "-cp", strings.Join(append([]string{o.Jar}, o.Classpath...), string(os.PathListSeparator)),
+		ServerMain, "--info-file", infoFile, "--exit-on-stdin-eof")
+	if socketDir != "" {
+		args = append(args, "--socket-dir", socketDir)
+	}
+	if o.RegionBytes > 0 {
+		args = append(args, "--region-bytes", strconv.FormatInt(o.RegionBytes, 10))
+	}
+	if o.MaxMessageBytes > 0 {
+		args = append(args, "--max-message-bytes", strconv.FormatInt(o.MaxMessageBytes, 10))
+	}
+	if len(o.Allowlist) > 0 {
+		args = append(args, "--allowlist", strings.Join(o.Allowlist, ","))
+	}
+	if o.AllowShutdown {
+		args = append(args, "--allow-shutdown")
+	}
+	return args
+}
+
+// findJava returns explicit if set, else $JAVA_HOME/bin/java, else java on PATH (as locate.FindJava
+// of the gatun command, which also reports where it looked).
+func findJava(explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	if home := os.Getenv("JAVA_HOME"); home != "" {
+		return filepath.Join(home, "bin", "java"), nil
+	}
+	if p, err := exec.LookPath("java"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("gatun: no java on PATH and JAVA_HOME is not set: install Java 17 or later")
 }
 
 // Launch starts a private server JVM and connects to it. The JVM reads our stdin pipe and exits
 // when it closes, so it dies with this process; it runs in its own process group, so a Ctrl-C to
 // ours does not reach it. Client.Close stops it.
 func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
-	java := opts.Java
-	if java == "" {
-		if home := os.Getenv("JAVA_HOME"); home != "" {
-			java = filepath.Join(home, "bin", "java")
-		} else if p, err := exec.LookPath("java"); err == nil {
-			java = p
-		} else {
-			return nil, errors.New("gatun: no java on PATH and JAVA_HOME is not set: install Java 17 or later")
-		}
+	java, err := findJava(opts.Java)
+	if err != nil {
+		return nil, err
 	}
-	jar := opts.Jar
-	if jar == "" {
-		jar = os.Getenv("GATUN_JAR")
+	if opts.Jar == "" {
+		opts.Jar = os.Getenv("GATUN_JAR")
 	}
-	if jar == "" {
+	if opts.Jar == "" {
 		return nil, errors.New("gatun: LaunchOptions.Jar is empty and GATUN_JAR is not set: point one at gatun-server.jar")
 	}
-	if _, err := os.Stat(jar); err != nil {
+	if _, err := os.Stat(opts.Jar); err != nil {
 		return nil, fmt.Errorf("gatun: the server jar: %w", err)
 	}
+	return start(ctx, func(dir, info string) Command {
+		return Command{Path: java, Args: opts.ServerArgs(info, filepath.Join(dir, "s")), StartTimeout: opts.StartTimeout}
+	})
+}
+
+// Command is a program that starts a Gatun server of its own making and writes the server's
+// connection info, for LaunchCommand: for example spark-submit running
+// dev.gatun.spark.SparkGatewayMain, which hosts the server inside a Spark driver.
+type Command struct {
+	// Path is the program to run; Args are its arguments (without the program name).
+	Path string
+	Args []string
+	// Env is the program's environment; nil: this process's.
+	Env []string
+	// InfoFileEnv names the environment variable through which the program learns where to write
+	// its connection info (a path in a new private directory); SparkGatewayMain reads
+	// GATUN_CONN_INFO_PATH, the default.
+	InfoFileEnv string
+	// StartTimeout bounds the wait for the connection info; default 60 s.
+	StartTimeout time.Duration
+	// StopTimeout is how long Client.Close waits for the program to exit after closing its stdin
+	// before killing its process group; default 10 s.
+	StopTimeout time.Duration
+}
+
+// DefaultInfoFileEnv is Command.InfoFileEnv's default, the variable SparkGatewayMain reads.
+const DefaultInfoFileEnv = "GATUN_CONN_INFO_PATH"
+
+// LaunchCommand runs cmd and connects to the server it starts, as Launch does for the server jar:
+// the program gets a stdin pipe (it must exit when that closes, so that it dies with this process)
+// and its own process group; its output goes to a private log whose tail errors quote.
+// Client.Close closes the pipe and waits for the program to end.
+func LaunchCommand(ctx context.Context, cmd Command) (*Client, error) {
+	if cmd.Path == "" {
+		return nil, errors.New("gatun: Command.Path is empty")
+	}
+	if cmd.InfoFileEnv == "" {
+		cmd.InfoFileEnv = DefaultInfoFileEnv
+	}
+	return start(ctx, func(dir, info string) Command {
+		env := cmd.Env
+		if env == nil {
+			env = os.Environ()
+		}
+		cmd.Env = append(env[:len(env):len(env)], cmd.InfoFileEnv+"="+info)
+		return cmd
+	})
+}
+
+// process is a server program started by Launch or LaunchCommand.
+type process struct {
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	dir      string
+	logPath  string
+	stopWait time.Duration
+	exited   chan struct{}
+	state    string
+	once     sync.Once
+}
+
+// start makes a private directory, runs the command that build makes for it (given the directory
+// and the info file's path in it), waits for the info file and connects.
+func start(ctx context.Context, build func(dir, info string) Command) (*Client, error) {
 	dir, err := os.MkdirTemp("", "gatun-")
 	if err != nil {
 		return nil, err
 	}
 	info := filepath.Join(dir, "connection.json")
-	args := append([]string{}, opts.JVMArgs...)
-	args = append(args, "-cp", strings.Join(append([]string{jar}, opts.Classpath...), string(os.PathListSeparator)),
-		ServerMain, "--socket-dir", filepath.Join(dir, "s"), "--info-file", info, "--exit-on-stdin-eof")
-	if opts.RegionBytes > 0 {
-		args = append(args, "--region-bytes", strconv.FormatInt(opts.RegionBytes, 10))
+	c := build(dir, info)
+	p := &process{dir: dir, logPath: filepath.Join(dir, "server.log"), stopWait: c.StopTimeout, exited: make(chan struct{})}
+	if p.stopWait <= 0 {
+		p.stopWait = 10 * time.Second
 	}
-	if opts.MaxMessageBytes > 0 {
-		args = append(args, "--max-message-bytes", strconv.FormatInt(opts.MaxMessageBytes, 10))
-	}
-	if len(opts.Allowlist) > 0 {
-		args = append(args, "--allowlist", strings.Join(opts.Allowlist, ","))
-	}
-	if opts.AllowShutdown {
-		args = append(args, "--allow-shutdown")
-	}
-	p := &process{dir: dir, logPath: filepath.Join(dir, "server.log"), exited: make(chan struct{})}
-	logf, err := os.Create(p.logPath)
+	logf, err := os.OpenFile(p.logPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	p.cmd = exec.Command(java, args...)
+	p.cmd = exec.Command(c.Path, c.Args...)
+	p.cmd.Env = c.Env
 	p.cmd.Stdout = logf
 	p.cmd.Stderr = logf
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -114,7 +192,7 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
 	if err := p.cmd.Start(); err != nil {
 		logf.Close()
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("gatun: cannot start %s: %w", java, err)
+		return nil, fmt.Errorf("gatun: cannot start %s: %w", c.Path, err)
 	}
 	logf.Close()
 	go func() {
@@ -126,33 +204,24 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
 		}
 		close(p.exited)
 	}()
-	timeout := opts.StartTimeout
+	timeout := c.StartTimeout
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if _, err := os.Stat(info); err == nil {
-			break
-		}
-		select {
-		case <-p.exited:
-			err := fmt.Errorf("%w: the Gatun server exited (%s) before it was ready; command: %s %s%s",
-				ErrConnection, p.state, java, strings.Join(args, " "), p.logTail())
-			_ = p.stop()
-			return nil, err
-		case <-ctx.Done():
-			_ = p.stop()
-			return nil, ctx.Err()
-		case <-deadline.C:
-			err := fmt.Errorf("%w: the Gatun server did not start within %v%s", ErrConnection, timeout, p.logTail())
-			_ = p.stop()
-			return nil, err
-		case <-tick.C:
-		}
+	switch err := startup.WaitForFile(ctx, info, timeout, p.exited); {
+	case errors.Is(err, startup.ErrExited):
+		<-p.exited
+		err = fmt.Errorf("%w: the Gatun server exited (%s) before it was ready; command: %s %s%s",
+			ErrConnection, p.state, c.Path, strings.Join(c.Args, " "), p.logTail())
+		_ = p.stop()
+		return nil, err
+	case errors.Is(err, startup.ErrTimeout):
+		err = fmt.Errorf("%w: the Gatun server did not start within %v%s", ErrConnection, timeout, p.logTail())
+		_ = p.stop()
+		return nil, err
+	case err != nil:
+		_ = p.stop()
+		return nil, err
 	}
 	ci, err := ReadConnectionInfo(info)
 	if err != nil {
@@ -164,12 +233,12 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
 		_ = p.stop()
 		return nil, err
 	}
-	c, err := connect(ctx, ci.Socket, tok, p)
+	client, err := connect(ctx, ci.Socket, tok, p)
 	if err != nil {
 		_ = p.stop()
 		return nil, err
 	}
-	return c, nil
+	return client, nil
 }
 
 func decodeToken(s string) ([]byte, error) {
@@ -224,7 +293,7 @@ func (p *process) logTail() string {
 func (p *process) stop() error {
 	p.once.Do(func() {
 		_ = p.stdin.Close()
-		if p.waitExit(10*time.Second) == "" {
+		if p.waitExit(p.stopWait) == "" {
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 			<-p.exited
 		}

@@ -20,6 +20,10 @@ import (
 // (spec §2.2: about 50 µs, so that a busy peer's answer costs no system call).
 const spinDuration = 50 * time.Microsecond
 
+// hotSpinDuration is the first part of the spin, in which the waiting side only looks (as the
+// Python client's HOT_SPIN_NS and the server's hot spin).
+const hotSpinDuration = 5 * time.Microsecond
+
 // wokenSpinDuration is the spin after a publish that had to wake the server: its answer then takes
 // a thread wake-up, often longer than spinDuration on a busy machine; catching it spinning lets the
 // next request find the server still spinning, instead of both sides parking on every call.
@@ -164,9 +168,14 @@ type channel struct {
 	pending  []string // names defined by the message being sent
 	nextName uint32
 
-	enc   encoder
-	bell  [1]byte
-	inUse atomic.Int32 // hold* below
+	enc  encoder
+	bell [1]byte
+	// arm and disarm hand a parked call's context to the watch goroutine (started on the first
+	// park); fired says it cut the read short.
+	arm    chan context.Context
+	disarm chan struct{}
+	fired  bool
+	inUse  atomic.Int32 // hold* below
 	// retired: the channel is closed; whoever moves inUse from holdFree to holdUnmapped unmaps it.
 	retired atomic.Bool
 	broken  error
@@ -283,6 +292,10 @@ func (ch *channel) letGo() {
 }
 
 func (ch *channel) unmap() {
+	if ch.arm != nil {
+		close(ch.arm) // nobody holds the channel, so nobody parks on it: the watcher ends
+		ch.arm = nil
+	}
 	if ch.mem != nil {
 		_ = syscall.Munmap(ch.mem)
 		ch.mem, ch.data = nil, nil
@@ -342,6 +355,49 @@ func (ch *channel) tookTurn() {
 	ch.parked = false
 }
 
+// spin watches the server's sequence word until its frame arrives (true) or the spin is over
+// (spec §2.2). For hotSpinDuration it only looks (a busy server answers within it; the clock is
+// first read after 32 looks, so a quick answer costs no clock read at all). Then, until
+// spinDuration (wokenSpinDuration after a publish that woke the server), it gives its core away
+// between looks: on a machine with more runnable threads than cores the server thread may be
+// waiting for exactly this core, and a pure spin would starve it into parking on every call.
+func (ch *channel) spin() bool {
+	var start time.Time
+	for i := 1; ; i++ {
+		if ch.arrived() {
+			return true
+		}
+		if i&31 == 0 {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) >= hotSpinDuration {
+				break
+			}
+		}
+	}
+	limit := spinDuration
+	if ch.rang {
+		limit = wokenSpinDuration
+	}
+	for i := 1; ; i++ {
+		if ch.arrived() {
+			return true
+		}
+		if i&7 == 0 {
+			if time.Since(start) >= limit {
+				return false
+			}
+			// The OS thread yields its core; every 64 looks the goroutine also yields its P, to
+			// other goroutines of this process that wait to run (more callers than Ps).
+			if i&63 == 0 {
+				runtime.Gosched()
+			} else {
+				_, _, _ = syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+			}
+		}
+	}
+}
+
 // call is the state of one request on a channel, shared by its awaits.
 type call struct {
 	ctx        context.Context
@@ -360,29 +416,9 @@ func (ch *channel) await(st *call) error {
 			ch.tookTurn()
 			return nil
 		}
-		start := time.Now()
-		limit := spinDuration
-		if ch.rang {
-			limit = wokenSpinDuration
-		}
-		for i := 1; ; i++ {
-			if ch.arrived() {
-				ch.tookTurn()
-				return nil
-			}
-			if i&63 == 0 {
-				spun := time.Since(start)
-				if spun >= limit {
-					break
-				}
-				if spun >= spinDuration {
-					// Past the ordinary spin, waiting for a server thread that we woke: leave the
-					// CPU to it (on 2 cores it may be waiting for ours).
-					_, _, _ = syscall.RawSyscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
-				} else if i&255 == 0 {
-					runtime.Gosched()
-				}
-			}
+		if ch.spin() {
+			ch.tookTurn()
+			return nil
 		}
 		if ch.raiseParked() {
 			return nil
@@ -445,24 +481,41 @@ func (ch *channel) parkedRead(st *call) (int, error) {
 		_ = ch.conn.SetReadDeadline(time.Time{})
 		return n, err
 	}
-	done := st.ctx.Done()
-	if done == nil {
+	if st.ctx.Done() == nil {
 		return ch.conn.Read(ch.bell[:])
 	}
 	if st.ctx.Err() != nil {
 		return 0, os.ErrDeadlineExceeded
 	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(st.ctx, func() {
-		_ = ch.conn.SetReadDeadline(time.Unix(1, 0))
-		close(fired)
-	})
+	// The channel's watcher ends the read when the context ends. It is one goroutine per channel,
+	// handed the context through channels, so that a parked call allocates nothing (context.AfterFunc
+	// would allocate on every park).
+	if ch.arm == nil {
+		ch.arm, ch.disarm = make(chan context.Context), make(chan struct{})
+		go ch.watch()
+	}
+	ch.arm <- st.ctx
 	n, err := ch.conn.Read(ch.bell[:])
-	if !stop() {
-		<-fired
+	ch.disarm <- struct{}{}
+	if ch.fired {
+		ch.fired = false
 		_ = ch.conn.SetReadDeadline(time.Time{})
 	}
 	return n, err
+}
+
+// watch serves parkedRead: for each context armed, it waits for its end, which cuts the parked
+// read short with a past deadline, or for the disarm. It ends when unmap closes arm.
+func (ch *channel) watch() {
+	for ctx := range ch.arm {
+		select {
+		case <-ctx.Done():
+			ch.fired = true // read by parkedRead after the disarm hand-off below
+			_ = ch.conn.SetReadDeadline(time.Unix(1, 0))
+			<-ch.disarm
+		case <-ch.disarm:
+		}
+	}
 }
 
 // lost marks the channel broken by a failed socket operation and explains it.

@@ -3,6 +3,7 @@ package gatun
 import (
 	"context"
 	"fmt"
+	"iter"
 	"runtime"
 	"sync/atomic"
 )
@@ -26,6 +27,17 @@ type MapEntry struct {
 // Map is sent as a new java.util.HashMap (MAP) with its entries in order; Go maps
 // (map[string]any, map[any]any and other map types) are sent as MAP too.
 type Map []MapEntry
+
+// All yields the entries' keys and values in order.
+func (m Map) All() iter.Seq2[any, any] {
+	return func(yield func(any, any) bool) {
+		for _, kv := range m {
+			if !yield(kv.Key, kv.Value) {
+				return
+			}
+		}
+	}
+}
 
 // Shape says which kind of Java object an *Object is (spec §4, shapes of a returned OBJECT).
 type Shape uint8

@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -177,13 +180,19 @@ func (e *encoder) args(args []any) {
 	}
 }
 
+// tagged encodes a fixed-width value: its tag, then the low size bytes of bits, little-endian.
+func (e *encoder) tagged(tag byte, size int, bits uint64) {
+	e.b = append(e.b, tag)
+	for i := range size {
+		e.b = append(e.b, byte(bits>>(8*i)))
+	}
+}
+
 func (e *encoder) intValue(v int64) {
 	if v >= math.MinInt32 && v <= math.MaxInt32 {
-		e.u8(tagInt)
-		e.u32(uint32(int32(v)))
+		e.tagged(tagInt, 4, uint64(v))
 	} else {
-		e.u8(tagLong)
-		e.u64(uint64(v))
+		e.tagged(tagLong, 8, uint64(v))
 	}
 }
 
@@ -210,20 +219,15 @@ func (e *encoder) value(v any) {
 			e.u8(tagFalse)
 		}
 	case int8:
-		e.u8(tagByte)
-		e.u8(byte(x))
+		e.tagged(tagByte, 1, uint64(x))
 	case int16:
-		e.u8(tagShort)
-		e.u16(uint16(x))
+		e.tagged(tagShort, 2, uint64(x))
 	case Char:
-		e.u8(tagChar)
-		e.u16(uint16(x))
+		e.tagged(tagChar, 2, uint64(x))
 	case int32:
-		e.u8(tagInt)
-		e.u32(uint32(x))
+		e.tagged(tagInt, 4, uint64(x))
 	case int64:
-		e.u8(tagLong)
-		e.u64(uint64(x))
+		e.tagged(tagLong, 8, uint64(x))
 	case int:
 		e.intValue(int64(x))
 	case uint8:
@@ -237,11 +241,9 @@ func (e *encoder) value(v any) {
 	case uint64:
 		e.uintValue(x)
 	case float32:
-		e.u8(tagFloat)
-		e.u32(math.Float32bits(x))
+		e.tagged(tagFloat, 4, uint64(math.Float32bits(x)))
 	case float64:
-		e.u8(tagDouble)
-		e.u64(math.Float64bits(x))
+		e.tagged(tagDouble, 8, math.Float64bits(x))
 	case string:
 		e.u8(tagString)
 		e.str(x)
@@ -296,36 +298,15 @@ func (e *encoder) value(v any) {
 			e.str(s)
 		}
 	case []any:
-		e.seq(tagList, len(x), func(i int) any { return x[i] })
+		e.seq(tagList, len(x), slices.Values(x))
 	case Set:
-		e.seq(tagSet, len(x), func(i int) any { return x[i] })
+		e.seq(tagSet, len(x), slices.Values(x))
 	case Map:
-		e.enter()
-		e.u8(tagMap)
-		e.u32(uint32(len(x)))
-		for _, kv := range x {
-			e.value(kv.Key)
-			e.value(kv.Value)
-		}
-		e.depth--
+		encodeMap(e, len(x), x.All())
 	case map[string]any:
-		e.enter()
-		e.u8(tagMap)
-		e.u32(uint32(len(x)))
-		for k, w := range x {
-			e.value(k)
-			e.value(w)
-		}
-		e.depth--
+		encodeMap(e, len(x), maps.All(x))
 	case map[any]any:
-		e.enter()
-		e.u8(tagMap)
-		e.u32(uint32(len(x)))
-		for k, w := range x {
-			e.value(k)
-			e.value(w)
-		}
-		e.depth--
+		encodeMap(e, len(x), maps.All(x))
 	default:
 		e.reflectValue(v)
 	}
@@ -338,16 +319,44 @@ func (e *encoder) enter() {
 	}
 }
 
-func (e *encoder) seq(tag byte, n int, at func(int) any) {
+// collection starts a LIST, SET or MAP of n elements (entries); false if n is too many. The caller
+// encodes the elements and then leaves the level (e.depth--).
+func (e *encoder) collection(tag byte, n int) bool {
 	if uint64(n) > math.MaxUint32 {
 		e.fail("a collection of %d elements is larger than the protocol allows", n)
-		return
+		return false
 	}
 	e.enter()
 	e.u8(tag)
 	e.u32(uint32(n))
-	for i := 0; i < n && e.err == nil; i++ {
-		e.value(at(i))
+	return true
+}
+
+// seq encodes a LIST or SET of n elements.
+func (e *encoder) seq(tag byte, n int, elems iter.Seq[any]) {
+	if !e.collection(tag, n) {
+		return
+	}
+	for v := range elems {
+		if e.err != nil {
+			break
+		}
+		e.value(v)
+	}
+	e.depth--
+}
+
+// encodeMap encodes a MAP of n entries.
+func encodeMap[K, V any](e *encoder, n int, entries iter.Seq2[K, V]) {
+	if !e.collection(tagMap, n) {
+		return
+	}
+	for k, v := range entries {
+		if e.err != nil {
+			break
+		}
+		e.value(k)
+		e.value(v)
 	}
 	e.depth--
 }
@@ -383,17 +392,21 @@ func (e *encoder) reflectValue(v any) {
 			e.value(b)
 			return
 		}
-		e.seq(tagList, rv.Len(), func(i int) any { return rv.Index(i).Interface() })
+		e.seq(tagList, rv.Len(), func(yield func(any) bool) {
+			for i := range rv.Len() {
+				if !yield(rv.Index(i).Interface()) {
+					return
+				}
+			}
+		})
 	case reflect.Map:
-		e.enter()
-		e.u8(tagMap)
-		e.u32(uint32(rv.Len()))
-		it := rv.MapRange()
-		for it.Next() {
-			e.value(it.Key().Interface())
-			e.value(it.Value().Interface())
-		}
-		e.depth--
+		encodeMap(e, rv.Len(), func(yield func(any, any) bool) {
+			for k, w := range rv.Seq2() {
+				if !yield(k.Interface(), w.Interface()) {
+					return
+				}
+			}
+		})
 	case reflect.Pointer, reflect.Interface:
 		if rv.IsNil() {
 			e.u8(tagNull)

@@ -41,9 +41,9 @@ Runs the benchmark suites, then writes the tables and charts into --out:
   python: <repo>/.venv/bin/python bench/run_bench.py [--quick] --no-chart --out DIR
           (Gatun-Python, Py4J, JPype; writes foundation.md and foundation.json; ~3.5 min, --quick ~30 s)
   go:     the Go client's suite (the same operations as gatun-gobench; ~25 s, --quick ~5 s);
-          writes go-client.json
-Then go-client.md (Go vs Python-Gatun vs Py4J), foundation.png (all four, log scale, p99 whiskers)
-and go-client.png, as `+"`gatun report`"+` does. The suites run one after the other; a failed suite is
+          writes go.json
+Then go.md (Go vs Python-Gatun vs Py4J), foundation.png (all four, log scale, p99 whiskers)
+and go.png, as `+"`gatun report`"+` does. The suites run one after the other; a failed suite is
 reported and the other still runs, but the exit status is then 1.`)
 	quick := fs.Bool("quick", false, "short runs (smoke test; numbers not meaningful)")
 	suites := fs.String("suites", "python,go", "comma-separated suites to run: python, go")
@@ -216,7 +216,7 @@ func (h *sigHub) interrupted() bool {
 	return h.got
 }
 
-// benchGo runs the Go client's suite in this process and writes go-client.json.
+// benchGo runs the Go client's suite in this process and writes go.json.
 func benchGo(ctx context.Context, e *env, sh *sigHub, repo, jarFlag string, duration, warmup time.Duration, ops, dir string) error {
 	jar, err := findJar(ctx, jarFlag, repo)
 	if err != nil {
@@ -281,9 +281,9 @@ func benchGo(ctx context.Context, e *env, sh *sigHub, repo, jarFlag string, dura
 
 func runReport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "report", `
-Redraws from the JSON already in --out (nothing is run): go-client.md from go-client.json (and
+Redraws from the JSON already in --out (nothing is run): go.md from go.json (and
 foundation.json for the Python/Py4J columns), foundation.png (Gatun-Python, Gatun-Go, Py4J, JPype per
-operation; log scale; p99 whiskers) and go-client.png. foundation.md is run_bench.py's and is left as is.`)
+operation; log scale; p99 whiskers) and go.png. foundation.md is run_bench.py's and is left as is.`)
 	out := fs.String("out", "", "results directory (default <repo>/bench/results)")
 	if err := parse(e, fs, args); err != nil {
 		return err

@@ -43,7 +43,7 @@ func commands() []command {
 		{"doctor", "[flags]", "check java, the server jar, a server start, /dev/shm, temp dirs, Unix sockets and Spark", runDoctor},
 		{"serve", "--info-file PATH [flags]", "run a standalone server JVM in the foreground for clients to attach to", runServe},
 		{"bench", "[--quick] [--suites python,go] [--out DIR]", "run the Python and Go benchmark suites, then write the tables and charts", runBench},
-		{"report", "[--out DIR]", "redraw go-client.md and the charts from existing benchmark JSON", runReport},
+		{"report", "[--out DIR]", "redraw go.md and the charts from existing benchmark JSON", runReport},
 	}
 }
 

@@ -101,7 +101,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", "--suites", "rust"}, 2, `unknown suite "rust"`},
 		{[]string{"bench", "--suites", ","}, 2, "--suites selects nothing"},
 		{[]string{"bench", "--quick", "--suites", "go", "--jar", "/nonexistent.jar", "--out", "@TMP"}, 1, "go suite failed"},
-		{[]string{"report", "--out", "@TMP"}, 1, "neither foundation.json nor go-client.json"},
+		{[]string{"report", "--out", "@TMP"}, 1, "neither foundation.json nor go.json"},
 		{[]string{"report", "--out", "/nonexistent/results"}, 1, "run `gatun bench` first"},
 	}
 	for _, tt := range tests {
@@ -161,19 +161,21 @@ func TestReport(t *testing.T) {
 		noFiles   []string
 		mdWants   []string
 	}{
-		{"both", []string{"foundation.json", "go-client.json"}, false,
-			[]string{"go-client.md", "foundation.png", "go-client.png"}, nil,
+		{"both", []string{"foundation.json", "go.json"}, false,
+			[]string{"go.md", "foundation.png", "go.png"}, nil,
 			[]string{
-				"| pre-bound call `m()` (m = sb.length) | 1.20 µs (p99 4.00 µs) | 1.66 µs (p99 5.14 µs) | 50.2 µs | 1.55 µs | 0.72x | 41.83x |",
+				"| pre-bound call `m()` (m = sb.length) | 1.20 µs (p99 4.00 µs) | 0.0 | 1.66 µs (p99 5.14 µs) | 50.2 µs | 1.55 µs | 0.72x | 41.83x |",
+				"Pre-bound call from Go under 500 ns median: measured 1.20 µs: **not met**.",
 				"| navigated static `java.lang.Math.max(1, 2)` | error: boom |",
 				"error: verify failed: callback ran twice",
-				"(100000 timed calls)",
+				"(100000 timed calls, batches of 8)",
+				"at its end 1.25, on 2 CPUs: **a busy machine",
 			}},
-		{"bench --report-only", []string{"foundation.json", "go-client.json"}, true,
-			[]string{"go-client.md", "foundation.png", "go-client.png"}, nil, nil},
-		{"python only", []string{"foundation.json"}, false, []string{"foundation.png"}, []string{"go-client.md", "go-client.png"}, nil},
-		{"go only", []string{"go-client.json"}, false, []string{"go-client.md", "foundation.png", "go-client.png"}, nil,
-			[]string{"No foundation.json here", "| 9.00 µs (p99 30.0 µs) | – | – | – | – | – |"}},
+		{"bench --report-only", []string{"foundation.json", "go.json"}, true,
+			[]string{"go.md", "foundation.png", "go.png"}, nil, nil},
+		{"python only", []string{"foundation.json"}, false, []string{"foundation.png"}, []string{"go.md", "go.png"}, nil},
+		{"go only", []string{"go.json"}, false, []string{"go.md", "foundation.png", "go.png"}, nil,
+			[]string{"No foundation.json here", "| 9.00 µs (p99 30.0 µs) | 3.5 | – | – | – | – | – |"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,13 +204,13 @@ func TestReport(t *testing.T) {
 				}
 			}
 			if len(tt.mdWants) > 0 {
-				md, err := os.ReadFile(filepath.Join(dir, "go-client.md"))
+				md, err := os.ReadFile(filepath.Join(dir, "go.md"))
 				if err != nil {
 					t.Fatal(err)
 				}
 				for _, w := range tt.mdWants {
 					if !strings.Contains(string(md), w) {
-						t.Errorf("go-client.md lacks %q:\n%s", w, md)
+						t.Errorf("go.md lacks %q:\n%s", w, md)
 					}
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -26,7 +27,12 @@ type Result struct {
 	MedianNS float64 `json:"median_ns,omitempty"`
 	P99NS    float64 `json:"p99_ns,omitempty"`
 	Calls    int     `json:"calls,omitempty"`
-	Error    string  `json:"error,omitempty"`
+	// Batch is how many calls one timed sample spans (its time divided among them): 1 for calls
+	// slower than batchTarget, so that their p99 is a per-call p99.
+	Batch int `json:"batch,omitempty"`
+	// AllocsPerCall is the Go heap allocations per call, over allocCalls calls after the timing.
+	AllocsPerCall *float64 `json:"allocs_per_call,omitempty"`
+	Error         string   `json:"error,omitempty"`
 }
 
 // Options configure a run.
@@ -42,12 +48,29 @@ type Options struct {
 
 // Output is the JSON document gatun-gobench prints.
 type Output struct {
-	Client    string            `json:"client"`
-	Go        string            `json:"go"`
-	CPUs      int               `json:"cpus"`
-	Date      string            `json:"date"`
-	Duration  string            `json:"duration"`
+	Client   string `json:"client"`
+	Go       string `json:"go"`
+	CPUs     int    `json:"cpus"`
+	Date     string `json:"date"`
+	Duration string `json:"duration"`
+	// LoadStart and LoadEnd are the 1-minute load averages (/proc/loadavg) when the run began and
+	// ended: above the number of CPUs, other processes competed for them and the times show it.
+	LoadStart float64           `json:"load_start,omitempty"`
+	LoadEnd   float64           `json:"load_end,omitempty"`
 	Operation map[string]Result `json:"operation"`
+}
+
+// loadAverage is the 1-minute load average, or 0 where /proc/loadavg cannot be read.
+func loadAverage() float64 {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var v float64
+	if _, err := fmt.Sscan(string(raw), &v); err != nil {
+		return 0
+	}
+	return v
 }
 
 // Keys are the operation keys in run order (a subset of bench/run_bench.py's).
@@ -164,6 +187,7 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 		CPUs:      runtime.NumCPU(),
 		Date:      time.Now().UTC().Format(time.RFC3339),
 		Duration:  duration.String(),
+		LoadStart: loadAverage(),
 		Operation: map[string]Result{},
 	}
 	for _, op := range ops {
@@ -176,32 +200,65 @@ func Run(ctx context.Context, o Options) (*Output, error) {
 			o.Progress(op.key, r)
 		}
 	}
+	out.LoadEnd = loadAverage()
 	return out, nil
 }
 
-// measure times single calls for duration after a warm-up: median and p99 of the per-call times.
+// batchTarget is the shortest timed sample: reading the clock costs tens of ns, which must not
+// weigh on a sub-µs call (bench/run_bench.py sizes its batches the same way).
+const batchTarget = 10 * time.Microsecond
+
+// allocCalls is how many calls the allocation count is taken over.
+const allocCalls = 1000
+
+// measure times calls for duration after a warm-up, in samples of Batch calls: median and p99 of
+// the per-call times; then counts the heap allocations per call.
 func measure(ctx context.Context, o op, duration, warmup time.Duration) Result {
 	r := Result{What: o.what}
+	fail := func(err error) Result {
+		r.Error = err.Error()
+		return r
+	}
 	end := time.Now().Add(warmup)
 	for time.Now().Before(end) {
 		if err := o.run(ctx); err != nil {
-			r.Error = err.Error()
-			return r
+			return fail(err)
 		}
 	}
+	const probe = 50
+	t0 := time.Now()
+	for range probe {
+		if err := o.run(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	perCall := time.Since(t0) / probe
+	r.Batch = int(min(1000, max(1, (batchTarget+perCall-1)/max(perCall, 1))))
 	var samples []float64
 	end = time.Now().Add(duration)
 	for time.Now().Before(end) {
 		t0 := time.Now()
-		if err := o.run(ctx); err != nil {
-			r.Error = err.Error()
-			return r
+		for range r.Batch {
+			if err := o.run(ctx); err != nil {
+				return fail(err)
+			}
 		}
-		samples = append(samples, float64(time.Since(t0).Nanoseconds()))
+		samples = append(samples, float64(time.Since(t0).Nanoseconds())/float64(r.Batch))
 	}
 	slices.Sort(samples)
-	r.Calls = len(samples)
+	r.Calls = len(samples) * r.Batch
 	r.MedianNS = samples[len(samples)/2]
 	r.P99NS = samples[min(len(samples)-1, len(samples)*99/100)]
+	n := min(allocCalls, max(10, r.Calls/10))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		if err := o.run(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	allocs := float64(after.Mallocs-before.Mallocs) / float64(n)
+	r.AllocsPerCall = &allocs
 	return r
 }

@@ -33,11 +33,20 @@ func colorOf(name string) color.Color {
 
 // DrawFoundationChart draws foundation.png: every series per operation.
 func (d *Data) DrawFoundationChart(path string) error {
-	return Chart(path, "Gatun (Python and Go clients) vs Py4J vs JPype: per-call latency, lower is better",
+	return Chart(path, "Gatun (Python and Go clients) vs Py4J vs JPype: per-call latency, lower is better"+d.busyNote(),
 		d.Ops(), d.Series())
 }
 
-// DrawGoChart draws go-client.png: the operations the Go client measured, Go vs Python vs Py4J.
+// busyNote is a title line warning that the Go run had a busy machine, or "".
+func (d *Data) busyNote() string {
+	if d.Go == nil || max(d.Go.LoadStart, d.Go.LoadEnd) <= float64(d.Go.CPUs) {
+		return ""
+	}
+	return fmt.Sprintf("\nGo run on a busy machine (load %.1f on %d CPUs): not representative",
+		max(d.Go.LoadStart, d.Go.LoadEnd), d.Go.CPUs)
+}
+
+// DrawGoChart draws go.png: the operations the Go client measured, Go vs Python vs Py4J.
 func (d *Data) DrawGoChart(path string) error {
 	if d.Go == nil {
 		return fmt.Errorf("no %s", GoJSON)
@@ -54,7 +63,7 @@ func (d *Data) DrawGoChart(path string) error {
 			series = append(series, s)
 		}
 	}
-	return Chart(path, "Gatun Go client vs Python client vs Py4J: per-call latency, lower is better", ops, series)
+	return Chart(path, "Gatun Go client vs Python client vs Py4J: per-call latency, lower is better"+d.busyNote(), ops, series)
 }
 
 // Chart draws grouped bars on a log scale (one group per operation, one bar per series: the
@@ -244,8 +253,8 @@ func (s swatch) Thumbnail(c *draw.Canvas) {
 	c.FillPolygon(s.c, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
 }
 
-// Render writes everything the data allows into dir: go-client.md (with Go results), foundation.png
-// and go-client.png (with Go results). It returns the files written.
+// Render writes everything the data allows into dir: go.md (with Go results), foundation.png
+// and go.png (with Go results). It returns the files written.
 func Render(dir string) ([]string, error) {
 	d, err := Load(dir)
 	if err != nil {

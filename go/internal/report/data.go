@@ -1,5 +1,5 @@
 // Package report reads the benchmark JSON (bench/run_bench.py's foundation.json and the Go client's
-// go-client.json), writes go-client.md and draws the charts (foundation.png, go-client.png).
+// go.json), writes go.md and draws the charts (foundation.png, go.png).
 package report
 
 import (
@@ -10,15 +10,17 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/gatun-project/gatun/go/internal/gobench"
 )
 
 // File names inside the results directory.
 const (
 	FoundationJSON = "foundation.json" // written by bench/run_bench.py
 	FoundationPNG  = "foundation.png"  // the chart, drawn here
-	GoJSON         = "go-client.json"  // the Go suite's output (gobench.Output)
-	GoMarkdown     = "go-client.md"    // Go vs Python-Gatun vs Py4J
-	GoPNG          = "go-client.png"   // the same as a chart
+	GoJSON         = "go.json"         // the Go suite's output (gobench.Output)
+	GoMarkdown     = "go.md"           // Go vs Python-Gatun vs Py4J
+	GoPNG          = "go.png"          // the same as a chart
 )
 
 // Stat is one bridge's result for one operation, in nanoseconds.
@@ -44,24 +46,11 @@ type Foundation struct {
 	OpOrder []string `json:"-"`
 }
 
-// GoResult is one operation of go-client.json.
-type GoResult struct {
-	What     string  `json:"what"`
-	MedianNS float64 `json:"median_ns,omitempty"`
-	P99NS    float64 `json:"p99_ns,omitempty"`
-	Calls    int     `json:"calls,omitempty"`
-	Error    string  `json:"error,omitempty"`
-}
+// GoResult is one operation of go.json.
+type GoResult = gobench.Result
 
-// GoClient is go-client.json: the output of gatun-gobench / internal/gobench.
-type GoClient struct {
-	Client    string              `json:"client"`
-	Go        string              `json:"go"`
-	CPUs      int                 `json:"cpus"`
-	Date      string              `json:"date"`
-	Duration  string              `json:"duration"`
-	Operation map[string]GoResult `json:"operation"`
-}
+// GoClient is go.json: the output of gatun-gobench / internal/gobench.
+type GoClient = gobench.Output
 
 // Data is everything found in a results directory; either part may be nil.
 type Data struct {
@@ -69,7 +58,7 @@ type Data struct {
 	Go         *GoClient
 }
 
-// Load reads foundation.json and go-client.json from dir. A missing file leaves its part nil; it is
+// Load reads foundation.json and go.json from dir. A missing file leaves its part nil; it is
 // an error only if both are missing or one is unreadable.
 func Load(dir string) (*Data, error) {
 	d := &Data{}

@@ -37,6 +37,9 @@ func shortLabel(op string) string {
 	return op
 }
 
+// PreboundTargetNS is the issue's target for a pre-bound call from Go: under 0.5 µs median.
+const PreboundTargetNS = 500
+
 // FormatNS prints a duration in ns with three significant digits: "950 ns", "1.66 µs", "23.7 ms".
 func FormatNS(ns float64) string {
 	unit, v := "ns", ns
@@ -100,7 +103,7 @@ func (d *Data) series(name string) *Series {
 	return nil
 }
 
-// WriteGoMarkdown writes go-client.md: Go client vs Python client vs Py4J (and JPype) medians and
+// WriteGoMarkdown writes go.md: Go client vs Python client vs Py4J (and JPype) medians and
 // ratios for the operations both suites measured.
 func (d *Data) WriteGoMarkdown(path string) error {
 	f, err := os.Create(path)
@@ -114,7 +117,7 @@ func (d *Data) WriteGoMarkdown(path string) error {
 	return f.Close()
 }
 
-// GoMarkdown writes the go-client.md text to w.
+// GoMarkdown writes the go.md text to w.
 func (d *Data) GoMarkdown(w io.Writer) error {
 	if d.Go == nil {
 		return fmt.Errorf("no %s: run `gatun bench --suites go`", GoJSON)
@@ -122,8 +125,15 @@ func (d *Data) GoMarkdown(w io.Writer) error {
 	goS, pyS, p4S, jpS := d.series(NameGatunGo), d.series(NameGatunPython), d.series(NamePy4J), d.series(NameJPype)
 	var b strings.Builder
 	b.WriteString("# Gatun Go client vs Python client vs Py4J\n\n")
-	fmt.Fprintf(&b, "- Go client: `gatun bench` / gatun-gobench, %s, %d CPUs, %s, %s of single timed calls per operation after a warm-up (so p99 is a true per-call p99); one private server JVM.\n",
+	fmt.Fprintf(&b, "- Go client: `gatun bench` / gatun-gobench, %s, %d CPUs, %s, %s of timed samples per operation after a warm-up; a sample is one call, or a batch of calls for those under 10 µs (batch sizes below; the p99 of a batched operation is over batch averages); one private server JVM. Allocations: Go heap allocations per call (runtime.MemStats), the Go client's own cost.\n",
 		d.Go.Go, d.Go.CPUs, d.Go.Date, d.Go.Duration)
+	if d.Go.LoadStart > 0 || d.Go.LoadEnd > 0 {
+		fmt.Fprintf(&b, "- Load average (1 min) at the Go run's start %.2f, at its end %.2f, on %d CPUs", d.Go.LoadStart, d.Go.LoadEnd, d.Go.CPUs)
+		if max(d.Go.LoadStart, d.Go.LoadEnd) > float64(d.Go.CPUs) {
+			b.WriteString(": **a busy machine; these times measure the competition for its CPUs, not the client. Re-run on a quiet machine.**")
+		}
+		b.WriteString("\n")
+	}
 	if d.Foundation != nil {
 		fmt.Fprintf(&b, "- Python client, Py4J and JPype: `%s` (bench/run_bench.py, %s, git %v, settings %v); see foundation.md for the method.\n",
 			FoundationJSON, d.Foundation.Machine["date"], d.Foundation.Machine["git"], compactSettings(d.Foundation.Settings))
@@ -131,8 +141,8 @@ func (d *Data) GoMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "- No %s here: only the Go column is filled (run `gatun bench --suites python`).\n", FoundationJSON)
 	}
 	b.WriteString("- The two runs are separate processes at different times: compare ratios with the run-to-run noise (±10–20 % on this kind of machine) in mind.\n\n")
-	b.WriteString("| operation | Gatun Go median (p99) | Gatun Python median (p99) | Py4J median | JPype median | Go/Python | speed-up vs Py4J (Py4J/Go) |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| operation | Gatun Go median (p99) | Go allocs/call | Gatun Python median (p99) | Py4J median | JPype median | Go/Python | speed-up vs Py4J (Py4J/Go) |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, op := range d.Ops() {
 		if _, ok := d.Go.Operation[op]; !ok {
 			continue
@@ -159,16 +169,35 @@ func (d *Data) GoMarkdown(w io.Writer) error {
 			}
 			return "–"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", d.opLabel(op), cell(goS, op), cell(pyS, op),
+		allocs := "–"
+		if a := d.Go.Operation[op].AllocsPerCall; a != nil {
+			allocs = fmt.Sprintf("%.1f", *a)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", d.opLabel(op), cell(goS, op), allocs, cell(pyS, op),
 			med(p4S), med(jpS), ratio(gm, pm), ratio(p4, gm))
 	}
-	b.WriteString("\nGo/Python below 1 means the Go client is faster than the Python client on the same server.\n\n")
+	b.WriteString("\nGo/Python below 1 means the Go client is faster than the Python client on the same server.\n")
+	b.WriteString("\n## Target\n\n")
+	if r, ok := d.Go.Operation["prebound_call"]; ok && r.Error == "" && r.MedianNS > 0 {
+		status := "met"
+		if r.MedianNS >= PreboundTargetNS {
+			status = "**not met**"
+		}
+		fmt.Fprintf(&b, "Pre-bound call from Go under %s median: measured %s: %s.\n", FormatNS(PreboundTargetNS), FormatNS(r.MedianNS), status)
+	} else {
+		fmt.Fprintf(&b, "Pre-bound call from Go under %s median: not measured.\n", FormatNS(PreboundTargetNS))
+	}
+	b.WriteString("\n")
 	b.WriteString("What the Go client runs per operation:\n\n")
 	for _, op := range d.Ops() {
 		if r, ok := d.Go.Operation[op]; ok {
 			fmt.Fprintf(&b, "- `%s`: %s", op, r.What)
 			if r.Calls > 0 {
-				fmt.Fprintf(&b, " (%d timed calls)", r.Calls)
+				fmt.Fprintf(&b, " (%d timed calls", r.Calls)
+				if r.Batch > 1 {
+					fmt.Fprintf(&b, ", batches of %d", r.Batch)
+				}
+				b.WriteString(")")
 			}
 			b.WriteString("\n")
 		}

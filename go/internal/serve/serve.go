@@ -10,54 +10,27 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gatun-project/gatun/go/gatun"
+	"github.com/gatun-project/gatun/go/internal/startup"
 )
 
 // Options configure the server.
 type Options struct {
-	Java            string        // java executable (already resolved)
-	Jar             string        // gatun-server.jar (already resolved)
-	Classpath       string        // added after the jar, path-list separated
-	InfoFile        string        // where the server writes its connection info (required)
-	SocketDir       string        // --socket-dir; "" for a new private temp dir
-	Allowlist       string        // --allowlist
-	RegionBytes     int64         // --region-bytes; 0 for the default
-	MaxMessageBytes int64         // --max-message-bytes; 0 for the default
-	AllowShutdown   bool          // --allow-shutdown
-	JVMArgs         []string      // before the main class
-	StartTimeout    time.Duration // how long to wait for the info file; default 60 s
-	StopTimeout     time.Duration // after a forwarded signal, before SIGKILL; default 15 s
+	// LaunchOptions: Java and Jar already resolved; StartTimeout is how long to wait for the info
+	// file (default 60 s).
+	gatun.LaunchOptions
+	InfoFile    string        // where the server writes its connection info (required)
+	SocketDir   string        // --socket-dir; "" for a new private temp dir
+	StopTimeout time.Duration // after a forwarded signal, before SIGKILL; default 15 s
 }
 
 // Command returns the java command line for opts.
 func Command(opts Options) []string {
-	cp := opts.Jar
-	if opts.Classpath != "" {
-		cp += string(os.PathListSeparator) + opts.Classpath
-	}
-	args := append([]string{opts.Java}, opts.JVMArgs...)
-	args = append(args, "-cp", cp, gatun.ServerMain, "--info-file", opts.InfoFile, "--exit-on-stdin-eof")
-	if opts.SocketDir != "" {
-		args = append(args, "--socket-dir", opts.SocketDir)
-	}
-	if opts.Allowlist != "" {
-		args = append(args, "--allowlist", opts.Allowlist)
-	}
-	if opts.RegionBytes > 0 {
-		args = append(args, "--region-bytes", strconv.FormatInt(opts.RegionBytes, 10))
-	}
-	if opts.MaxMessageBytes > 0 {
-		args = append(args, "--max-message-bytes", strconv.FormatInt(opts.MaxMessageBytes, 10))
-	}
-	if opts.AllowShutdown {
-		args = append(args, "--allow-shutdown")
-	}
-	return args
+	return append([]string{opts.Java}, opts.ServerArgs(opts.InfoFile, opts.SocketDir)...)
 }
 
 // Run starts the server, waits for its info file (checks mode 0600 and that a session opens),
@@ -100,11 +73,19 @@ func Run(ctx context.Context, opts Options, sigs <-chan os.Signal, out, logw io.
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("cannot start %s: %w", argv[0], err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var exitErr error
+	go func() {
+		exitErr = cmd.Wait()
+		close(exited)
+	}()
 	defer os.Remove(info)
 
 	ready, err := waitReady(ctx, info, opts.StartTimeout, exited, sigs)
+	if errors.Is(err, startup.ErrExited) {
+		<-exited
+		return fmt.Errorf("%w: %s (its output is above)", err, exitText(exitErr))
+	}
 	if err != nil {
 		killGroup(cmd, exited)
 		return err
@@ -117,12 +98,12 @@ func Run(ctx context.Context, opts Options, sigs <-chan os.Signal, out, logw io.
 	fmt.Fprintf(out, "Stop with Ctrl-C or `kill %d` (SIGTERM).\n", os.Getpid())
 
 	select {
-	case err := <-exited:
-		return fmt.Errorf("the server exited by itself: %s", exitText(err))
+	case <-exited:
+		return fmt.Errorf("the server exited by itself: %s", exitText(exitErr))
 	case <-ctx.Done():
-		return stop(cmd, exited, syscall.SIGTERM, opts.StopTimeout, out)
+		return stop(cmd, exited, &exitErr, syscall.SIGTERM, opts.StopTimeout, out)
 	case sig := <-sigs:
-		return stop(cmd, exited, sig, opts.StopTimeout, out)
+		return stop(cmd, exited, &exitErr, sig, opts.StopTimeout, out)
 	}
 }
 
@@ -142,27 +123,26 @@ func clearStale(info string) error {
 	return nil
 }
 
-// waitReady polls for the info file, checks its mode and opens (and closes) one session.
-func waitReady(ctx context.Context, info string, timeout time.Duration, exited <-chan error, sigs <-chan os.Signal) (*gatun.ConnectionInfo, error) {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if _, err := os.Stat(info); err == nil {
-			break
-		}
+// waitReady waits for the info file (a signal on sigs interrupts), checks its mode and opens (and
+// closes) one session.
+func waitReady(ctx context.Context, info string, timeout time.Duration, exited <-chan struct{}, sigs <-chan os.Signal) (*gatun.ConnectionInfo, error) {
+	wctx, interrupt := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
 		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("the server exited before it was ready: %s (its output is above)", exitText(err))
-		case <-deadline.C:
-			return nil, fmt.Errorf("no info file at %s after %v", info, timeout)
-		case <-ctx.Done():
-			return nil, ctx.Err()
 		case sig := <-sigs:
-			return nil, fmt.Errorf("interrupted (%v) during start-up", sig)
-		case <-tick.C:
+			interrupt(fmt.Errorf("interrupted (%v) during start-up", sig))
+		case <-done:
 		}
+	}()
+	err := startup.WaitForFile(wctx, info, timeout, exited)
+	close(done)
+	interrupt(nil)
+	if errors.Is(err, startup.ErrTimeout) {
+		return nil, fmt.Errorf("no info file at %s after %v", info, timeout)
+	}
+	if err != nil {
+		return nil, err
 	}
 	st, err := os.Stat(info)
 	if err != nil {
@@ -187,15 +167,16 @@ func waitReady(ctx context.Context, info string, timeout time.Duration, exited <
 	return ci, nil
 }
 
-// stop forwards sig to the JVM and waits for it; SIGKILL after timeout.
-func stop(cmd *exec.Cmd, exited <-chan error, sig os.Signal, timeout time.Duration, out io.Writer) error {
+// stop forwards sig to the JVM and waits for it (exited closes, *exitErr says how); SIGKILL after
+// timeout.
+func stop(cmd *exec.Cmd, exited <-chan struct{}, exitErr *error, sig os.Signal, timeout time.Duration, out io.Writer) error {
 	fmt.Fprintf(out, "gatun serve: %v: stopping the server (pid %d)\n", sig, cmd.Process.Pid)
 	_ = cmd.Process.Signal(sig)
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case err := <-exited:
-		fmt.Fprintf(out, "gatun serve: server stopped (%s)\n", exitText(err))
+	case <-exited:
+		fmt.Fprintf(out, "gatun serve: server stopped (%s)\n", exitText(*exitErr))
 		return nil
 	case <-t.C:
 		killGroup(cmd, exited)
@@ -203,7 +184,7 @@ func stop(cmd *exec.Cmd, exited <-chan error, sig os.Signal, timeout time.Durati
 	}
 }
 
-func killGroup(cmd *exec.Cmd, exited <-chan error) {
+func killGroup(cmd *exec.Cmd, exited <-chan struct{}) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	select {
 	case <-exited:
