@@ -10,7 +10,9 @@ The Spark driver JVM is started by spark-submit as usual, but with Gatun's main 
 (`dev.gatun.spark.SparkGatewayMain` in `gatun-spark.jar`) in place of PySpark's Py4J gateway; it
 hands its socket and token to Python through a private file and exits when Python's stdin closes.
 If Gatun is requested and cannot start, the error says why: there is no silent fallback to Py4J.
-`gatun.pyspark.bridge(spark)` tells which bridge a session runs on.
+`gatun.pyspark.bridge(spark)` tells which bridge a session runs on. With `GATUN_GATEWAY_INFO` set
+to a driver's connection info file, PySpark attaches to that running driver instead (this is how
+`python -m gatun.submit`, spark-submit's counterpart, hands the driver to the application).
 
 PySpark names replaced by `install()` (nothing else of PySpark is modified):
 * `pyspark.java_gateway.launch_gateway` and the copy `pyspark.core.context` imported;

@@ -39,6 +39,9 @@ public final class PythonAppMain {
     /** Where the application finds the server: the connection info file (read by gatun.pyspark). */
     public static final String ATTACH_ENV = "GATUN_GATEWAY_INFO";
 
+    static final String NO_PY4J = "no Py4J gateway: install gatun in the driver's Python "
+            + "or set PYSPARK_DRIVER_PYTHON to one that has it";
+
     private PythonAppMain() {
     }
 
@@ -129,8 +132,10 @@ public final class PythonAppMain {
         child.put("PYTHONUNBUFFERED", "YES");
         child.put(ATTACH_ENV, info.toString());
         child.put("GATUN_PYSPARK", "1");
-        // A Py4J attach would reach no gateway here: PySpark must take the Gatun path.
-        child.remove("PYSPARK_GATEWAY_PORT");
+        // Read only by PySpark's own launch_gateway, i.e. when GATUN_PYSPARK=1 found no gatun in
+        // this Python: it then fails on this value (int() quotes it) instead of quietly starting a
+        // second driver over Py4J.
+        child.put("PYSPARK_GATEWAY_PORT", NO_PY4J);
         child.remove("PYSPARK_GATEWAY_SECRET");
         String master = conf.getProperty("spark.master");
         if (master != null) {

@@ -21,7 +21,8 @@ import java.util.Properties;
  * <p>Configuration comes from the SparkConf, which spark-submit passes to the driver as system
  * properties: {@code spark.gatun.allowlist} (entries or {@code @file}; default
  * {@link #DEFAULT_ALLOWLIST}), {@code spark.gatun.regionBytes}, {@code spark.gatun.maxMessageBytes}.
- * The info file's path comes from the environment variable {@value #INFO_PATH_ENV}.
+ * The info file's path comes from the environment variable {@value #INFO_PATH_ENV}; if the server
+ * cannot start, the reason goes to stderr and to that path plus {@value #ERROR_SUFFIX}.
  */
 public final class SparkGatewayMain {
     /** Where Python wants the connection info (a path in a private directory it created). */

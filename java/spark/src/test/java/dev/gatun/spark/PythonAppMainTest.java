@@ -36,6 +36,7 @@ class PythonAppMainTest {
                 "info = os.environ['GATUN_GATEWAY_INFO']",
                 "print('perm', oct(stat.S_IMODE(os.stat(info).st_mode)), 'socket' in json.load(open(info)))",
                 "print('env', os.environ['GATUN_PYSPARK'], os.environ['MASTER'], os.environ['PYSPARK_PYTHON'])",
+                "print('py4j', os.environ['PYSPARK_GATEWAY_PORT'])",
                 "import helper; print('helper', helper.X)",
                 "print('to stderr', file=sys.stderr)",
                 "print('args', sys.argv[1:])",
@@ -52,6 +53,7 @@ class PythonAppMainTest {
         assertTrue(text.contains("perm 0o600 True"), text);
         assertTrue(text.contains("env 1 local[3] python3"), text);
         assertTrue(text.contains("helper 42"), text);
+        assertTrue(text.contains("py4j no Py4J gateway: install gatun"), text);
         assertTrue(text.contains("to stderr"), text);
         assertTrue(text.contains("args ['a', 'b c']"), text);
     }
