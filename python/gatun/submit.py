@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run spark-submit in place of this process; returns only on an error, with its exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv in ([], ["-h"], ["--help"]):
-        print(USAGE + "\n\n" + __doc__.split("\n\n", 1)[1])
+        print(USAGE + "\n\n" + __doc__.split("\n\n", 1)[1], file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     try:
         cmd = command(argv)
