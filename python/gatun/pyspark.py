@@ -10,7 +10,9 @@ The Spark driver JVM is started by spark-submit as usual, but with Gatun's main 
 (`dev.gatun.spark.SparkGatewayMain` in `gatun-spark.jar`) in place of PySpark's Py4J gateway; it
 hands its socket and token to Python through a private file and exits when Python's stdin closes.
 If Gatun is requested and cannot start, the error says why: there is no silent fallback to Py4J.
-`gatun.pyspark.bridge(spark)` tells which bridge a session runs on.
+`gatun.pyspark.bridge(spark)` tells which bridge a session runs on. With `GATUN_GATEWAY_INFO` set
+to a driver's connection info file, PySpark attaches to that running driver instead (this is how
+`python -m gatun.submit`, spark-submit's counterpart, hands the driver to the application).
 
 PySpark names replaced by `install()` (nothing else of PySpark is modified):
 * `pyspark.java_gateway.launch_gateway` and the copy `pyspark.core.context` imported;
@@ -40,7 +42,9 @@ from .launcher import wait_for_file
 MAIN_CLASS = "dev.gatun.spark.SparkGatewayMain"
 INFO_ENV = "GATUN_CONN_INFO_PATH"
 ATTACH_ENV = "GATUN_GATEWAY_INFO"  # attach to a driver that is already running (its info file)
+ERROR_SUFFIX = ".error"  # the driver writes why it failed to <info file>.error (SparkGatewayMain)
 START_TIMEOUT_S = 120.0
+SPARK_JAR = Path(__file__).with_name("jars") / "gatun-spark.jar"
 
 # What PySpark's own launch_gateway imports into the JVM view (pyspark/java_gateway.py, 4.3).
 JAVA_IMPORTS = (
@@ -57,20 +61,33 @@ class GatunSparkError(GatunError):
 
 
 def spark_jar() -> Path:
-    jar = Path(__file__).with_name("jars") / "gatun-spark.jar"
+    """The bundled jar with the driver main classes (`SparkGatewayMain`, `PythonAppMain`)."""
+    jar = SPARK_JAR
     if not jar.is_file():
         raise GatunSparkError(f"the Gatun Spark jar is missing at {jar}; reinstall gatun (`make venv`)")
+    if not os.access(jar, os.R_OK):
+        raise GatunSparkError(f"the Gatun Spark jar at {jar} is not readable: fix its permissions or reinstall gatun")
     return jar
 
 
-def _spark_home() -> str:
+def spark_home() -> str:
+    """SPARK_HOME as PySpark finds it, checked for what spark-submit needs."""
     from pyspark.find_spark_home import _find_spark_home
 
-    home = _find_spark_home()
-    submit = Path(home) / "bin" / "spark-submit"
-    if not submit.is_file():
+    try:
+        home = _find_spark_home()
+    except SystemExit:  # PySpark's finder prints what it searched and exits
         raise GatunSparkError(
-            f"SPARK_HOME={home} has no bin/spark-submit: point SPARK_HOME at a Spark installation "
+            "no SPARK_HOME found (see above): set SPARK_HOME or install pyspark in this Python") from None
+    submit = Path(home) / "bin" / "spark-submit"
+    if not submit.is_file() or not os.access(submit, os.X_OK):
+        raise GatunSparkError(
+            f"SPARK_HOME={home} has no executable bin/spark-submit: point SPARK_HOME at a Spark installation "
+            "or unset it to use the one inside the pyspark package"
+        )
+    if not (Path(home) / "jars").is_dir():
+        raise GatunSparkError(
+            f"SPARK_HOME={home} has no jars/ directory: point SPARK_HOME at a Spark installation "
             "or unset it to use the one inside the pyspark package"
         )
     return home
@@ -78,7 +95,7 @@ def _spark_home() -> str:
 
 def submit_command(conf: Any = None) -> list[str]:
     """The spark-submit command line that starts a driver with the Gatun gateway."""
-    command = [os.path.join(_spark_home(), "bin", "spark-submit")]
+    command = [os.path.join(spark_home(), "bin", "spark-submit")]
     if conf is not None:
         for k, v in conf.getAll():
             command += ["--conf", f"{k}={v}"]
@@ -94,22 +111,33 @@ def submit_command(conf: Any = None) -> list[str]:
 
 
 def launch_gateway(conf: Any = None, popen_kwargs: dict[str, Any] | None = None) -> py4j_compat.ClientServer:
-    """PySpark's `launch_gateway`, over Gatun: same inputs, a Py4J-compatible gateway out."""
+    """PySpark's `launch_gateway`, over Gatun: same inputs, a Py4J-compatible gateway out.
+
+    As in PySpark, `popen_kwargs` go to the `Popen` of spark-submit, except `stdin` (a pipe: the
+    driver exits when it closes), `env` (this process's environment) and `preexec_fn` (SIGINT
+    ignored, so Ctrl-C interrupts Python, not the driver), which are set here; the `Popen` is
+    `gateway.proc`. With `GATUN_GATEWAY_INFO` set, attaches to that running driver instead.
+    """
     attach = os.environ.get(ATTACH_ENV)
     if attach:
-        return _gateway(py4j_compat.CompatClient(info_file=attach).connect(), None)
+        try:
+            client = py4j_compat.CompatClient(info_file=attach).connect()
+        except (GatunError, py4j_compat.Py4JError) as e:
+            raise GatunSparkError(
+                f"{ATTACH_ENV}={attach}: cannot attach to the Spark driver's Gatun gateway: {e}") from e
+        return _gateway(client, None)
     command = submit_command(conf)
     info_dir = tempfile.mkdtemp(prefix="gatun-spark-")
     os.chmod(info_dir, 0o700)
     info_file = os.path.join(info_dir, "connection.json")
     try:
-        kwargs = dict(popen_kwargs or {})
-        env = dict(kwargs.pop("env", None) or os.environ)
+        env = dict(os.environ)
         env[INFO_ENV] = info_file
         env["SPARK_CONNECT_MODE"] = "0"
-        kwargs["env"] = env
+        kwargs = {} if popen_kwargs is None else popen_kwargs
         kwargs["stdin"] = subprocess.PIPE
-        kwargs.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        kwargs["env"] = env
+        kwargs["preexec_fn"] = _ignore_sigint
         try:
             proc = subprocess.Popen(command, **kwargs)
         except OSError as e:
@@ -118,18 +146,32 @@ def launch_gateway(conf: Any = None, popen_kwargs: dict[str, Any] | None = None)
             code = wait_for_file(info_file, proc, START_TIMEOUT_S)
         except TimeoutError:
             proc.kill()
+            proc.wait()
             raise GatunSparkError(
                 f"the Spark driver did not start the Gatun gateway within {START_TIMEOUT_S:.0f}s") from None
         if code is not None:
-            raise GatunSparkError(
-                f"the Spark driver exited with code {code} before the Gatun gateway was ready; "
-                f"command: {' '.join(command)} (its output above says why)"
-            )
+            raise GatunSparkError(_exit_reason(code, info_file, command))
         client = py4j_compat.CompatClient(info_file=info_file).connect()
     finally:
         shutil.rmtree(info_dir, ignore_errors=True)
-    gateway = _gateway(client, proc)
-    return gateway
+    return _gateway(client, proc)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _exit_reason(code: int, info_file: str, command: list[str]) -> str:
+    """Why the driver ended before the gateway was ready: its own words when it left them."""
+    try:
+        with open(info_file + ERROR_SUFFIX, encoding="utf-8") as f:
+            reason = f.read().strip()
+    except OSError:
+        reason = ""
+    if reason:
+        return f"the Spark driver could not start the Gatun gateway: {reason}"
+    return (f"the Spark driver exited with code {code} before the Gatun gateway was ready; "
+            f"command: {shlex.join(command)} (its output above says why)")
 
 
 def _gateway(client: py4j_compat.CompatClient, proc: Any) -> py4j_compat.ClientServer:

@@ -81,15 +81,26 @@ def test_errors_are_pyspark_exceptions(spark):
         spark.sql("selec 1")
 
 
-def test_short_lived_columns_are_released(spark):
+def test_short_lived_objects_are_released(spark):
+    """100,000 Column expressions, then 300 DataFrame operations, each dropped at once: the
+    session's JVM registry stays bounded all along (released in batches, not at the end)."""
     from pyspark.sql import functions as F
 
-    gateway = spark.sparkContext._gateway
-    start = gateway._gatun.session_info()["objects"]
-    for i in range(20_000):
+    gatun_client = spark.sparkContext._gateway._gatun
+    start = gatun_client.session_info()["objects"]
+    peak = 0
+    for i in range(100_000):
         F.col("id") + i
-    after = gateway._gatun.session_info()["objects"]
-    assert after - start < 2_000, f"{after - start} objects left after 20,000 Column expressions"
+        if i % 5_000 == 0:
+            peak = max(peak, gatun_client.session_info()["objects"] - start)
+    df = spark.range(3)
+    for i in range(300):  # each one analyses a plan in the JVM: milliseconds, not microseconds
+        df.filter(F.col("id") > i).select("id")
+        if i % 50 == 0:
+            peak = max(peak, gatun_client.session_info()["objects"] - start)
+    after = gatun_client.session_info()["objects"] - start
+    assert peak < 3_000, f"{peak} objects alive at once while creating short-lived ones"
+    assert after < 3_000, f"{after} objects left after the short-lived ones were dropped"
 
 
 def test_job_group_cancellation_from_another_thread(spark):
@@ -135,3 +146,24 @@ def test_structured_streaming_foreach_batch(spark, tmp_path):
     finally:
         query.stop()
     assert seen and seen[0][1] == 2
+
+
+def test_dstream_queue_stream_and_foreach_rdd(spark):
+    """Legacy streaming: a queueStream's batches reach a Python foreachRDD (a callback from the JVM)."""
+    from pyspark.streaming import StreamingContext
+
+    sc = spark.sparkContext
+    ssc = StreamingContext(sc, 0.2)
+    batches = []
+    rdds = [sc.parallelize(range(i * 10, i * 10 + 10), 2) for i in range(3)]
+    ssc.queueStream(rdds, oneAtATime=True).map(lambda x: x * 2).foreachRDD(
+        lambda rdd: batches.append(sorted(rdd.collect())))
+    ssc.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len([b for b in batches if b]) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        ssc.stop(stopSparkContext=False, stopGraceFully=False)
+    assert [b for b in batches if b] == [[2 * x for x in range(i * 10, i * 10 + 10)] for i in range(3)]
+    assert spark.range(3).count() == 3  # the SparkContext outlives the StreamingContext

@@ -5,7 +5,10 @@ import dev.gatun.server.GatunServer;
 import dev.gatun.server.GatunServerMain;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -21,11 +24,15 @@ import java.util.Properties;
  * {@link #DEFAULT_ALLOWLIST}), {@code spark.gatun.regionBytes}, {@code spark.gatun.maxMessageBytes},
  * {@code spark.gatun.warmUp} (requests the server makes to itself at start so the JIT has compiled
  * its request path before PySpark's calls arrive; 0 turns it off).
- * The info file's path comes from the environment variable {@value #INFO_PATH_ENV}.
+ * The info file's path comes from the environment variable {@value #INFO_PATH_ENV}; if the server
+ * cannot start, the reason goes to stderr and to that path plus {@value #ERROR_SUFFIX}.
  */
 public final class SparkGatewayMain {
     /** Where Python wants the connection info (a path in a private directory it created). */
     public static final String INFO_PATH_ENV = "GATUN_CONN_INFO_PATH";
+
+    /** Appended to the info path to name the file that says why the gateway did not start. */
+    public static final String ERROR_SUFFIX = ".error";
 
     /**
      * What PySpark reaches: Spark and Scala, Hadoop (Hive and file-system configuration), java.sql
@@ -57,29 +64,43 @@ public final class SparkGatewayMain {
 
     /** Starts the server, writes the info file, waits for stdin to close; returns the exit status. */
     static int run(Properties conf, String infoPath, InputStream stdin) {
+        if (infoPath == null || infoPath.isEmpty()) {
+            System.err.println("gatun: " + INFO_PATH_ENV + " is not set: this main class is started by "
+                    + "gatun.pyspark (GATUN_PYSPARK=1), which sets it");
+            return 2;
+        }
         GatunServer server;
         try {
             server = configure(conf).build();
         } catch (IllegalArgumentException e) {
-            System.err.println("gatun: bad Gatun configuration in the SparkConf: " + e.getMessage());
-            return 2;
-        }
-        if (infoPath == null || infoPath.isEmpty()) {
-            System.err.println("gatun: " + INFO_PATH_ENV + " is not set: this main class is started by "
-                    + "gatun.pyspark (GATUN_PYSPARK=1), which sets it");
+            fail(infoPath, "bad Gatun configuration in the SparkConf: " + e.getMessage());
             return 2;
         }
         try {
             server.start();
             server.writeConnectionInfo(Path.of(infoPath));
         } catch (IOException | RuntimeException e) {
-            System.err.println("gatun: cannot start the Gatun server in the Spark driver: " + e);
+            fail(infoPath, "cannot start the Gatun server in the Spark driver: " + e);
             server.close();
             return 1;
         }
         drain(stdin);
         server.close();
         return 0;
+    }
+
+    /**
+     * Reports a failure on stderr and in {@code <info path>.error}, where gatun.pyspark reads it to
+     * put the reason in its exception (the driver's stderr may be the user's terminal or a log).
+     */
+    private static void fail(String infoPath, String message) {
+        System.err.println("gatun: " + message);
+        try {
+            Files.writeString(Path.of(infoPath + ERROR_SUFFIX), message + "\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } catch (IOException | RuntimeException e) {
+            // stderr has the message already
+        }
     }
 
     static GatunServer.Builder configure(Properties conf) {

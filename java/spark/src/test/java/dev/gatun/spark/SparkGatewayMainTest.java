@@ -1,6 +1,7 @@
 package dev.gatun.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
@@ -39,13 +40,20 @@ class SparkGatewayMainTest {
     }
 
     @Test
-    void badConfigurationFailsWithAMessage() {
+    void badConfigurationFailsWithAMessageInTheErrorFile() throws Exception {
         Properties conf = new Properties();
         conf.setProperty("spark.gatun.regionBytes", "lots");
         assertEquals(2, SparkGatewayMain.run(conf, dir.resolve("x").toString(), new ByteArrayInputStream(new byte[0])));
+        assertTrue(Files.readString(dir.resolve("x.error")).contains("spark.gatun.regionBytes must be a number of bytes, got 'lots'"));
+        assertFalse(Files.exists(dir.resolve("x")));
         conf = new Properties();
         conf.setProperty("spark.gatun.allowlist", "@" + dir.resolve("missing-file"));
-        assertEquals(2, SparkGatewayMain.run(conf, dir.resolve("x").toString(), new ByteArrayInputStream(new byte[0])));
+        assertEquals(2, SparkGatewayMain.run(conf, dir.resolve("y").toString(), new ByteArrayInputStream(new byte[0])));
+        assertTrue(Files.readString(dir.resolve("y.error")).contains("cannot read allowlist file " + dir.resolve("missing-file")));
+        conf = new Properties();
+        conf.setProperty("spark.gatun.regionBytes", "12");
+        assertEquals(2, SparkGatewayMain.run(conf, dir.resolve("z").toString(), new ByteArrayInputStream(new byte[0])));
+        assertTrue(Files.readString(dir.resolve("z.error")).startsWith("bad Gatun configuration in the SparkConf: "));
     }
 
     @Test

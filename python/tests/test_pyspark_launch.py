@@ -1,0 +1,131 @@
+"""Starting PySpark's driver over Gatun: bad configuration, attach mode, popen_kwargs, SIGINT.
+
+Each test starts (or fails to start) a real driver with the real spark-submit; none creates a
+SparkContext, so the drivers are the gateway alone.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("pyspark", reason="pyspark is part of the dev dependencies (make venv)")
+
+import gatun.pyspark  # noqa: E402
+from gatun.launcher import wait_for_file  # noqa: E402
+from gatun.pyspark import GatunSparkError  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _plain_environment(monkeypatch):
+    for name in ("GATUN_GATEWAY_INFO", "PYSPARK_SUBMIT_ARGS", "SPARK_HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_missing_spark_jar_says_where_it_should_be(monkeypatch, tmp_path):
+    missing = tmp_path / "gatun-spark.jar"
+    monkeypatch.setattr(gatun.pyspark, "SPARK_JAR", missing)
+    with pytest.raises(GatunSparkError, match=f"jar is missing at {missing}.*reinstall"):
+        gatun.pyspark.launch_gateway()
+
+
+def test_wrong_spark_home_says_what_to_fix(monkeypatch, tmp_path):
+    monkeypatch.setenv("SPARK_HOME", str(tmp_path))
+    with pytest.raises(GatunSparkError, match="has no executable bin/spark-submit: point SPARK_HOME"):
+        gatun.pyspark.launch_gateway()
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "spark-submit").write_text("#!/bin/sh\n")
+    (tmp_path / "bin" / "spark-submit").chmod(0o755)
+    with pytest.raises(GatunSparkError, match="has no jars/ directory: point SPARK_HOME"):
+        gatun.pyspark.launch_gateway()
+
+
+@pytest.mark.parametrize("conf, message", [
+    ("spark.gatun.allowlist=@{missing}", "cannot read allowlist file {missing}"),
+    ("spark.gatun.allowlist=@{tmp}", "cannot read allowlist file {tmp}"),  # a directory, not a file
+    ("spark.gatun.allowlist=org.apache.spark.**,java..util", "bad allowlist entry 'java..util'"),
+])
+def test_bad_allowlist_fails_at_start_with_the_reason(monkeypatch, tmp_path, conf, message):
+    fill = {"missing": tmp_path / "no-such-allowlist", "tmp": tmp_path}
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", f"--conf {conf.format(**fill)} pyspark-shell")
+    with pytest.raises(GatunSparkError) as info:
+        gatun.pyspark.launch_gateway()
+    assert "could not start the Gatun gateway: bad Gatun configuration in the SparkConf" in str(info.value)
+    assert message.format(**fill) in str(info.value)
+
+
+def test_gatun_requested_but_failing_never_falls_back_to_py4j(tmp_path):
+    """A nonsense spark.gatun.regionBytes, which Py4J would ignore: the program must fail, naming it."""
+    program = (
+        "from pyspark.sql import SparkSession\n"
+        "SparkSession.builder.master('local[1]').config('spark.gatun.regionBytes', 'lots').getOrCreate()\n"
+        "print('SESSION STARTED')\n"
+    )
+    env = dict(os.environ, GATUN_PYSPARK="1", PYSPARK_PYTHON=sys.executable)
+    env.pop("PYSPARK_SUBMIT_ARGS", None)
+    run = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert run.returncode != 0
+    assert "SESSION STARTED" not in run.stdout
+    assert "GatunSparkError" in run.stderr
+    assert "spark.gatun.regionBytes must be a number of bytes, got 'lots'" in run.stderr
+
+
+def _sigint_ignored(pid: int) -> bool:
+    with open(f"/proc/{pid}/status") as f:
+        mask = next(int(line.split()[1], 16) for line in f if line.startswith("SigIgn:"))
+    return bool(mask & (1 << (signal.SIGINT - 1)))
+
+
+def test_popen_kwargs_pass_through_and_sigint_is_not_forwarded(monkeypatch, tmp_path):
+    kwargs = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "cwd": str(tmp_path),
+              "stdin": None, "preexec_fn": None}
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--verbose pyspark-shell")
+    gateway = gatun.pyspark.launch_gateway(popen_kwargs=kwargs)
+    proc = gateway.proc
+    try:
+        # As in PySpark: the dict is the Popen's, with stdin and preexec_fn replaced.
+        assert kwargs["stdin"] == subprocess.PIPE and kwargs["preexec_fn"] is not None
+        assert os.readlink(f"/proc/{proc.pid}/cwd") == str(tmp_path)
+        assert "java" in open(f"/proc/{proc.pid}/cmdline").read()
+        assert _sigint_ignored(proc.pid), "the driver JVM must ignore SIGINT, as PySpark arranges"
+        os.kill(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends the whole process group
+        time.sleep(1.0)
+        assert proc.poll() is None, "the driver died of SIGINT"
+        assert gateway.jvm.java.lang.Math.max(2, 3) == 3
+    finally:
+        gateway.close()
+        proc.stdin.close()  # the driver exits when Python's end of stdin closes
+        output = proc.stdout.read().decode(errors="replace")
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+    assert "dev.gatun.spark.SparkGatewayMain" in output  # spark-submit --verbose, captured by our pipe
+
+
+def test_attach_to_a_running_driver(monkeypatch, tmp_path):
+    info = tmp_path / "connection.json"
+    env = dict(os.environ, GATUN_CONN_INFO_PATH=str(info), SPARK_CONNECT_MODE="0")
+    driver = subprocess.Popen(gatun.pyspark.submit_command(), env=env, stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for_file(str(info), driver, 120) is None, "the driver did not start"
+        monkeypatch.setenv("GATUN_GATEWAY_INFO", str(info))
+        gateway = gatun.pyspark.launch_gateway()
+        assert gateway.proc is None  # attached: this process did not start the driver
+        assert gateway.bridge == "gatun"
+        assert gateway.jvm.SparkConf(True).get("spark.master") == "local[*]"  # the java_imports are there
+        gateway.close()
+    finally:
+        driver.stdin.close()
+        driver.wait(timeout=60)
+    assert driver.returncode == 0
+
+
+def test_attach_to_nothing_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("GATUN_GATEWAY_INFO", str(tmp_path / "nothing.json"))
+    with pytest.raises(GatunSparkError, match="GATUN_GATEWAY_INFO=.*cannot attach"):
+        gatun.pyspark.launch_gateway()
