@@ -25,6 +25,8 @@ STAMP := $(VENV)/.gatun-install.stamp
 JAR      := python/gatun/jars/gatun-server.jar
 CORE_JAR := java/core/target/gatun-core-0.1.0-SNAPSHOT.jar
 SPARK_JAR := java/spark/target/gatun-spark-0.1.0-SNAPSHOT.jar
+# The Arrow data plane with Arrow itself, for the standalone server's class path.
+ARROW_JAR := java/arrow/target/gatun-arrow-0.1.0-SNAPSHOT-standalone.jar
 
 # Batch mode, no download progress, no colours. jansi.noreset stops Debian's
 # Maven 3.8.7 from printing stray ANSI reset codes (it only works via MAVEN_OPTS).
@@ -52,6 +54,7 @@ $(JAR): $(JAVA_INPUTS)
 	$(MVN) $(MVN_FLAGS) -q -f java/pom.xml -DskipTests package
 	mkdir -p $(@D)
 	cp $(SPARK_JAR) $(@D)/gatun-spark.jar
+	cp $(ARROW_JAR) $(@D)/gatun-arrow.jar
 	cp $(CORE_JAR) $@
 
 $(VPY):
