@@ -229,35 +229,37 @@ class _Held:
 
 
 def _stream(arena: Arena, exporter: JavaObject, schema: Any, held: _Held | None) -> Iterator[Any]:
+    # No exporter.close() on the way out: a stream dropped half-read is closed by the garbage
+    # collector, which may run in the middle of another request on this thread's channel, where a
+    # call must not start. Nothing is pending in the exporter between two pulls; dropping the
+    # proxy releases it in the JVM.
     pa = _pa()
-    try:
-        while True:
-            offset = exporter.next()
-            if offset == NO_ROOM:
-                if held is not None and held.evict():
-                    continue
-                data = exporter.nextBytes()
-                if data is None:
-                    return
-                batch = pa.ipc.read_record_batch(pa.ipc.read_message(pa.py_buffer(data)), schema)
-            elif offset == END:
+    while True:
+        offset = exporter.next()
+        if offset == NO_ROOM:
+            if held is not None and held.evict():
+                continue
+            data = exporter.nextBytes()
+            if data is None:
                 return
-            else:
-                batch = arena.read_batch(offset, schema)
-                if held is not None:
-                    held.in_arena.append((len(held.batches), offset))
+            batch = pa.ipc.read_record_batch(pa.ipc.read_message(pa.py_buffer(data)), schema)
+        elif offset == END:
+            return
+        else:
+            batch = arena.read_batch(offset, schema)
             if held is not None:
-                held.batches.append(batch)
-            yield batch
-            del batch  # hold no view here: the consumer decides how long the span lives
-    finally:
-        exporter.close()
+                held.in_arena.append((len(held.batches), offset))
+        if held is not None:
+            held.batches.append(batch)
+        yield batch
+        del batch  # hold no view here: the consumer decides how long the span lives
 
 
 def get_arrow_data(client: Any, obj: Any, reader: bool = False) -> Any:
     pa = _pa()
     if not isinstance(obj, JavaObject):
-        raise TypeError(f"get_arrow_data needs a Java ArrowReader or VectorSchemaRoot, got {type(obj).__qualname__}")
+        raise TypeError("get_arrow_data needs a Java ArrowReader, VectorSchemaRoot or ArrowExporter, "
+                        f"got {type(obj).__qualname__}")
     arena = client._arrow_arena()
     try:
         exporter = client.jvm.dev.gatun.arrow.ArrowExporter.open(arena.java, obj)
@@ -265,11 +267,7 @@ def get_arrow_data(client: Any, obj: Any, reader: bool = False) -> Any:
         if e.class_name == "java.lang.IllegalArgumentException":
             raise TypeError(f"get_arrow_data: {e.message}") from None
         raise
-    try:
-        schema = pa.ipc.read_schema(pa.py_buffer(exporter.schema()))
-    except BaseException:
-        exporter.close()
-        raise
+    schema = pa.ipc.read_schema(pa.py_buffer(exporter.schema()))
     if reader:
         return pa.RecordBatchReader.from_batches(schema, _stream(arena, exporter, schema, None))
     held = _Held(arena, schema)

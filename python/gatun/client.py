@@ -576,6 +576,11 @@ class GatunClient:
                 self._arrow = arrow.Arena(self, self._arrow_arena_bytes or arrow.DEFAULT_ARENA_BYTES)
             return self._arrow
 
+    def arrow_arena(self) -> JavaObject:
+        """The session's Java `dev.gatun.arrow.ArrowArena` (created on first use), for Java code
+        that builds an `ArrowExporter` itself (e.g. `ArrowExporter.fromIpcBatches`)."""
+        return self._arrow_arena().java
+
     def send_arrow_buffers(self, data: Any) -> JavaObject:
         """Hands a pyarrow `Table`, `RecordBatch` or `RecordBatchReader` to the JVM.
 
@@ -588,7 +593,8 @@ class GatunClient:
         return arrow.send_arrow_buffers(self, data)
 
     def get_arrow_data(self, obj: JavaObject, reader: bool = False) -> Any:
-        """The Arrow data of a Java `ArrowReader` (its remaining batches) or `VectorSchemaRoot`.
+        """The Arrow data of a Java `ArrowReader` (its remaining batches), `VectorSchemaRoot` or
+        `dev.gatun.arrow.ArrowExporter` (made by Java code over `arrow_arena()`).
 
         Returns a `pyarrow.Table`, or with `reader=True` a streaming `pyarrow.RecordBatchReader`.
         Batches are read in place from the shared-memory arena; a batch's arena space is freed

@@ -25,13 +25,22 @@ HELPER = r"""
 package gatuntest;
 
 import dev.gatun.arrow.ArrowArena;
+import dev.gatun.arrow.ArrowExporter;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.channels.Channels;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
 
 /** Java code on the other side of the tests. */
 public final class ArrowHelper {
@@ -63,6 +72,20 @@ public final class ArrowHelper {
         FieldVector v = reader.getVectorSchemaRoot().getFieldVectors().get(0);
         ArrowBuf data = v.getDataBuffer();
         return arena.contains(data.memoryAddress(), data.capacity());
+    }
+
+    /** The reader's batches as IPC messages on the heap (as Spark holds them), then exported as such. */
+    public static ArrowExporter ipcExporter(ArrowArena arena, ArrowReader reader) throws IOException {
+        List<byte[]> batches = new ArrayList<>();
+        VectorSchemaRoot root = reader.getVectorSchemaRoot();
+        while (reader.loadNextBatch()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (ArrowRecordBatch b = new VectorUnloader(root).getRecordBatch()) {
+                MessageSerializer.serialize(new WriteChannel(Channels.newChannel(out)), b);
+            }
+            batches.add(out.toByteArray());
+        }
+        return ArrowExporter.fromIpcBatches(arena, root.getSchema(), batches.iterator());
     }
 
     /** One batch of {@code rows} BIGINTs 0..rows-1, made in the JVM. */
@@ -199,6 +222,13 @@ def test_streaming_reader_form(ac):
     got = list(r)
     assert len(got) == 8
     assert pa.Table.from_batches(got).equals(t)
+
+
+def test_ipc_batches_held_by_java_are_exported_as_they_are(ac):
+    t = _all_types(200)
+    exporter = ac.jvm.gatuntest.ArrowHelper.ipcExporter(
+        ac.arrow_arena(), ac.send_arrow_buffers(pa.Table.from_batches(t.to_batches(max_chunksize=60))))
+    assert ac.get_arrow_data(exporter).equals(t)
 
 
 def test_java_code_consumes_the_reader(ac):
@@ -361,9 +391,9 @@ def test_use_after_client_close(helper_dir):
 def test_bad_input_is_a_clear_error(ac):
     with pytest.raises(TypeError, match="Table, RecordBatch or RecordBatchReader"):
         ac.send_arrow_buffers([1, 2, 3])
-    with pytest.raises(TypeError, match="ArrowReader or a VectorSchemaRoot"):
+    with pytest.raises(TypeError, match="ArrowReader, a VectorSchemaRoot or an ArrowExporter"):
         ac.get_arrow_data(ac.jvm.java.util.ArrayList())
-    with pytest.raises(TypeError, match="ArrowReader or VectorSchemaRoot"):
+    with pytest.raises(TypeError, match="ArrowReader, VectorSchemaRoot or ArrowExporter"):
         ac.get_arrow_data("not a Java object")
     with pytest.raises(TypeError, match="dictionary-encoded"):
         ac.send_arrow_buffers(pa.table({"d": pa.array(["a", "b", "a"]).dictionary_encode()}))

@@ -111,7 +111,11 @@ public final class ArenaReader extends ArrowReader {
             return;
         }
         closed = true;
-        source.close();
+        try {
+            source.close();
+        } catch (RuntimeException e) {
+            // The client may be gone (session ended); the reader is closed on this side regardless.
+        }
     }
 
     @Override

@@ -67,11 +67,18 @@ public final class ArrowExporter implements AutoCloseable {
 
     /**
      * An exporter of an {@link ArrowReader}'s remaining batches or of a {@link VectorSchemaRoot}'s
-     * current content (one batch). The reader or root stays the caller's: it is not closed.
+     * current content (one batch). The reader or root stays the caller's: it is not closed. An
+     * ArrowExporter of this arena (e.g. from {@link #fromIpcBatches}) is returned as it is.
      */
     public static ArrowExporter open(ArrowArena arena, Object data) throws IOException {
         if (arena == null) {
             throw new IllegalArgumentException("ArrowExporter.open needs an arena");
+        }
+        if (data instanceof ArrowExporter exporter) {
+            if (exporter.arena != arena) {
+                throw new IllegalArgumentException("this ArrowExporter writes into another arena");
+            }
+            return exporter;
         }
         if (data instanceof ArrowReader reader) {
             VectorSchemaRoot root = reader.getVectorSchemaRoot();
@@ -89,8 +96,8 @@ public final class ArrowExporter implements AutoCloseable {
                 return batch(new VectorUnloader(root).getRecordBatch());
             });
         }
-        throw new IllegalArgumentException("expected an org.apache.arrow.vector.ipc.ArrowReader or a "
-                + "VectorSchemaRoot, got " + (data == null ? "null" : data.getClass().getName()));
+        throw new IllegalArgumentException("expected an org.apache.arrow.vector.ipc.ArrowReader, a "
+                + "VectorSchemaRoot or an ArrowExporter, got " + (data == null ? "null" : data.getClass().getName()));
     }
 
     /**
