@@ -52,7 +52,7 @@ BATCH_BYTES = 4 * MIB
 
 
 def make_table(total: int) -> pa.Table:
-    """Mixed types (int64, float64, string, bool, timestamp[us, UTC], decimal128(18,2)), ~total bytes."""
+    """Mixed types (int64, float64, string, bool, timestamp[us, UTC], decimal128(21,2)), ~total bytes."""
     row_bytes = 8 + 8 + (4 + 12) + 1 + 8 + 16  # approximate IPC bytes per row
     rows = max(1, total // row_bytes)
     per_batch = max(1, BATCH_BYTES // row_bytes)
@@ -71,7 +71,7 @@ def make_table(total: int) -> pa.Table:
             "name": pa.compute.binary_join_element_wise("name-", words, ""),
             "flag": pa.array(ints % 3 == 0),
             "ts": pa.array(ints * 1_000_000, pa.timestamp("us", tz="UTC")),
-            "amount": pa.array(ints % 100_000, pa.int64()).cast(pa.decimal128(18, 2)),
+            "amount": pa.array(ints % 100_000, pa.int64()).cast(pa.decimal128(21, 2)),
         }))
         start += n
     return pa.Table.from_batches(batches)

@@ -120,11 +120,15 @@ class Arena:
         buf = pa.py_buffer(bytes(self.view[start:start + length]))
         return pa.ipc.read_record_batch(pa.ipc.read_message(buf), schema)
 
-    def write_batch(self, batch: Any, schema: Any) -> int | bytes:
-        """Writes one batch for the JVM: a span offset, or the IPC bytes if the arena is full."""
+    def write_batch(self, batch: Any, schema_size: int, schema: Any, reserved: int, capacity: int) -> int | bytes:
+        """Writes one batch for the JVM into the span it reserved or one asked for now: the span
+        offset, or the IPC bytes if the arena is full."""
         pa = _pa()
-        need = pa.ipc.get_record_batch_size(batch) + len(schema.serialize()) + _STREAM_SLACK
-        offset = self.java.allocate(need) if need <= self.size else -1
+        need = pa.ipc.get_record_batch_size(batch) + schema_size + _STREAM_SLACK
+        if reserved >= 0 and need <= capacity:
+            offset = reserved
+        else:
+            offset = self.java.allocate(need) if need <= self.size else -1
         if offset < 0:
             return batch.serialize().to_pybytes()
         try:
@@ -154,8 +158,9 @@ class BatchSource:
         self._arena = arena
         self._schema = schema
         self._batches: Iterator[Any] | None = batches
+        self._schema_size = len(schema.serialize())
 
-    def next(self) -> int | bytes | None:
+    def next(self, reserved: int, capacity: int) -> int | bytes | None:
         if self._batches is None:
             return None
         batch = next(self._batches, None)
@@ -164,7 +169,7 @@ class BatchSource:
             return None
         if not batch.schema.equals(self._schema):
             raise TypeError(f"a record batch with schema {batch.schema} in a stream of schema {self._schema}")
-        return self._arena.write_batch(batch, self._schema)
+        return self._arena.write_batch(batch, self._schema_size, self._schema, reserved, capacity)
 
     def close(self) -> None:
         self._batches = None  # let the data go: the callback object itself stays registered
@@ -204,7 +209,9 @@ def send_arrow_buffers(client: Any, data: Any) -> JavaObject:
     for f in schema:
         _check_no_dictionary(pa, f.type, f.name)
     arena = client._arrow_arena()
-    limit = arena.size // 4  # a reader holds about two batches; leave room for the other direction
+    # The JVM reader reserves a quarter of the arena per batch (ArenaReader.RESERVE_FRACTION); a
+    # slice that fits there needs no allocation call.
+    limit = max(arena.size // 4 - len(schema.serialize()) - _STREAM_SLACK, arena.size // 8)
     pieces = (piece for b in batches for piece in _split(pa, b, limit))
     source = BatchSource(arena, schema, pieces)
     return client.jvm.dev.gatun.arrow.ArenaReader.open(arena.java, schema.serialize().to_pybytes(), source)

@@ -357,7 +357,7 @@ def test_bad_offsets_from_a_client_are_refused(ac):
         def __init__(self, value):
             self.value = value
 
-        def next(self):
+        def next(self, reserved, capacity):
             return self.value
 
         def close(self):

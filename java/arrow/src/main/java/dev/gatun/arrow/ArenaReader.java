@@ -19,6 +19,9 @@ import org.apache.arrow.vector.validate.ValidateVectorBufferVisitor;
  * therefore needs about two batches of arena space. Not thread-safe, like every ArrowReader.
  */
 public final class ArenaReader extends ArrowReader {
+    /** The span reserved for each batch is this fraction of the arena (see spec/arrow.md §3). */
+    static final int RESERVE_FRACTION = 4;
+
     private final ArrowArena arena;
     private final Schema schema;
     private final BatchSource source;
@@ -55,7 +58,19 @@ public final class ArenaReader extends ArrowReader {
         if (ended) {
             return false;
         }
-        Object next = source.next();
+        // A span for the batch, reserved here so that the client needs no allocation call of its
+        // own (one round trip per batch); the client uses it if the batch fits.
+        long reserved = arena.allocate(arena.size() / RESERVE_FRACTION);
+        Object next;
+        try {
+            next = source.next(reserved, reserved < 0 ? 0 : arena.size() / RESERVE_FRACTION);
+        } catch (RuntimeException e) {
+            arena.abandon(reserved);
+            throw e;
+        }
+        if (!(next instanceof Number n && n.longValue() == reserved)) {
+            arena.abandon(reserved);
+        }
         if (next == null) {
             ended = true;
             return false;

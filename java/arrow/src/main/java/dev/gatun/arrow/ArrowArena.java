@@ -57,7 +57,7 @@ public final class ArrowArena implements AutoCloseable {
 
     private static final class Span {
         final long offset;
-        final long size;
+        long size;
         Kind kind;
 
         Span(long offset, long size, Kind kind) {
@@ -204,6 +204,14 @@ public final class ArrowArena implements AutoCloseable {
                     + " payload bytes but holds " + (s.size - SPAN_HEADER));
         }
         s.kind = Kind.READING;
+        // A span reserved before its size was known gives back what the payload does not use.
+        long used = align64(SPAN_HEADER + length);
+        if (used < s.size) {
+            Span tail = new Span(offset + used, s.size - used, Kind.WRITABLE);
+            s.size = used;
+            spans.put(tail.offset, tail);
+            release(tail);
+        }
         return new long[] {offset + SPAN_HEADER, length};
     }
 

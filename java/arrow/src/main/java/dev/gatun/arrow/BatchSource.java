@@ -6,11 +6,13 @@ package dev.gatun.arrow;
  */
 public interface BatchSource {
     /**
-     * The next record batch: a {@code Long} span offset from {@link ArrowArena#allocate} whose
-     * payload holds the IPC message (length in the span header), a {@code byte[]} holding the IPC
-     * message (when it did not fit the arena), or null at the end.
+     * The next record batch: a span offset whose payload holds the IPC message (length in the span
+     * header), a {@code byte[]} holding the IPC message (when it did not fit the arena), or null at
+     * the end. The span is {@code reserved} (payload room {@code capacity}) when the batch fits
+     * there, else one from {@link ArrowArena#allocate}; {@code reserved} is -1 when the arena had
+     * no room for a reservation.
      */
-    Object next();
+    Object next(long reserved, long capacity);
 
     /** The reader is closed: the source can drop its data. */
     void close();

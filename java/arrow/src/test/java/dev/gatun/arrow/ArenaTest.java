@@ -85,13 +85,24 @@ class ArenaTest {
         return off;
     }
 
-    private static final class QueueSource implements BatchSource {
+    /** Tells the source to write this message into the span the reader reserved. */
+    private record Reserved(byte[] message) {
+    }
+
+    private final class QueueSource implements BatchSource {
         final Deque<Object> queue = new ArrayDeque<>();
         boolean closed;
 
         @Override
-        public Object next() {
-            return queue.poll();
+        public Object next(long reserved, long capacity) {
+            Object next = queue.poll();
+            if (next instanceof Reserved r) {
+                assertTrue(reserved >= 0 && capacity >= r.message.length);
+                arena.buffer().put((int) reserved + ArrowArena.SPAN_HEADER, r.message);
+                arena.buffer().putLong((int) reserved + 8, r.message.length);
+                return reserved;
+            }
+            return next;
         }
 
         @Override
@@ -143,6 +154,22 @@ class ArenaTest {
             }
         }
         assertEquals(empty, arena.freeBytes());
+    }
+
+    @Test
+    void reservedSpanIsUsedAndShrunkToItsPayload() throws IOException {
+        long empty = arena.freeBytes();
+        QueueSource source = new QueueSource();
+        try (VectorSchemaRoot data = sample(1000, 0);
+                ArenaReader reader = ArenaReader.open(arena, IpcMessages.writeSchema(data.getSchema()), source)) {
+            byte[] msg = message(data);
+            source.queue.add(new Reserved(msg));
+            assertTrue(reader.loadNextBatch());
+            assertEquals(data.contentToTSVString(), reader.getVectorSchemaRoot().contentToTSVString());
+            assertEquals(empty - ((ArrowArena.SPAN_HEADER + msg.length + 63) / 64 * 64), arena.freeBytes());
+            assertFalse(reader.loadNextBatch());
+            assertEquals(empty, arena.freeBytes());
+        }
     }
 
     @Test
