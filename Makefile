@@ -5,6 +5,7 @@
 #   make test   - Java tests, Python tests, Go tests (if go/go.mod exists)
 #   make demo   - run bench/demo.py
 #   make bench  - run bench/run_bench.py
+#   make bench-arrow - run bench/arrow_bench.py (raw Arrow transfer, writes bench/results/arrow.*)
 #   make clean  - remove build outputs and .venv
 #
 # Another JDK: JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 make test
@@ -44,7 +45,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-arrow clean
 
 venv: $(JAR) $(STAMP)
 
@@ -120,6 +121,9 @@ doctor: venv
 
 bench: venv
 	$(VPY) bench/run_bench.py
+
+bench-arrow: venv
+	$(VPY) bench/arrow_bench.py
 
 clean:
 	rm -rf $(VENV) python/gatun/jars python/build python/*.egg-info .pytest_cache python/.pytest_cache

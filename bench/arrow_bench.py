@@ -145,7 +145,9 @@ def run_size(client: GatunClient, py4j: Py4JSide | None, size_mib: float, repeat
         for b in t.to_batches():
             py4j.helper.keep(b.serialize().to_pybytes())
 
-    for _ in range(repeat):
+    for i in range(repeat):
+        # Py4J moves ~10-100 MB/s: at 1 GiB one run of it takes minutes, and more would not change it.
+        slow_py4j = py4j is not None and (i == 0 or size_mib < 1024)
         # Python -> JVM
         def gatun_in():
             assert helper.drain(client.send_arrow_buffers(t)) == rows
@@ -164,7 +166,7 @@ def run_size(client: GatunClient, py4j: Py4JSide | None, size_mib: float, repeat
             assert got["rows"] == rows
         rec("py_to_jvm", "socket", timed(socket_in))
 
-        if py4j is not None:
+        if slow_py4j:
             def py4j_in():
                 py4j.helper.setSchema(schema_msg)
                 n = sum(py4j.helper.loadBatch(b.serialize().to_pybytes()) for b in t.to_batches())
@@ -193,7 +195,7 @@ def run_size(client: GatunClient, py4j: Py4JSide | None, size_mib: float, repeat
             assert got.num_rows == rows
         rec("jvm_to_py", "socket", timed(socket_out))
 
-        if py4j is not None:
+        if slow_py4j:
             def py4j_out():
                 schema = pa.ipc.read_schema(pa.py_buffer(py4j.helper.storedSchema()))
                 batches = [pa.ipc.read_record_batch(pa.ipc.read_message(pa.py_buffer(py4j.helper.storedBatch(i))), schema)
@@ -216,7 +218,8 @@ def write_report(res: dict, out_dir: Path, chart: bool) -> None:
     lines = [
         "# Arrow raw transfer: Gatun vs Arrow IPC over a socket vs Py4J byte arrays",
         "",
-        f"Run {res['when']} on {res['machine']} (`bench/arrow_bench.py`). Best of {res['repeat']} runs per cell;",
+        f"Run {res['when']} on {res['machine']} (`bench/arrow_bench.py`). Best of {res['repeat']} runs per cell"
+        " (Py4J: one run at 1 GiB);",
         "GB/s = IPC-encoded bytes / seconds until the receiver holds every batch as Arrow data.",
         f"Arena: {res['arena_mib']} MiB. {res['note']}",
         "",

@@ -64,6 +64,25 @@ public final class ArrowHelper {
         return new long[] {sum, rows};
     }
 
+    /** {@link #sum} on a new JVM thread: the reader's pulls then come from a thread no channel serves. */
+    public static long[] sumInThread(ArrowReader reader, String column) throws Exception {
+        long[][] out = new long[1][];
+        Exception[] failed = new Exception[1];
+        Thread t = new Thread(() -> {
+            try {
+                out[0] = sum(reader, column);
+            } catch (Exception e) {
+                failed[0] = e;
+            }
+        });
+        t.start();
+        t.join();
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+        return out[0];
+    }
+
     /** Whether the data buffers of the next batch's first column lie inside the arena. */
     public static boolean nextBatchInArena(ArrowReader reader, ArrowArena arena) throws IOException {
         if (!reader.loadNextBatch()) {
@@ -237,6 +256,13 @@ def test_java_code_consumes_the_reader(ac):
     total, rows = ac.jvm.gatuntest.ArrowHelper.sum(ac.send_arrow_buffers(t), "v")
     assert rows == n
     assert total == sum(i for i in range(n) if i % 10)
+
+
+def test_reader_consumed_on_another_jvm_thread(ac):
+    t = pa.table({"v": pa.array(range(100_000), pa.int64())})
+    total, rows = ac.jvm.gatuntest.ArrowHelper.sumInThread(
+        ac.send_arrow_buffers(pa.Table.from_batches(t.to_batches(max_chunksize=10_000))), "v")
+    assert (total, rows) == (sum(range(100_000)), 100_000)
 
 
 def test_zero_copy_both_ways(ac):

@@ -160,7 +160,10 @@ public final class ArrowArena implements AutoCloseable {
         }
     }
 
-    /** Frees the arena's spans for reuse no more; memory still viewed on either side stays mapped. */
+    /**
+     * Stops giving out spans and deletes the file if it is still there. Memory still viewed on
+     * either side stays mapped until the last view is gone.
+     */
     @Override
     public synchronized void close() throws IOException {
         closed = true;
