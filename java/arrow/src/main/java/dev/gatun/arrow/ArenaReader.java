@@ -126,6 +126,9 @@ public final class ArenaReader extends ArrowReader {
             return;
         }
         closed = true;
+        if (ended) {
+            return; // the source said so itself; spare the client a callback
+        }
         try {
             source.close();
         } catch (RuntimeException e) {

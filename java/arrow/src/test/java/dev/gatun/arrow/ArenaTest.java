@@ -133,7 +133,7 @@ class ArenaTest {
             assertFalse(reader.loadNextBatch());
             assertEquals(empty, arena.freeBytes(), "every span went back once the reader moved on");
         }
-        assertTrue(source.closed);
+        assertFalse(source.closed, "an exhausted source is not called again to close");
         roots.forEach(VectorSchemaRoot::close);
     }
 
@@ -195,6 +195,7 @@ class ArenaTest {
         try (VectorSchemaRoot data = sample(10, 0)) {
             ArenaReader reader = ArenaReader.open(arena, IpcMessages.writeSchema(data.getSchema()), source);
             reader.close();
+            assertTrue(source.closed, "a reader closed early lets the source drop its data");
             IllegalStateException e = assertThrows(IllegalStateException.class, reader::loadNextBatch);
             assertTrue(e.getMessage().contains("closed"));
         }
