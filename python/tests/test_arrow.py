@@ -429,3 +429,25 @@ def test_allowlist_can_refuse_the_arena():
     with GatunClient(allowlist="default,-dev.gatun.arrow.*") as c:
         with pytest.raises(NotAllowedError):
             c.send_arrow_buffers(pa.table({"v": [1]}))
+
+
+def test_inside_a_spark_driver():
+    """gatun-spark.jar carries dev.gatun.arrow (Spark provides Arrow, its allocator and the
+    --add-opens) and the Spark default allowlist admits it."""
+    pytest.importorskip("pyspark")
+    import sys
+
+    import gatun.pyspark
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    gatun.pyspark.install()
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[1]").appName("gatun-arrow-tests")
+             .config("spark.ui.enabled", "false").getOrCreate())
+    try:
+        client = spark.sparkContext._gateway._gatun
+        t = _all_types(500)
+        assert client.get_arrow_data(client.send_arrow_buffers(t)).equals(t)
+    finally:
+        spark.stop()
