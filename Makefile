@@ -6,6 +6,7 @@
 #   make demo   - run bench/demo.py
 #   make bench  - run bench/run_bench.py
 #   make bench-pyspark - PySpark over Gatun vs Py4J (bench/pyspark_bench.py)
+#   make bench-arrow - run bench/arrow_bench.py (raw Arrow transfer, writes bench/results/arrow.*)
 #   make clean  - remove build outputs and .venv
 #
 # Another JDK: JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 make test
@@ -26,6 +27,8 @@ STAMP := $(VENV)/.gatun-install.stamp
 JAR      := python/gatun/jars/gatun-server.jar
 CORE_JAR := java/core/target/gatun-core-0.1.0-SNAPSHOT.jar
 SPARK_JAR := java/spark/target/gatun-spark-0.1.0-SNAPSHOT.jar
+# The Arrow data plane with Arrow itself, for the standalone server's class path.
+ARROW_JAR := java/arrow/target/gatun-arrow-0.1.0-SNAPSHOT-standalone.jar
 
 # Batch mode, no download progress, no colours. jansi.noreset stops Debian's
 # Maven 3.8.7 from printing stray ANSI reset codes (it only works via MAVEN_OPTS).
@@ -43,7 +46,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow clean
 
 venv: $(JAR) $(STAMP)
 
@@ -53,6 +56,7 @@ $(JAR): $(JAVA_INPUTS)
 	$(MVN) $(MVN_FLAGS) -q -f java/pom.xml -DskipTests package
 	mkdir -p $(@D)
 	cp $(SPARK_JAR) $(@D)/gatun-spark.jar
+	cp $(ARROW_JAR) $(@D)/gatun-arrow.jar
 	cp $(CORE_JAR) $@
 
 $(VPY):
@@ -122,6 +126,8 @@ bench: venv
 # PySpark over Gatun vs stock PySpark (~6 min; with the doctest trio ~15 min).
 bench-pyspark: venv
 	$(VPY) bench/pyspark_bench.py --doctests
+bench-arrow: venv
+	$(VPY) bench/arrow_bench.py
 
 clean:
 	rm -rf $(VENV) python/gatun/jars python/build python/*.egg-info .pytest_cache python/.pytest_cache

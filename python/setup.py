@@ -31,6 +31,9 @@ BUILT_JAR = HERE.parent / "java" / "core" / "target" / "gatun-core-0.1.0-SNAPSHO
 # The Spark driver's main class, with the core shaded in (see java/spark).
 SPARK_JAR_DEST = HERE / "gatun" / "jars" / "gatun-spark.jar"
 BUILT_SPARK_JAR = HERE.parent / "java" / "spark" / "target" / "gatun-spark-0.1.0-SNAPSHOT.jar"
+# The Arrow data plane with Arrow itself, put on the standalone server's class path (see java/arrow).
+ARROW_JAR_DEST = HERE / "gatun" / "jars" / "gatun-arrow.jar"
+BUILT_ARROW_JAR = HERE.parent / "java" / "arrow" / "target" / "gatun-arrow-0.1.0-SNAPSHOT-standalone.jar"
 
 
 PTH_NAME = "gatun-pyspark.pth"
@@ -57,7 +60,7 @@ def _find_java_tool(name: str) -> str | None:
 
 def ensure_server_jar() -> None:
     """Make sure gatun/jars/gatun-server.jar exists, building it if needed."""
-    if JAR_DEST.is_file() and SPARK_JAR_DEST.is_file():
+    if JAR_DEST.is_file() and SPARK_JAR_DEST.is_file() and ARROW_JAR_DEST.is_file():
         return
     if not (HERE / JAVA_POM_REL).is_file():
         _fail(
@@ -93,6 +96,9 @@ def ensure_server_jar() -> None:
     if not BUILT_SPARK_JAR.is_file():
         _fail(f"Maven succeeded but {BUILT_SPARK_JAR} was not produced.")
     shutil.copyfile(BUILT_SPARK_JAR, SPARK_JAR_DEST)
+    if not BUILT_ARROW_JAR.is_file():
+        _fail(f"Maven succeeded but {BUILT_ARROW_JAR} was not produced.")
+    shutil.copyfile(BUILT_ARROW_JAR, ARROW_JAR_DEST)
     print(f"gatun: copied {BUILT_JAR} -> {JAR_DEST}", file=sys.stderr, flush=True)
 
 

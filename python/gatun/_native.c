@@ -405,8 +405,38 @@ static PyTypeObject RegionType = {
     .tp_methods = Region_methods,
 };
 
+/* store_release_u32(buffer, offset, value): the Arrow arena's span hand-back (spec/arrow.md §3).
+ * The release store orders every read this process made of the span before the JVM's acquire
+ * load sees the value, on any CPU, which a plain Python store into the mmap would not promise. */
+static PyObject *store_release_u32(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "store_release_u32(buffer, offset, value)");
+        return NULL;
+    }
+    Py_ssize_t offset = PyLong_AsSsize_t(args[1]);
+    unsigned long value = PyLong_AsUnsignedLong(args[2]);
+    if (PyErr_Occurred()) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_WRITABLE) < 0) return NULL;
+    if (offset < 0 || offset % 4 != 0 || offset > view.len - 4 || value > 0xFFFFFFFFul) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "store_release_u32: offset out of range or unaligned, or value too large");
+        return NULL;
+    }
+    __atomic_store_n((uint32_t *)((char *)view.buf + offset), (uint32_t)value, __ATOMIC_RELEASE);
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"store_release_u32", (PyCFunction)(void (*)(void))store_release_u32, METH_FASTCALL,
+     "Store a u32 into a writable buffer with release ordering."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "gatun._native", "Shared-memory atomics for the Gatun channel.", -1, NULL,
+    PyModuleDef_HEAD_INIT, "gatun._native", "Shared-memory atomics for the Gatun channel and Arrow arena.", -1,
+    module_methods,
 };
 
 PyMODINIT_FUNC PyInit__native(void) {

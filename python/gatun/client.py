@@ -14,7 +14,7 @@ from .errors import (
     GatunConnectionError, GatunError, GatunProtocolError, GatunRequestError, JavaException,
     LimitError, NotAllowedError,
 )
-from .launcher import ConnectionInfo, GatunLauncher
+from .launcher import ConnectionInfo, GatunLauncher, parse_size
 from .proxies import SHAPE_CLASSES, JavaClass, JavaObject, JVMView
 from .transport import CLOSED, HOT_SPIN_NS, NOT_SIMPLE, SPIN_NS, Channel, ControlConnection
 
@@ -32,11 +32,13 @@ class GatunClient:
     and connects. `GatunClient(socket_path, token=...)` attaches to a running server when
     `connect()` is called (or on first use); without `token`, it reads the `connection.json` the
     server wrote next to its socket, or `GATUN_TOKEN`. Use it as a context manager, or call
-    `close()`.
+    `close()`. `arrow_arena_bytes` sizes the shared-memory arena of Arrow transfers (default
+    64 MiB; see `send_arrow_buffers`).
     """
 
     def __init__(self, socket_path: str | None = None, token: bytes | str | None = None,
-                 *, info_file: str | None = None, **launch_options: Any):
+                 *, info_file: str | None = None, arrow_arena_bytes: int | str | None = None,
+                 **launch_options: Any):
         self._launcher: GatunLauncher | None = None
         self._control: ControlConnection | None = None
         self._lock = threading.RLock()
@@ -51,6 +53,8 @@ class GatunClient:
         self._callback_threads = 0
         self._idle_callback_threads = 0
         self._closed = False
+        self._arrow: Any = None
+        self._arrow_arena_bytes = parse_size(arrow_arena_bytes) if arrow_arena_bytes is not None else None
         self.jvm = JVMView(self)
         if isinstance(token, str):
             token = bytes.fromhex(token)
@@ -101,6 +105,7 @@ class GatunClient:
             if self._closed:
                 return
             self._closed = True
+            self._arrow = None  # pyarrow views keep the mapping alive through their leases
             control, self._control = self._control, None
             channels, self._channels = self._channels, []
         for ch in channels:
@@ -559,6 +564,44 @@ class GatunClient:
         self._flush_releases(self._channel())
         objects, channels = self._request(self._channel(), p.SESSION_INFO, b"")
         return {"objects": objects, "channels": channels}
+
+    # --- Arrow (spec/arrow.md) -----------------------------------------------------------------
+
+    def _arrow_arena(self) -> Any:
+        from . import arrow
+        with self._lock:
+            if self._closed:
+                raise GatunConnectionError("this client is closed")
+            if self._arrow is None:
+                self._arrow = arrow.Arena(self, self._arrow_arena_bytes or arrow.DEFAULT_ARENA_BYTES)
+            return self._arrow
+
+    def arrow_arena(self) -> JavaObject:
+        """The session's Java `dev.gatun.arrow.ArrowArena` (created on first use), for Java code
+        that builds an `ArrowExporter` itself (e.g. `ArrowExporter.fromIpcBatches`)."""
+        return self._arrow_arena().java
+
+    def send_arrow_buffers(self, data: Any) -> JavaObject:
+        """Hands a pyarrow `Table`, `RecordBatch` or `RecordBatchReader` to the JVM.
+
+        Returns a Java `org.apache.arrow.vector.ipc.ArrowReader` (a `dev.gatun.arrow.ArenaReader`)
+        to pass to any Java method. Its batches are written into the shared-memory arena when Java
+        asks for them and its vectors read them there in place; the data is kept alive on the
+        Python side until the reader is exhausted or closed.
+        """
+        from . import arrow
+        return arrow.send_arrow_buffers(self, data)
+
+    def get_arrow_data(self, obj: JavaObject, reader: bool = False) -> Any:
+        """The Arrow data of a Java `ArrowReader` (its remaining batches), `VectorSchemaRoot` or
+        `dev.gatun.arrow.ArrowExporter` (made by Java code over `arrow_arena()`).
+
+        Returns a `pyarrow.Table`, or with `reader=True` a streaming `pyarrow.RecordBatchReader`.
+        Batches are read in place from the shared-memory arena; a batch's arena space is freed
+        when no pyarrow object views it any more.
+        """
+        from . import arrow
+        return arrow.get_arrow_data(self, obj, reader)
 
     def detach(self, obj: JavaObject) -> None:
         """Release a proxy's Java object now (the proxy must not be used afterwards)."""

@@ -16,6 +16,8 @@ from typing import Sequence
 from .errors import GatunConnectionError, GatunError
 
 SERVER_MAIN = "dev.gatun.server.GatunServerMain"
+# Arrow Java reads java.nio.Buffer's address field reflectively (as Spark's driver also allows).
+ARROW_JVM_ARGS = ("--add-opens=java.base/java.nio=ALL-UNNAMED",)
 START_TIMEOUT_S = 60.0
 
 
@@ -28,6 +30,12 @@ def server_jar() -> Path:
             "(`pip install -e python` builds it with Maven)"
         )
     return jar
+
+
+def arrow_jar() -> Path | None:
+    """The Arrow data plane with Arrow itself (spec/arrow.md), if this package bundles it."""
+    jar = Path(__file__).with_name("jars") / "gatun-arrow.jar"
+    return jar if jar.is_file() else None
 
 
 def java_executable() -> str:
@@ -130,8 +138,11 @@ class GatunLauncher:
         self._dir: tempfile.TemporaryDirectory[str] | None = None
 
     def command(self, info_file: str, socket_dir: str) -> list[str]:
-        cp = os.pathsep.join([str(server_jar()), *self.classpath])
-        cmd = [java_executable(), *self.jvm_args, "-cp", cp, SERVER_MAIN,
+        arrow = arrow_jar()
+        extra = [] if arrow is None else [str(arrow)]
+        cp = os.pathsep.join([str(server_jar()), *extra, *self.classpath])
+        opens = list(ARROW_JVM_ARGS) if arrow is not None else []
+        cmd = [java_executable(), *opens, *self.jvm_args, "-cp", cp, SERVER_MAIN,
                "--socket-dir", socket_dir, "--info-file", info_file, "--exit-on-stdin-eof"]
         if self.memory is not None:
             cmd += ["--region-bytes", str(self.memory)]

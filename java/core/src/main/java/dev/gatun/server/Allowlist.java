@@ -49,6 +49,8 @@ public final class Allowlist {
             // packages, and all of java.util.concurrent (futures, executors, locks, atomics).
             "java.util.*", "java.util.function.*", "java.util.stream.*", "java.util.regex.*", "java.util.concurrent.**",
             "java.math.*", "java.time.**", "java.text.*",
+            // The Arrow data plane's entry points (gatun-arrow.jar; spec/arrow.md §6).
+            "dev.gatun.arrow.*",
             // java.util classes that load classes by name or open files by name.
             "-java.util.ServiceLoader", "-java.util.ResourceBundle", "-java.util.Formatter",
             // Process, class-loading, reflection, threads and System: refused even if java.lang.* is added.

@@ -110,23 +110,23 @@ public final class SparkGatewayMain {
                 .classLoader(Thread.currentThread().getContextClassLoader());
         String region = conf.getProperty("spark.gatun.regionBytes");
         if (region != null) {
-            b.regionBytes(parseLong("spark.gatun.regionBytes", region));
+            b.regionBytes(parseLong("spark.gatun.regionBytes", region, "a number of bytes"));
         }
         String max = conf.getProperty("spark.gatun.maxMessageBytes");
         if (max != null) {
-            b.maxMessageBytes(parseLong("spark.gatun.maxMessageBytes", max));
+            b.maxMessageBytes(parseLong("spark.gatun.maxMessageBytes", max, "a number of bytes"));
         }
         String warmUp = conf.getProperty("spark.gatun.warmUp");
         b.warmUp(warmUp == null ? GatunServerMain.DEFAULT_WARM_UP
-                : (int) Math.min(Integer.MAX_VALUE, parseLong("spark.gatun.warmUp", warmUp)));
+                : (int) Math.min(Integer.MAX_VALUE, parseLong("spark.gatun.warmUp", warmUp, "a number of requests")));
         return b;
     }
 
-    private static long parseLong(String key, String value) {
+    private static long parseLong(String key, String value, String what) {
         try {
             return Long.parseLong(value.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be a whole number, got '" + value + "'");
+            throw new IllegalArgumentException(key + " must be " + what + ", got '" + value + "'");
         }
     }
 

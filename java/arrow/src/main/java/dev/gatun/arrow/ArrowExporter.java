@@ -1,0 +1,251 @@
+package dev.gatun.arrow;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.WritableByteChannel;
+import java.util.Iterator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * The JVM end of {@code client.get_arrow_data(...)}: writes record batches as Arrow IPC messages
+ * into arena spans that the client then reads in place (spec/arrow.md §4).
+ *
+ * <p>The client pulls: {@link #next()} writes the next batch and lends its span, or says that the
+ * arena has no room for it now ({@link #NO_ROOM}; the batch stays pending), after which the client
+ * either frees arena space and asks again or takes the batch as bytes ({@link #nextBytes()}).
+ */
+public final class ArrowExporter implements AutoCloseable {
+    /** {@link #next()}: no more batches. */
+    public static final long END = -1;
+    /** {@link #next()}: the pending batch does not fit in the arena now. */
+    public static final long NO_ROOM = -2;
+
+    /** One IPC message waiting to be written. */
+    private interface Pending extends AutoCloseable {
+        /** An upper bound of the encoded size. */
+        long maxSize();
+
+        /** Encodes the message into {@code out}; returns the bytes written. */
+        long writeTo(WritableByteChannel out) throws IOException;
+
+        @Override
+        void close();
+    }
+
+    /** Produces the messages of a stream, then null. */
+    private interface Messages {
+        Pending next() throws IOException;
+    }
+
+    private final ArrowArena arena;
+    private final Schema schema;
+    private final Messages messages;
+    private Pending pending;
+    private boolean ended;
+    private boolean closed;
+
+    private ArrowExporter(ArrowArena arena, Schema schema, Messages messages) {
+        for (Field f : schema.getFields()) {
+            if (f.getDictionary() != null) {
+                throw new IllegalArgumentException("field " + f.getName()
+                        + " is dictionary-encoded; decode it first (not supported on the shared-memory path)");
+            }
+        }
+        this.arena = arena;
+        this.schema = schema;
+        this.messages = messages;
+    }
+
+    /**
+     * An exporter of an {@link ArrowReader}'s remaining batches or of a {@link VectorSchemaRoot}'s
+     * current content (one batch). The reader or root stays the caller's: it is not closed. An
+     * ArrowExporter of this arena (e.g. from {@link #fromIpcBatches}) is returned as it is.
+     */
+    public static ArrowExporter open(ArrowArena arena, Object data) throws IOException {
+        if (arena == null) {
+            throw new IllegalArgumentException("ArrowExporter.open needs an arena");
+        }
+        if (data instanceof ArrowExporter exporter) {
+            if (exporter.arena != arena) {
+                throw new IllegalArgumentException("this ArrowExporter writes into another arena");
+            }
+            return exporter;
+        }
+        if (data instanceof ArrowReader reader) {
+            VectorSchemaRoot root = reader.getVectorSchemaRoot();
+            VectorUnloader unloader = new VectorUnloader(root);
+            return new ArrowExporter(arena, root.getSchema(),
+                    () -> reader.loadNextBatch() ? batch(unloader.getRecordBatch()) : null);
+        }
+        if (data instanceof VectorSchemaRoot root) {
+            boolean[] done = {false};
+            return new ArrowExporter(arena, root.getSchema(), () -> {
+                if (done[0]) {
+                    return null;
+                }
+                done[0] = true;
+                return batch(new VectorUnloader(root).getRecordBatch());
+            });
+        }
+        throw new IllegalArgumentException("expected an org.apache.arrow.vector.ipc.ArrowReader, a "
+                + "VectorSchemaRoot or an ArrowExporter, got " + (data == null ? "null" : data.getClass().getName()));
+    }
+
+    /**
+     * An exporter of record batches that are already Arrow IPC messages (e.g. what Spark's
+     * {@code ArrowConverters} produce): each {@code byte[]} is copied into the arena as it is,
+     * without being decoded. {@code schema} is the stream's schema.
+     */
+    public static ArrowExporter fromIpcBatches(ArrowArena arena, Schema schema, Iterator<byte[]> batches) {
+        if (arena == null || schema == null || batches == null) {
+            throw new IllegalArgumentException("ArrowExporter.fromIpcBatches needs an arena, a schema and batches");
+        }
+        return new ArrowExporter(arena, schema, () -> batches.hasNext() ? bytes(batches.next()) : null);
+    }
+
+    /** The stream's schema as one IPC message. */
+    public byte[] schema() throws IOException {
+        return IpcMessages.writeSchema(schema);
+    }
+
+    /**
+     * Writes the next batch into a span and lends it to the client: returns the span offset, or
+     * {@link #END}, or {@link #NO_ROOM} (the batch stays pending for the next call).
+     */
+    public long next() throws IOException {
+        if (!advance()) {
+            return END;
+        }
+        long max = pending.maxSize();
+        long offset = arena.exportSpan(max);
+        if (offset < 0) {
+            return NO_ROOM;
+        }
+        long written;
+        try {
+            ByteBuffer dst = arena.buffer().slice((int) offset + ArrowArena.SPAN_HEADER, (int) max);
+            written = pending.writeTo(new BufferChannel(dst));
+        } catch (IOException | RuntimeException e) {
+            arena.free(offset);
+            throw e;
+        }
+        arena.lend(offset, written);
+        pending.close();
+        pending = null;
+        return offset;
+    }
+
+    /** The next batch as IPC message bytes (the way around a full arena), or null at the end. */
+    public byte[] nextBytes() throws IOException {
+        if (!advance()) {
+            return null;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(pending.maxSize(), Integer.MAX_VALUE - 8));
+        pending.writeTo(Channels.newChannel(out));
+        pending.close();
+        pending = null;
+        return out.toByteArray();
+    }
+
+    /** Drops a pending batch. The source reader or root is not closed. */
+    @Override
+    public void close() {
+        closed = true;
+        if (pending != null) {
+            pending.close();
+            pending = null;
+        }
+    }
+
+    private boolean advance() throws IOException {
+        if (closed) {
+            throw new IllegalStateException("this Arrow exporter is closed");
+        }
+        if (pending == null && !ended) {
+            pending = messages.next();
+            ended = pending == null;
+        }
+        return pending != null;
+    }
+
+    private static Pending batch(ArrowRecordBatch batch) {
+        return new Pending() {
+            @Override
+            public long maxSize() {
+                // Prefix (8), metadata, its padding to 8, body (already padded per buffer).
+                return 16 + MessageSerializer.serializeMetadata(batch).remaining() + batch.computeBodyLength();
+            }
+
+            @Override
+            public long writeTo(WritableByteChannel out) throws IOException {
+                WriteChannel ch = new WriteChannel(out);
+                MessageSerializer.serialize(ch, batch);
+                return ch.getCurrentPosition();
+            }
+
+            @Override
+            public void close() {
+                batch.close();
+            }
+        };
+    }
+
+    private static Pending bytes(byte[] message) {
+        return new Pending() {
+            @Override
+            public long maxSize() {
+                return message.length;
+            }
+
+            @Override
+            public long writeTo(WritableByteChannel out) throws IOException {
+                ByteBuffer src = ByteBuffer.wrap(message);
+                while (src.hasRemaining()) {
+                    out.write(src);
+                }
+                return message.length;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    /** A channel that fills a fixed ByteBuffer (an arena span) and refuses to overflow it. */
+    private static final class BufferChannel implements WritableByteChannel {
+        private final ByteBuffer dst;
+
+        BufferChannel(ByteBuffer dst) {
+            this.dst = dst;
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            int n = src.remaining();
+            if (n > dst.remaining()) {
+                throw new IOException("Arrow IPC message larger than its computed size");
+            }
+            dst.put(src);
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}

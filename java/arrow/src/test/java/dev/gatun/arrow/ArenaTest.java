@@ -1,0 +1,296 @@
+package dev.gatun.arrow;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.channels.Channels;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The arena, its reader and exporter inside one JVM, with this test playing the client: it writes
+ * IPC messages into spans the way the Python client does and reads exported spans back.
+ */
+class ArenaTest {
+    private BufferAllocator allocator;
+    private ArrowArena arena;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        allocator = new RootAllocator();
+        arena = ArrowArena.create(ArrowArena.MIN_SIZE);
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        arena.close();
+        allocator.close();
+    }
+
+    private VectorSchemaRoot sample(int rows, long base) {
+        BigIntVector ids = new BigIntVector("id", allocator);
+        VarCharVector names = new VarCharVector("name", allocator);
+        ids.allocateNew(rows);
+        names.allocateNew(rows);
+        for (int i = 0; i < rows; i++) {
+            ids.set(i, base + i);
+            if (i % 3 == 0) {
+                names.setNull(i);
+            } else {
+                names.setSafe(i, ("n" + (base + i)).getBytes());
+            }
+        }
+        ids.setValueCount(rows);
+        names.setValueCount(rows);
+        return new VectorSchemaRoot(List.of(ids, names));
+    }
+
+    private static byte[] message(VectorSchemaRoot root) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ArrowRecordBatch batch = new VectorUnloader(root).getRecordBatch()) {
+            MessageSerializer.serialize(new WriteChannel(Channels.newChannel(out)), batch);
+        }
+        return out.toByteArray();
+    }
+
+    /** What the client does for one batch: ask for a span, write the message and its length. */
+    private long writeSpan(byte[] msg) {
+        long off = arena.allocate(msg.length);
+        assertTrue(off >= 0);
+        arena.buffer().put((int) off + ArrowArena.SPAN_HEADER, msg);
+        arena.buffer().putLong((int) off + 8, msg.length);
+        return off;
+    }
+
+    /** Tells the source to write this message into the span the reader reserved. */
+    private record Reserved(byte[] message) {
+    }
+
+    private final class QueueSource implements BatchSource {
+        final Deque<Object> queue = new ArrayDeque<>();
+        boolean closed;
+
+        @Override
+        public Object next(long reserved, long capacity) {
+            Object next = queue.poll();
+            if (next instanceof Reserved r) {
+                assertTrue(reserved >= 0 && capacity >= r.message.length);
+                arena.buffer().put((int) reserved + ArrowArena.SPAN_HEADER, r.message);
+                arena.buffer().putLong((int) reserved + 8, r.message.length);
+                return reserved;
+            }
+            return next;
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+
+    @Test
+    void readerLoadsSpansInPlaceAndFreesThemWhenItMovesOn() throws IOException {
+        long empty = arena.freeBytes();
+        QueueSource source = new QueueSource();
+        List<VectorSchemaRoot> roots = new ArrayList<>();
+        for (int b = 0; b < 3; b++) {
+            roots.add(sample(100, b * 100L));
+        }
+        byte[] schema = IpcMessages.writeSchema(roots.get(0).getSchema());
+        try (ArenaReader reader = ArenaReader.open(arena, schema, source)) {
+            VectorSchemaRoot root = reader.getVectorSchemaRoot();
+            for (int b = 0; b < 3; b++) {
+                source.queue.add(writeSpan(message(roots.get(b))));
+                assertTrue(reader.loadNextBatch());
+                assertEquals(roots.get(b).contentToTSVString(), root.contentToTSVString());
+                ArrowBuf data = ((BigIntVector) root.getVector("id")).getDataBuffer();
+                assertTrue(arena.contains(data.memoryAddress(), data.capacity()), "vector data is in the arena");
+                assertTrue(arena.freeBytes() < empty);
+            }
+            assertFalse(reader.loadNextBatch());
+            assertEquals(empty, arena.freeBytes(), "every span went back once the reader moved on");
+        }
+        assertFalse(source.closed, "an exhausted source is not called again to close");
+        roots.forEach(VectorSchemaRoot::close);
+    }
+
+    @Test
+    void spansOfAReaderDroppedWithoutCloseComeBackAfterGc() throws Exception {
+        long empty = arena.freeBytes();
+        try (VectorSchemaRoot data = sample(1000, 0)) {
+            QueueSource source = new QueueSource();
+            ArenaReader reader = ArenaReader.open(arena, IpcMessages.writeSchema(data.getSchema()), source);
+            source.queue.add(writeSpan(message(data)));
+            assertTrue(reader.loadNextBatch());
+            assertTrue(arena.freeBytes() < empty);
+            reader = null;
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (arena.freeBytes() < empty && System.nanoTime() < deadline) {
+                System.gc();
+                Thread.sleep(10);
+            }
+        }
+        assertEquals(empty, arena.freeBytes());
+    }
+
+    @Test
+    void reservedSpanIsUsedAndShrunkToItsPayload() throws IOException {
+        long empty = arena.freeBytes();
+        QueueSource source = new QueueSource();
+        try (VectorSchemaRoot data = sample(1000, 0);
+                ArenaReader reader = ArenaReader.open(arena, IpcMessages.writeSchema(data.getSchema()), source)) {
+            byte[] msg = message(data);
+            source.queue.add(new Reserved(msg));
+            assertTrue(reader.loadNextBatch());
+            assertEquals(data.contentToTSVString(), reader.getVectorSchemaRoot().contentToTSVString());
+            assertEquals(empty - ((ArrowArena.SPAN_HEADER + msg.length + 63) / 64 * 64), arena.freeBytes());
+            assertFalse(reader.loadNextBatch());
+            assertEquals(empty, arena.freeBytes());
+        }
+    }
+
+    @Test
+    void readerAcceptsBytesAndRefusesForeignOffsets() throws IOException {
+        QueueSource source = new QueueSource();
+        try (VectorSchemaRoot data = sample(10, 0);
+                ArenaReader reader = ArenaReader.open(arena, IpcMessages.writeSchema(data.getSchema()), source)) {
+            source.queue.add(message(data));
+            assertTrue(reader.loadNextBatch());
+            assertEquals(data.contentToTSVString(), reader.getVectorSchemaRoot().contentToTSVString());
+            source.queue.add(12345L);
+            assertThrows(IllegalArgumentException.class, reader::loadNextBatch);
+            long off = writeSpan(message(data));
+            arena.buffer().putLong((int) off + 8, 1L << 40);
+            source.queue.add(off);
+            assertThrows(IllegalArgumentException.class, reader::loadNextBatch);
+        }
+    }
+
+    @Test
+    void closedReaderRefusesUse() throws IOException {
+        QueueSource source = new QueueSource();
+        try (VectorSchemaRoot data = sample(10, 0)) {
+            ArenaReader reader = ArenaReader.open(arena, IpcMessages.writeSchema(data.getSchema()), source);
+            reader.close();
+            assertTrue(source.closed, "a reader closed early lets the source drop its data");
+            IllegalStateException e = assertThrows(IllegalStateException.class, reader::loadNextBatch);
+            assertTrue(e.getMessage().contains("closed"));
+        }
+    }
+
+    @Test
+    void exporterLendsSpansUntilTheClientReturnsThem() throws IOException {
+        long empty = arena.freeBytes();
+        try (VectorSchemaRoot data = sample(1000, 0)) {
+            byte[] expected = message(data);
+            ArrowExporter ex = ArrowExporter.open(arena, data);
+            long off = ex.next();
+            assertTrue(off >= ArrowArena.DATA_OFFSET);
+            assertEquals(ArrowArena.LENT, arena.buffer().getInt((int) off));
+            long len = arena.buffer().getLong((int) off + 8);
+            byte[] got = new byte[(int) len];
+            arena.buffer().get((int) off + ArrowArena.SPAN_HEADER, got);
+            assertArrayEquals(expected, got);
+            assertEquals(ArrowExporter.END, ex.next());
+            assertTrue(arena.freeBytes() < empty, "a lent span stays taken");
+            arena.buffer().putInt((int) off, ArrowArena.RETURNED);
+            assertEquals(empty, arena.freeBytes());
+            ex.close();
+        }
+    }
+
+    @Test
+    void exporterSaysNoRoomAndFallsBackToBytes() throws IOException {
+        try (VectorSchemaRoot big = sample(200_000, 0)) {
+            ArrowExporter ex = ArrowExporter.open(arena, big);
+            assertEquals(ArrowExporter.NO_ROOM, ex.next());
+            assertArrayEquals(message(big), ex.nextBytes());
+            assertNull(ex.nextBytes());
+            ex.close();
+        }
+    }
+
+    @Test
+    void ipcBatchesAreCopiedAsTheyAre() throws IOException {
+        try (VectorSchemaRoot data = sample(10, 5)) {
+            byte[] msg = message(data);
+            ArrowExporter ex = ArrowExporter.fromIpcBatches(arena, data.getSchema(), List.of(msg, msg).iterator());
+            for (int i = 0; i < 2; i++) {
+                long off = ex.next();
+                byte[] got = new byte[msg.length];
+                arena.buffer().get((int) off + ArrowArena.SPAN_HEADER, got);
+                assertArrayEquals(msg, got);
+            }
+            assertEquals(ArrowExporter.END, ex.next());
+        }
+    }
+
+    @Test
+    void arenaFileIsPrivateAndGoesAwayOnceMapped() throws IOException {
+        Path file = Path.of(arena.path());
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+        assertEquals("rwx------",
+                java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file.getParent())));
+        arena.mapped();
+        assertFalse(Files.exists(file));
+        assertFalse(Files.exists(file.getParent()));
+    }
+
+    @Test
+    void allocatorNeverHandsOutOverlappingSpans() {
+        long empty = arena.freeBytes();
+        java.util.Random random = new java.util.Random(42);
+        java.util.TreeMap<Long, Long> live = new java.util.TreeMap<>();
+        for (int i = 0; i < 20_000; i++) {
+            if (!live.isEmpty() && (random.nextBoolean() || live.size() > 40)) {
+                Long victim = live.keySet().stream().skip(random.nextInt(live.size())).findFirst().orElseThrow();
+                live.remove(victim);
+                arena.abandon(victim);
+                continue;
+            }
+            long payload = random.nextInt(40_000);
+            long off = arena.allocate(payload);
+            if (off < 0) {
+                continue;
+            }
+            long end = off + ArrowArena.SPAN_HEADER + payload;
+            assertTrue(end <= arena.size());
+            java.util.Map.Entry<Long, Long> below = live.floorEntry(off);
+            assertTrue(below == null || below.getValue() <= off, "overlaps the span below");
+            Long above = live.ceilingKey(off);
+            assertTrue(above == null || above >= end, "overlaps the span above");
+            live.put(off, end);
+        }
+        live.keySet().forEach(arena::abandon);
+        assertEquals(empty, arena.freeBytes());
+    }
+
+    @Test
+    void sizeLimitsAreEnforced() {
+        assertThrows(IllegalArgumentException.class, () -> ArrowArena.create(1024));
+        assertThrows(IllegalArgumentException.class, () -> ArrowArena.create(4L << 30));
+    }
+}

@@ -1,0 +1,289 @@
+"""Arrow data between Python and the JVM through a shared-memory arena (spec/arrow.md).
+
+Each client gets, on first use, one arena: a file the JVM creates and both sides map. Record
+batches cross it as Arrow IPC messages, written once by the sending side and read in place by the
+other. `GatunClient.send_arrow_buffers` and `GatunClient.get_arrow_data` are the entry points;
+this module holds the Python half of the machinery. pyarrow is imported only when it is used.
+"""
+from __future__ import annotations
+
+import collections
+import mmap
+import os
+import struct
+from typing import Any, Iterator
+
+from . import _native
+from .errors import GatunError, JavaException
+from .proxies import JavaObject
+
+DEFAULT_ARENA_BYTES = 64 << 20
+ARENA_MAGIC = b"GARN"
+ARENA_LAYOUT_VERSION = 1
+SPAN_HEADER = 64
+RETURNED = 2
+END = -1
+NO_ROOM = -2
+_ARENA_HEAD = struct.Struct("<4sIQI")
+_U64 = struct.Struct("<Q")
+# Room after a batch's IPC size for the schema message pyarrow's stream writer puts first and
+# for its end-of-stream marker.
+_STREAM_SLACK = 64
+_COPY_THREADS = min(4, os.cpu_count() or 1)
+
+
+def _pa() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.ipc  # noqa: F401
+    except ImportError as e:
+        raise GatunError("Arrow transfers need pyarrow (pip install pyarrow)") from e
+    return pyarrow
+
+
+class _Lease:
+    """Keeps one lent span (and the whole mapping) alive while a pyarrow buffer views it.
+
+    pyarrow holds it as the `base` of the foreign buffer over the span; every array sliced from
+    that buffer keeps the buffer, so the lease dies exactly when the last view of the span does.
+    Its death hands the span back to the JVM's allocator.
+    """
+
+    __slots__ = ("arena", "offset")
+
+    def __init__(self, arena: "Arena", offset: int):
+        self.arena = arena
+        self.offset = offset
+
+    def __del__(self) -> None:
+        try:
+            _native.store_release_u32(self.arena.mm, self.offset, RETURNED)
+        except Exception:
+            pass  # interpreter shutdown: the JVM side is going away too
+
+
+class Arena:
+    """The Python side of a session's Arrow arena: the mapping, reads in place, writes into spans."""
+
+    def __init__(self, client: Any, size: int):
+        pa = _pa()
+        try:
+            java_arena = client.jvm.dev.gatun.arrow.ArrowArena
+            self.java = java_arena.create(size)
+        except (AttributeError, TypeError) as e:
+            raise GatunError(
+                "this Gatun server has no Arrow support: dev.gatun.arrow.ArrowArena is not on its class path "
+                "(the launcher adds gatun-arrow.jar; a Spark driver gets it from gatun-spark.jar)"
+            ) from e
+        try:
+            path = self.java.path()
+            fd = os.open(path, os.O_RDWR)
+            try:
+                if os.fstat(fd).st_size != size:
+                    raise GatunError(f"Arrow arena file {path} does not have the announced size {size}")
+                self.mm = mmap.mmap(fd, size)
+            finally:
+                os.close(fd)
+            magic, version, announced, data_off = _ARENA_HEAD.unpack_from(self.mm, 0)
+            if magic != ARENA_MAGIC or version != ARENA_LAYOUT_VERSION or announced != size:
+                raise GatunError(f"{path} is not a Gatun Arrow arena of {size} bytes (bad header)")
+            self.java.mapped()
+        except BaseException:
+            self.java.close()
+            raise
+        self.size = size
+        self.view = memoryview(self.mm)
+        # An export of the mapping, held for the arena's life: the mmap cannot be closed (and so
+        # unmapped) while any lease, and hence any pyarrow view, still refers to this object.
+        self.base = pa.py_buffer(self.mm)
+        self.address = self.base.address
+
+    def _payload(self, offset: int) -> tuple[int, int]:
+        if offset < 0 or offset % 64 or offset > self.size - SPAN_HEADER:
+            raise GatunError(f"the server handed over a bad arena offset {offset}")
+        (length,) = _U64.unpack_from(self.mm, offset + 8)
+        start = offset + SPAN_HEADER
+        if length > self.size - start:
+            raise GatunError(f"the server handed over a span at {offset} longer than the arena")
+        return start, length
+
+    def read_batch(self, offset: int, schema: Any) -> Any:
+        """The record batch in a lent span, its buffers viewing the arena in place."""
+        pa = _pa()
+        start, length = self._payload(offset)
+        buf = pa.foreign_buffer(self.address + start, length, base=_Lease(self, offset))
+        return pa.ipc.read_record_batch(pa.ipc.read_message(buf), schema)
+
+    def copy_batch(self, offset: int, schema: Any) -> Any:
+        """The record batch in a lent span, copied into process memory (the span is not kept)."""
+        pa = _pa()
+        start, length = self._payload(offset)
+        # Into pyarrow's pool, which keeps freed memory for the next allocation (malloc'ed bytes
+        # would fault in fresh pages every time), with a parallel memcpy.
+        buf = pa.allocate_buffer(length)
+        sink = pa.FixedSizeBufferWriter(buf)
+        sink.set_memcopy_threads(_COPY_THREADS)
+        sink.write(self.base.slice(start, length))
+        return pa.ipc.read_record_batch(pa.ipc.read_message(buf), schema)
+
+    def write_batch(self, batch: Any, schema_size: int, schema: Any, reserved: int, capacity: int) -> int | bytes:
+        """Writes one batch for the JVM into the span it reserved or one asked for now: the span
+        offset, or the IPC bytes if the arena is full."""
+        pa = _pa()
+        need = pa.ipc.get_record_batch_size(batch) + schema_size + _STREAM_SLACK
+        if reserved >= 0 and need <= capacity:
+            offset = reserved
+        else:
+            offset = self.java.allocate(need) if need <= self.size else -1
+        if offset < 0:
+            return batch.serialize().to_pybytes()
+        try:
+            start = offset + SPAN_HEADER
+            if offset % 64 or start + need > self.size:
+                raise GatunError(f"the server gave out a bad arena span {offset}")
+            # A memoryview slice keeps the buffer mutable (a pyarrow slice would not be).
+            sink = pa.FixedSizeBufferWriter(pa.py_buffer(self.view[start:start + need]))
+            writer = pa.ipc.new_stream(sink, schema)
+            writer.write_batch(batch)
+            length = sink.tell()
+            writer.close()
+            _U64.pack_into(self.mm, offset + 8, length)
+        except BaseException:
+            self.java.abandon(offset)
+            raise
+        return offset
+
+
+class BatchSource:
+    """The client half of a Java `ArenaReader`: hands it one batch per `next()` (a callback)."""
+
+    class Java:
+        implements = ["dev.gatun.arrow.BatchSource"]
+
+    def __init__(self, arena: Arena, schema: Any, batches: Iterator[Any]):
+        self._arena = arena
+        self._schema = schema
+        self._batches: Iterator[Any] | None = batches
+        self._schema_size = len(schema.serialize())
+
+    def next(self, reserved: int, capacity: int) -> int | bytes | None:
+        if self._batches is None:
+            return None
+        batch = next(self._batches, None)
+        if batch is None:
+            self._batches = None
+            return None
+        if not batch.schema.equals(self._schema):
+            raise TypeError(f"a record batch with schema {batch.schema} in a stream of schema {self._schema}")
+        return self._arena.write_batch(batch, self._schema_size, self._schema, reserved, capacity)
+
+    def close(self) -> None:
+        self._batches = None  # let the data go: the callback object itself stays registered
+
+
+def _check_no_dictionary(pa: Any, t: Any, where: str) -> None:
+    if pa.types.is_dictionary(t):
+        raise TypeError(f"{where} is dictionary-encoded, which the shared-memory path does not carry; "
+                        "decode it first (e.g. table.cast(...) to the value type)")
+    for i in range(getattr(t, "num_fields", 0)):
+        f = t.field(i)
+        _check_no_dictionary(pa, f.type, f"{where}.{f.name}")
+
+
+def _split(pa: Any, batch: Any, limit: int) -> Iterator[Any]:
+    """The batch, in row slices whose IPC size stays under `limit` (slices copy nothing)."""
+    size = pa.ipc.get_record_batch_size(batch)
+    if size <= limit or batch.num_rows <= 1:
+        yield batch
+        return
+    rows = max(1, batch.num_rows * limit // size)
+    for start in range(0, batch.num_rows, rows):
+        yield batch.slice(start, rows)
+
+
+def send_arrow_buffers(client: Any, data: Any) -> JavaObject:
+    pa = _pa()
+    if isinstance(data, pa.Table):
+        schema, batches = data.schema, iter(data.to_batches())
+    elif isinstance(data, pa.RecordBatch):
+        schema, batches = data.schema, iter([data])
+    elif isinstance(data, pa.RecordBatchReader):
+        schema, batches = data.schema, iter(data)
+    else:
+        raise TypeError("send_arrow_buffers needs a pyarrow Table, RecordBatch or RecordBatchReader, "
+                        f"got {type(data).__module__}.{type(data).__qualname__}")
+    for f in schema:
+        _check_no_dictionary(pa, f.type, f.name)
+    arena = client._arrow_arena()
+    # The JVM reader reserves a quarter of the arena per batch (ArenaReader.RESERVE_FRACTION); a
+    # slice that fits there needs no allocation call.
+    limit = max(arena.size // 4 - len(schema.serialize()) - _STREAM_SLACK, arena.size // 8)
+    pieces = (piece for b in batches for piece in _split(pa, b, limit))
+    source = BatchSource(arena, schema, pieces)
+    return client.jvm.dev.gatun.arrow.ArenaReader.open(arena.java, schema.serialize().to_pybytes(), source)
+
+
+class _Held:
+    """The batches a table is being built from; can copy its arena-backed ones out to make room."""
+
+    def __init__(self, arena: Arena, schema: Any):
+        self.arena = arena
+        self.schema = schema
+        self.batches: list[Any] = []
+        self.in_arena: list[tuple[int, int]] = []  # (index in batches, span offset)
+
+    def evict(self) -> bool:
+        if not self.in_arena:
+            return False
+        for i, offset in self.in_arena:
+            self.batches[i] = self.arena.copy_batch(offset, self.schema)
+        self.in_arena.clear()
+        return True
+
+
+def _stream(arena: Arena, exporter: JavaObject, schema: Any, held: _Held | None) -> Iterator[Any]:
+    # No exporter.close() on the way out: a stream dropped half-read is closed by the garbage
+    # collector, which may run in the middle of another request on this thread's channel, where a
+    # call must not start. Nothing is pending in the exporter between two pulls; dropping the
+    # proxy releases it in the JVM.
+    pa = _pa()
+    while True:
+        offset = exporter.next()
+        if offset == NO_ROOM:
+            if held is not None and held.evict():
+                continue
+            data = exporter.nextBytes()
+            if data is None:
+                return
+            batch = pa.ipc.read_record_batch(pa.ipc.read_message(pa.py_buffer(data)), schema)
+        elif offset == END:
+            return
+        else:
+            batch = arena.read_batch(offset, schema)
+            if held is not None:
+                held.in_arena.append((len(held.batches), offset))
+        if held is not None:
+            held.batches.append(batch)
+        yield batch
+        del batch  # hold no view here: the consumer decides how long the span lives
+
+
+def get_arrow_data(client: Any, obj: Any, reader: bool = False) -> Any:
+    pa = _pa()
+    if not isinstance(obj, JavaObject):
+        raise TypeError("get_arrow_data needs a Java ArrowReader, VectorSchemaRoot or ArrowExporter, "
+                        f"got {type(obj).__qualname__}")
+    arena = client._arrow_arena()
+    try:
+        exporter = client.jvm.dev.gatun.arrow.ArrowExporter.open(arena.java, obj)
+    except JavaException as e:
+        if e.class_name == "java.lang.IllegalArgumentException":
+            raise TypeError(f"get_arrow_data: {e.message}") from None
+        raise
+    schema = pa.ipc.read_schema(pa.py_buffer(exporter.schema()))
+    if reader:
+        return pa.RecordBatchReader.from_batches(schema, _stream(arena, exporter, schema, None))
+    held = _Held(arena, schema)
+    # Consumed without a loop variable, which would pin the latest batch's span during eviction.
+    collections.deque(_stream(arena, exporter, schema, held), maxlen=0)
+    return pa.Table.from_batches(held.batches, schema)

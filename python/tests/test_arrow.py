@@ -1,0 +1,453 @@
+"""The Arrow data plane (spec/arrow.md) against real server JVMs: types, zero copy, streaming with
+bounded memory, lifetime, allowlist and bad input.
+
+A small Java helper is compiled here against gatun-arrow.jar (Java code that consumes the reader
+Python sent, and produces data for Python), and put on the test servers' class path.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import gc
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pytest
+
+from gatun import GatunClient, GatunConnectionError, JavaException, NotAllowedError
+from gatun.launcher import arrow_jar
+
+HELPER = r"""
+package gatuntest;
+
+import dev.gatun.arrow.ArrowArena;
+import dev.gatun.arrow.ArrowExporter;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.channels.Channels;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
+
+/** Java code on the other side of the tests. */
+public final class ArrowHelper {
+    private ArrowHelper() {
+    }
+
+    /** Sum of a BIGINT column over every batch (nulls count 0), and the rows seen: {sum, rows}. */
+    public static long[] sum(ArrowReader reader, String column) throws IOException {
+        long sum = 0;
+        long rows = 0;
+        VectorSchemaRoot root = reader.getVectorSchemaRoot();
+        while (reader.loadNextBatch()) {
+            BigIntVector v = (BigIntVector) root.getVector(column);
+            for (int i = 0; i < v.getValueCount(); i++) {
+                if (!v.isNull(i)) {
+                    sum += v.get(i);
+                }
+            }
+            rows += root.getRowCount();
+        }
+        return new long[] {sum, rows};
+    }
+
+    /** {@link #sum} on a new JVM thread: the reader's pulls then come from a thread no channel serves. */
+    public static long[] sumInThread(ArrowReader reader, String column) throws Exception {
+        long[][] out = new long[1][];
+        Exception[] failed = new Exception[1];
+        Thread t = new Thread(() -> {
+            try {
+                out[0] = sum(reader, column);
+            } catch (Exception e) {
+                failed[0] = e;
+            }
+        });
+        t.start();
+        t.join();
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+        return out[0];
+    }
+
+    /** Whether the data buffers of the next batch's first column lie inside the arena. */
+    public static boolean nextBatchInArena(ArrowReader reader, ArrowArena arena) throws IOException {
+        if (!reader.loadNextBatch()) {
+            throw new IllegalStateException("no batch");
+        }
+        FieldVector v = reader.getVectorSchemaRoot().getFieldVectors().get(0);
+        ArrowBuf data = v.getDataBuffer();
+        return arena.contains(data.memoryAddress(), data.capacity());
+    }
+
+    /** The reader's batches as IPC messages on the heap (as Spark holds them), then exported as such. */
+    public static ArrowExporter ipcExporter(ArrowArena arena, ArrowReader reader) throws IOException {
+        List<byte[]> batches = new ArrayList<>();
+        VectorSchemaRoot root = reader.getVectorSchemaRoot();
+        while (reader.loadNextBatch()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (ArrowRecordBatch b = new VectorUnloader(root).getRecordBatch()) {
+                MessageSerializer.serialize(new WriteChannel(Channels.newChannel(out)), b);
+            }
+            batches.add(out.toByteArray());
+        }
+        return ArrowExporter.fromIpcBatches(arena, root.getSchema(), batches.iterator());
+    }
+
+    /** One batch of {@code rows} BIGINTs 0..rows-1, made in the JVM. */
+    public static VectorSchemaRoot sequence(int rows) {
+        BigIntVector v = new BigIntVector("n", new RootAllocator());
+        v.allocateNew(rows);
+        for (int i = 0; i < rows; i++) {
+            v.set(i, i);
+        }
+        v.setValueCount(rows);
+        return VectorSchemaRoot.of(v);
+    }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def helper_dir(tmp_path_factory) -> str:
+    jar = arrow_jar()
+    assert jar is not None, "gatun-arrow.jar is not bundled (make jar)"
+    home = os.environ.get("JAVA_HOME")
+    javac = str(Path(home) / "bin" / "javac") if home else shutil.which("javac")
+    out = tmp_path_factory.mktemp("arrowhelper")
+    src = out / "ArrowHelper.java"
+    src.write_text(HELPER)
+    subprocess.run([javac, "--release", "17", "-cp", str(jar), "-d", str(out), str(src)], check=True)
+    return str(out)
+
+
+def _client(helper_dir: str, arena: str) -> GatunClient:
+    return GatunClient(arrow_arena_bytes=arena, classpath=[helper_dir], allowlist="default,gatuntest.*")
+
+
+@pytest.fixture(scope="module")
+def ac(helper_dir) -> Iterator[GatunClient]:
+    """A server with the helper on its class path and a 16 MiB arena."""
+    c = _client(helper_dir, "16MiB")
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def tiny(helper_dir) -> Iterator[GatunClient]:
+    """A 1 MiB arena (the minimum): batches that do not fit take the fallbacks."""
+    c = _client(helper_dir, "1MiB")
+    yield c
+    c.close()
+
+
+def _all_types(n: int) -> pa.Table:
+    """Every type Spark's Arrow conversion produces, nulls everywhere (every 5th row)."""
+    def nulls(values):
+        return [None if i % 5 == 3 else v for i, v in enumerate(values)]
+
+    ints = list(range(-n // 2, n - n // 2))
+    ts = [dt.datetime(2020, 1, 1) + dt.timedelta(seconds=37 * i, microseconds=i) for i in range(n)]
+    cols = {
+        "i8": pa.array(nulls([i % 128 for i in ints]), pa.int8()),
+        "i16": pa.array(nulls([i % 30000 for i in ints]), pa.int16()),
+        "i32": pa.array(nulls(ints), pa.int32()),
+        "i64": pa.array(nulls([i * 10**12 for i in ints]), pa.int64()),
+        "f32": pa.array(nulls([i / 3 for i in ints]), pa.float32()),
+        "f64": pa.array(nulls([i / 7 for i in ints]), pa.float64()),
+        "dec5_2": pa.array(nulls([decimal.Decimal(i % 1000) / 100 for i in ints]), pa.decimal128(5, 2)),
+        "dec18_6": pa.array(nulls([decimal.Decimal(i) / 10**6 for i in ints]), pa.decimal128(18, 6)),
+        "dec38_10": pa.array(nulls([decimal.Decimal(i) * 10**20 + decimal.Decimal("0.5") for i in ints]),
+                             pa.decimal128(38, 10)),
+        "bool": pa.array(nulls([i % 3 == 0 for i in ints]), pa.bool_()),
+        "str": pa.array(nulls([f"s{i}é" * (i % 4) for i in ints]), pa.string()),
+        "lstr": pa.array(nulls([f"L{i}" for i in ints]), pa.large_string()),
+        "bin": pa.array(nulls([bytes([i % 256]) * (i % 5) for i in ints]), pa.binary()),
+        "lbin": pa.array(nulls([b"\x00\xff" * (i % 3) for i in ints]), pa.large_binary()),
+        "date": pa.array(nulls([dt.date(1970, 1, 1) + dt.timedelta(days=i) for i in ints]), pa.date32()),
+        "ts": pa.array(nulls(ts), pa.timestamp("us")),
+        "ts_utc": pa.array(nulls(ts), pa.timestamp("us", tz="UTC")),
+        "ts_ny": pa.array(nulls(ts), pa.timestamp("us", tz="America/New_York")),
+        "dur": pa.array(nulls([dt.timedelta(microseconds=i * 1001) for i in ints]), pa.duration("us")),
+        "null": pa.nulls(n),
+        "struct": pa.array(nulls([{"x": i, "y": None if i % 2 else str(i)} for i in ints]),
+                           pa.struct([("x", pa.int32()), ("y", pa.string())])),
+        "list": pa.array(nulls([[j for j in range(i % 4)] if i % 7 else [None] for i in ints]), pa.list_(pa.int64())),
+        "list_struct": pa.array(nulls([[{"a": float(i)}] * (i % 3) for i in ints]),
+                                pa.list_(pa.struct([("a", pa.float64())]))),
+        "map": pa.array(nulls([[(f"k{j}", j if j % 2 else None) for j in range(i % 3)] for i in ints]),
+                        pa.map_(pa.string(), pa.int32())),
+        "nested": pa.array(nulls([{"l": [[i]], "m": [("a", [i])]} for i in ints]),
+                           pa.struct([("l", pa.list_(pa.list_(pa.int32()))),
+                                      ("m", pa.map_(pa.string(), pa.list_(pa.int16())))])),
+    }
+    return pa.table(cols)
+
+
+def _roundtrip(client: GatunClient, data) -> pa.Table:
+    """Python -> JVM (an ArenaReader) -> Python (an ArrowExporter reading that reader)."""
+    return client.get_arrow_data(client.send_arrow_buffers(data))
+
+
+def test_every_spark_type_round_trips(ac):
+    t = _all_types(1000)
+    back = _roundtrip(ac, t)
+    assert back.schema == t.schema
+    assert back.equals(t)
+    for name in t.column_names:  # per column too, for a readable failure
+        assert back.column(name).equals(t.column(name)), name
+
+
+def test_many_batches_zero_row_batches_and_empty_tables(ac):
+    t = _all_types(50)
+    batches = [t.slice(i, 7).to_batches()[0] for i in range(0, 50, 7)]
+    batches.insert(2, t.to_batches()[0].slice(0, 0))
+    many = pa.Table.from_batches(batches)
+    back = _roundtrip(ac, many)
+    assert back.equals(many)
+    stream = ac.get_arrow_data(ac.send_arrow_buffers(pa.RecordBatchReader.from_batches(t.schema, iter(batches))),
+                               reader=True)
+    assert [b.num_rows for b in stream] == [b.num_rows for b in batches]
+
+    empty = t.schema.empty_table()
+    back = _roundtrip(ac, empty)
+    assert back.num_rows == 0 and back.schema == t.schema
+
+    one = t.to_batches()[0]
+    assert _roundtrip(ac, one).equals(pa.Table.from_batches([one]))
+    reader = pa.RecordBatchReader.from_batches(t.schema, iter(batches))
+    assert _roundtrip(ac, reader).equals(many)
+
+
+def test_streaming_reader_form(ac):
+    t = _all_types(300)
+    r = ac.get_arrow_data(ac.send_arrow_buffers(pa.Table.from_batches(t.to_batches(max_chunksize=40))),
+                          reader=True)
+    assert isinstance(r, pa.RecordBatchReader)
+    assert r.schema == t.schema
+    got = list(r)
+    assert len(got) == 8
+    assert pa.Table.from_batches(got).equals(t)
+
+
+def test_ipc_batches_held_by_java_are_exported_as_they_are(ac):
+    t = _all_types(200)
+    exporter = ac.jvm.gatuntest.ArrowHelper.ipcExporter(
+        ac.arrow_arena(), ac.send_arrow_buffers(pa.Table.from_batches(t.to_batches(max_chunksize=60))))
+    assert ac.get_arrow_data(exporter).equals(t)
+
+
+def test_java_code_consumes_the_reader(ac):
+    n = 200_000
+    t = pa.table({"v": pa.array([None if i % 10 == 0 else i for i in range(n)], pa.int64())})
+    total, rows = ac.jvm.gatuntest.ArrowHelper.sum(ac.send_arrow_buffers(t), "v")
+    assert rows == n
+    assert total == sum(i for i in range(n) if i % 10)
+
+
+def test_reader_consumed_on_another_jvm_thread(ac):
+    t = pa.table({"v": pa.array(range(100_000), pa.int64())})
+    total, rows = ac.jvm.gatuntest.ArrowHelper.sumInThread(
+        ac.send_arrow_buffers(pa.Table.from_batches(t.to_batches(max_chunksize=10_000))), "v")
+    assert (total, rows) == (sum(range(100_000)), 100_000)
+
+
+def test_zero_copy_both_ways(ac):
+    t = pa.table({"v": pa.array(range(100_000), pa.int64()), "s": pa.array([str(i) for i in range(100_000)])})
+    arena = ac._arrow_arena()
+    # JVM side: the vectors loaded from what Python sent view the arena.
+    assert ac.jvm.gatuntest.ArrowHelper.nextBatchInArena(ac.send_arrow_buffers(t), arena.java)
+    # Python side: the arrays from what the JVM sent view the arena mapping.
+    back = ac.get_arrow_data(ac.jvm.gatuntest.ArrowHelper.sequence(100_000))
+    lo, hi = arena.address, arena.address + arena.size
+    for col in (back.column(0).chunk(0),):
+        data = col.buffers()[1]
+        assert lo <= data.address and data.address + data.size <= hi
+    b2 = _roundtrip(ac, t)
+    for chunk in b2.column("s").chunks:
+        for buf in chunk.buffers():
+            assert buf is None or lo <= buf.address < hi
+
+
+def test_spans_are_freed_when_views_die(ac):
+    arena = ac._arrow_arena()
+    gc.collect()
+    empty = arena.java.freeBytes()
+    back = ac.get_arrow_data(ac.jvm.gatuntest.ArrowHelper.sequence(300_000))
+    col = back.column(0)
+    del back
+    assert arena.java.freeBytes() < empty, "a column still views its span"
+    assert col[299_999].as_py() == 299_999
+    del col
+    gc.collect()
+    assert arena.java.freeBytes() == empty
+
+
+def _gen_batches(total_bytes: int, rows: int = 256 * 1024) -> Iterator[pa.RecordBatch]:
+    """BIGINT batches of 2 MiB, made lazily: only the batch in flight is in Python memory."""
+    made = 0
+    start = 0
+    while made < total_bytes:
+        yield pa.record_batch({"v": pa.array(range(start, start + rows), pa.int64())})
+        start += rows
+        made += rows * 8
+
+
+def _rss(pid: int | str = "self") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.parametrize("total_mib", [int(os.environ.get("GATUN_ARROW_STREAM_MIB", "256"))])
+def test_stream_larger_than_the_arena_has_bounded_memory(ac, total_mib):
+    """256 MiB (1 GiB with GATUN_ARROW_STREAM_MIB=1024) through a 16 MiB arena, both directions at
+    once: Python generates, the JVM reads in place and re-exports, Python reads and drops."""
+    total = total_mib << 20
+    schema = pa.schema([("v", pa.int64())])
+    reader = pa.RecordBatchReader.from_batches(schema, _gen_batches(total))
+    py0, jvm0 = _rss(), _rss(ac.server_pid)
+    back = ac.get_arrow_data(ac.send_arrow_buffers(reader), reader=True)
+    expect_next = 0
+    py_peak = jvm_peak = 0
+    for i, batch in enumerate(back):
+        v = batch.column(0)
+        assert v[0].as_py() == expect_next and v[len(v) - 1].as_py() == expect_next + len(v) - 1
+        expect_next += len(v)
+        if i % 16 == 0:
+            py_peak, jvm_peak = max(py_peak, _rss()), max(jvm_peak, _rss(ac.server_pid))
+        del batch, v
+    assert expect_next * 8 >= total
+    grown_py, grown_jvm = py_peak - py0, jvm_peak - jvm0
+    assert grown_py < 96 << 20, f"Python RSS grew by {grown_py >> 20} MiB for a {total_mib} MiB stream"
+    assert grown_jvm < 128 << 20, f"JVM RSS grew by {grown_jvm >> 20} MiB for a {total_mib} MiB stream"
+
+
+def test_table_larger_than_the_arena_arrives_by_copying_out(ac):
+    """A whole table kept by the caller cannot stay in a 16 MiB arena: older batches are copied out."""
+    n = 6 * 1024 * 1024  # 48 MiB of BIGINT
+    t = pa.table({"v": pa.array(range(n), pa.int64())})
+    back = ac.get_arrow_data(ac.send_arrow_buffers(t))
+    assert back.num_rows == n and back.equals(t)
+
+
+def test_batches_larger_than_the_arena(tiny):
+    # JVM -> Python: one 4 MiB batch made in the JVM, through a 1 MiB arena, comes as bytes.
+    back = tiny.get_arrow_data(tiny.jvm.gatuntest.ArrowHelper.sequence(500_000))
+    assert back.column(0).to_pylist() == list(range(500_000))
+    # Python -> JVM: a 4 MiB batch is cut into slices that fit.
+    t = pa.table({"v": pa.array(range(500_000), pa.int64())})
+    assert tiny.jvm.gatuntest.ArrowHelper.sum(tiny.send_arrow_buffers(t), "v")[0] == sum(range(500_000))
+
+
+def test_views_kept_by_the_caller_force_the_byte_path(tiny):
+    """The caller keeps every streamed batch: the arena fills and later batches come as bytes."""
+    t = pa.table({"v": pa.array(range(1_000_000), pa.int64())})
+    r = tiny.get_arrow_data(tiny.send_arrow_buffers(pa.Table.from_batches(t.to_batches(max_chunksize=20_000))),
+                            reader=True)
+    kept = list(r)
+    assert pa.Table.from_batches(kept).equals(t)
+    arena = tiny._arrow_arena()
+    in_arena = sum(1 for b in kept if arena.address <= b.column(0).buffers()[1].address < arena.address + arena.size)
+    assert 0 < in_arena < len(kept)
+
+
+def test_closed_java_reader_refuses_use(ac):
+    reader = ac.send_arrow_buffers(pa.table({"v": [1, 2, 3]}))
+    reader.close()
+    with pytest.raises(JavaException, match="closed"):
+        reader.loadNextBatch()
+    with pytest.raises(JavaException, match="closed"):
+        ac.get_arrow_data(reader)
+
+
+def test_bad_offsets_from_a_client_are_refused(ac):
+    class Liar:
+        class Java:
+            implements = ["dev.gatun.arrow.BatchSource"]
+
+        def __init__(self, value):
+            self.value = value
+
+        def next(self, reserved, capacity):
+            return self.value
+
+        def close(self):
+            pass
+
+    schema = pa.schema([("v", pa.int64())]).serialize().to_pybytes()
+    arena = ac._arrow_arena()
+    for value, message in [(12345, "not a span"), (arena.size + 64, "not a span"), (b"garbage!", "IPC")]:
+        reader = ac.jvm.dev.gatun.arrow.ArenaReader.open(arena.java, schema, Liar(value))
+        with pytest.raises(JavaException, match=message):
+            reader.loadNextBatch()
+
+
+def test_use_after_client_close(helper_dir):
+    c = _client(helper_dir, "4MiB")
+    t = pa.table({"v": pa.array(range(1000), pa.int64())})
+    kept = c.get_arrow_data(c.jvm.gatuntest.ArrowHelper.sequence(1000))
+    stream = c.get_arrow_data(c.send_arrow_buffers(pa.Table.from_batches(t.to_batches(max_chunksize=100))),
+                              reader=True)
+    stream.read_next_batch()
+    c.close()
+    with pytest.raises(GatunConnectionError):
+        stream.read_next_batch()
+    with pytest.raises(GatunConnectionError):
+        c.send_arrow_buffers(t)
+    gc.collect()
+    # What was received stays valid: the mapping lives as long as a view of it.
+    assert kept.column(0).to_pylist() == list(range(1000))
+
+
+def test_bad_input_is_a_clear_error(ac):
+    with pytest.raises(TypeError, match="Table, RecordBatch or RecordBatchReader"):
+        ac.send_arrow_buffers([1, 2, 3])
+    with pytest.raises(TypeError, match="ArrowReader, a VectorSchemaRoot or an ArrowExporter"):
+        ac.get_arrow_data(ac.jvm.java.util.ArrayList())
+    with pytest.raises(TypeError, match="ArrowReader, VectorSchemaRoot or ArrowExporter"):
+        ac.get_arrow_data("not a Java object")
+    with pytest.raises(TypeError, match="dictionary-encoded"):
+        ac.send_arrow_buffers(pa.table({"d": pa.array(["a", "b", "a"]).dictionary_encode()}))
+
+
+def test_allowlist_can_refuse_the_arena():
+    with GatunClient(allowlist="default,-dev.gatun.arrow.*") as c:
+        with pytest.raises(NotAllowedError):
+            c.send_arrow_buffers(pa.table({"v": [1]}))
+
+
+def test_inside_a_spark_driver():
+    """gatun-spark.jar carries dev.gatun.arrow (Spark provides Arrow, its allocator and the
+    --add-opens) and the Spark default allowlist admits it."""
+    pytest.importorskip("pyspark")
+    import sys
+
+    import gatun.pyspark
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    gatun.pyspark.install()
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[1]").appName("gatun-arrow-tests")
+             .config("spark.ui.enabled", "false").getOrCreate())
+    try:
+        client = spark.sparkContext._gateway._gatun
+        t = _all_types(500)
+        assert client.get_arrow_data(client.send_arrow_buffers(t)).equals(t)
+    finally:
+        spark.stop()
