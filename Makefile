@@ -77,7 +77,7 @@ test: venv
 	$(MAKE) --no-print-directory test-pyspark-doctests
 
 # PySpark's own doctests, run over Gatun; fails on any failure the Py4J baseline did not have.
-PYSPARK_DOCTEST_MODULES ?= pyspark.sql.types pyspark.sql.classic.column pyspark.sql.classic.dataframe pyspark.sql.session pyspark.sql.functions.builtin
+PYSPARK_DOCTEST_MODULES ?= pyspark.sql.types pyspark.sql.classic.column pyspark.sql.classic.dataframe pyspark.sql.session pyspark.sql.functions.builtin pyspark.sql.pandas.conversion
 
 test-pyspark-doctests: venv
 	$(VPY) bench/pyspark_doctests.py --python $(VPY) --env GATUN_PYSPARK=1 --timeout 900 \

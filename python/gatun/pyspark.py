@@ -19,7 +19,9 @@ PySpark names replaced by `install()` (nothing else of PySpark is modified):
 * `ensure_callback_server_started` where PySpark imported it (callbacks need no server here);
 * `JavaClass` in the PySpark modules that build classes by name from a gateway client (and
   `py4j.java_gateway.JavaClass` itself, for the converters that import it at call time; see
-  `py4j_compat.JavaClassByName`).
+  `py4j_compat.JavaClassByName`);
+* the transport of the Arrow paths (toPandas()/toArrow(), createDataFrame from pandas or
+  pyarrow), for sessions over Gatun only: see `gatun.spark_arrow`.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import py4j_compat
+from . import py4j_compat, spark_arrow
 from .errors import GatunError
 from .launcher import wait_for_file
 
@@ -208,6 +210,7 @@ def install() -> None:
             continue
         if hasattr(module, attr):
             setattr(module, attr, value)
+    spark_arrow.install()
     from pyspark.core.context import SparkContext
 
     if SparkContext._gateway is not None and not isinstance(SparkContext._gateway, py4j_compat.ClientServer):

@@ -38,7 +38,8 @@ public final class SparkGatewayMain {
      * What PySpark reaches: Spark and Scala, Hadoop (Hive and file-system configuration), java.sql
      * dates and timestamps its converters build, and {@code java.io.File} (SparkContext resolves
      * paths with it), on top of the standalone default, whose other denials (processes, class
-     * loading, reflection, System) still hold.
+     * loading, reflection, System) still hold. Gatun's own helpers for PySpark's Arrow paths are
+     * allowed too: PySpark reaches them when Gatun is active.
      */
     public static final String DEFAULT_ALLOWLIST = String.join(",", sparkDefaults());
 
@@ -51,7 +52,8 @@ public final class SparkGatewayMain {
         }
         entries.addAll(List.of("org.apache.spark.**", "scala.**", "org.apache.hadoop.**", "java.sql.*",
                 "java.time.**", "java.io.File", "-java.io.FileInputStream", "-java.io.FileOutputStream",
-                "-java.io.RandomAccessFile", "-java.io.ObjectInputStream"));
+                "-java.io.RandomAccessFile", "-java.io.ObjectInputStream",
+                ArrowBatchCollector.class.getName(), ArrowStreamInbox.class.getName()));
         return entries;
     }
 

@@ -1,0 +1,309 @@
+"""PySpark's Arrow paths end to end: toPandas() and createDataFrame(pandas_df), Gatun against stock
+PySpark with Arrow enabled and with Arrow disabled, at several sizes, in one run.
+
+    .venv/bin/python bench/pyspark_arrow_bench.py                       # quick: 1 MiB and 16 MiB
+    .venv/bin/python bench/pyspark_arrow_bench.py --sizes 1MiB,100MiB,1GiB --driver-memory 8g
+
+Each bridge runs in its own Python process (one Spark driver per process): `gatun` (Gatun,
+Arrow enabled), `py4j` (stock PySpark, Arrow enabled, then Arrow disabled in the same process).
+One timed run per case, after one small warm-up of each operation. Sizes are Arrow bytes of the
+data (the mixed-type table below), so rows = size / bytes per row.
+
+Arrow-disabled is very slow at large sizes: it runs up to `--no-arrow-max` (default 16 MiB) and
+is extrapolated linearly in rows above that, marked as such.
+
+Per case it records: wall time; the peak RSS of the Python process during the operation above
+its RSS before (Linux: VmHWM reset through /proc/self/clear_refs), against the size of the
+pandas result (toPandas) or input (createDataFrame); and where the time goes:
+* toPandas: Spark compute (a `noop` write of the same cached DataFrame), collecting the Arrow
+  batches into Python (`_collect_as_arrow`, which includes the compute), and the rest
+  (pandas conversion) = toPandas - collect;
+* createDataFrame: pandas -> Arrow conversion (pyarrow `Table.from_pandas` of the frame, close to
+  what PySpark does per slice), and the rest (transfer and building the DataFrame in the JVM).
+
+Writes <out>/pyspark-arrow.md, .json and .png (default out: bench/results).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+NAME = "pyspark-arrow"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Runs in a child process: one bridge, every size and operation; prints one JSON line per case.
+WORKER = r'''
+import gc, json, os, sys, time
+bridge, sizes, ops, modes, no_arrow_max, driver_memory = json.loads(sys.argv[1])
+if bridge == "gatun":
+    import gatun.pyspark
+    gatun.pyspark.install()
+import numpy as np, pandas as pd, pyarrow as pa
+from pyspark.sql import SparkSession
+
+spark = (SparkSession.builder.master("local[2]").appName("gatun-arrow-bench")
+         .config("spark.ui.enabled", "false").config("spark.driver.memory", driver_memory)
+         .config("spark.driver.maxResultSize", "0").config("spark.sql.execution.arrow.pyspark.enabled", "true")
+         .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "false").getOrCreate())
+spark.sparkContext.setLogLevel("ERROR")
+COLUMNS = ["id", "cast(id * 7 % 1000003 as double) / 3 as x", "cast(id % 100000 as int) as i",
+           "concat('item-', id % 100000) as s", "timestamp'2024-01-01 00:00:00' + make_interval(0,0,0,0,0,0,id % 86400) as ts",
+           "id % 3 = 0 as flag"]
+
+
+def source(rows):
+    df = spark.range(0, rows, 1, 4).selectExpr(*COLUMNS).cache()
+    df.count()
+    return df
+
+
+def row_bytes():
+    sample = spark.range(0, 100_000, 1, 1).selectExpr(*COLUMNS)
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+    table = sample.toArrow()
+    return table.nbytes / table.num_rows
+
+
+def status_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+
+
+def reset_peak():
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def measured(fn):
+    before = status_kib("VmRSS")
+    ok = reset_peak()
+    t = time.perf_counter()
+    out = fn()
+    secs = time.perf_counter() - t
+    peak = status_kib("VmHWM") - before if ok else None
+    return out, secs, (peak * 1024 if peak is not None else None)
+
+
+def emit(**kw):
+    print("CASE " + json.dumps(kw), flush=True)
+
+
+per_row = row_bytes()
+for mode in modes:
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true" if mode != "no-arrow" else "false")
+    label = bridge if mode == "arrow" else bridge + " " + mode
+    # Warm-up: load classes and JIT-compile the paths once.
+    warm = source(2_000)
+    warm.toPandas()
+    spark.createDataFrame(warm.toPandas()).count()
+    warm.unpersist()
+    for size in sizes:
+        if mode == "no-arrow" and size > no_arrow_max:
+            continue
+        rows = max(1, int(size / per_row))
+        if "toPandas" in ops:
+            df = source(rows)
+            _, compute, _ = measured(lambda: df.write.format("noop").mode("overwrite").save())
+            collect = None
+            if mode != "no-arrow":
+                batches, collect, _ = measured(lambda: df._collect_as_arrow())
+                del batches
+            pdf, secs, peak = measured(df.toPandas)
+            emit(label=label, op="toPandas", size=size, rows=rows, secs=secs, peak=peak,
+                 result_bytes=int(pdf.memory_usage(deep=True).sum()), compute=compute, collect=collect)
+            del pdf
+            df.unpersist()
+        if "createDataFrame" in ops:
+            pdf = source(rows).toPandas() if mode != "no-arrow" else None
+            if pdf is None:
+                spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+                pdf = source(rows).toPandas()
+                spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "false")
+            spark.catalog.clearCache()
+            _, to_arrow, _ = measured(lambda: pa.Table.from_pandas(pdf, preserve_index=False))
+            sdf, secs, peak = measured(lambda: spark.createDataFrame(pdf))
+            _, count_secs, _ = measured(sdf.count)
+            emit(label=label, op="createDataFrame", size=size, rows=rows, secs=secs, peak=peak,
+                 result_bytes=int(pdf.memory_usage(deep=True).sum()), to_arrow=to_arrow, count=count_secs)
+            del pdf, sdf
+        gc.collect()
+spark.stop()
+'''
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    m = _SIZE.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1MiB, 100MiB, 1GiB)")
+    unit = (m.group(2) or "").lower()[:1]
+    return int(float(m.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit])
+
+
+def human(n: float) -> str:
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= div:
+            return f"{n / div:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def run_bridge(bridge: str, args: argparse.Namespace, modes: list[str]) -> list[dict]:
+    env = {k: v for k, v in os.environ.items() if k != "GATUN_PYSPARK"}
+    env["PYSPARK_PYTHON"] = sys.executable
+    spec = [bridge, args.sizes, args.ops, modes, args.no_arrow_max, args.driver_memory]
+    print(f"== {bridge} ({', '.join(modes)})", flush=True)
+    proc = subprocess.run([sys.executable, "-c", WORKER, json.dumps(spec)], env=env, capture_output=True,
+                          text=True, timeout=args.timeout)
+    cases = [json.loads(line[5:]) for line in proc.stdout.splitlines() if line.startswith("CASE ")]
+    for c in cases:
+        print(f"   {c['label']:<16} {c['op']:<16} {human(c['size']):>9}: {c['secs']:.3f} s", flush=True)
+    if proc.returncode != 0:
+        print(f"   {bridge} exited with {proc.returncode}:\n{proc.stderr[-3000:]}", file=sys.stderr)
+    return cases
+
+
+def extrapolate(cases: list[dict], sizes: list[int], label: str) -> list[dict]:
+    """Arrow-disabled cases above --no-arrow-max, linear in rows from the largest measured one."""
+    out = []
+    for op in {c["op"] for c in cases}:
+        measured = [c for c in cases if c["label"] == label and c["op"] == op]
+        if not measured:
+            continue
+        base = max(measured, key=lambda c: c["size"])
+        for size in sizes:
+            if size > base["size"]:
+                rows = int(base["rows"] * size / base["size"])
+                out.append(dict(label=label, op=op, size=size, rows=rows, secs=base["secs"] * rows / base["rows"],
+                                peak=None, result_bytes=None, extrapolated_from=base["size"]))
+    return out
+
+
+def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
+    L = ["# PySpark Arrow paths: Gatun vs stock PySpark (Arrow on / off)", "",
+         f"Run {meta['when']} on {meta['machine']}; one timed run per case after a small warm-up; "
+         f"local[2], driver memory {meta['driver_memory']}. Sizes are Arrow bytes of a mixed-type table "
+         "(bigint, double, int, string, timestamp, bool). `*` = extrapolated linearly from the largest "
+         "measured size (Arrow disabled is too slow to run there). Timings on a shared 2-core machine are "
+         "noisy.", ""]
+    for op in ("toPandas", "createDataFrame"):
+        rows = [c for c in cases if c["op"] == op]
+        if not rows:
+            continue
+        L += [f"## {op}", "", "| size | rows | bridge | time (s) | vs gatun | peak RSS Δ | result | peak/result | breakdown |",
+              "|---|---|---|---|---|---|---|---|---|"]
+        for size in sorted({c["size"] for c in rows}):
+            at = [c for c in rows if c["size"] == size]
+            gatun = next((c for c in at if c["label"] == "gatun"), None)
+            for c in sorted(at, key=lambda c: c["label"]):
+                star = "*" if "extrapolated_from" in c else ""
+                ratio = f"{c['secs'] / gatun['secs']:.2f}x" if gatun and c is not gatun else ""
+                peak = human(c["peak"]) if c.get("peak") is not None else ""
+                res = human(c["result_bytes"]) if c.get("result_bytes") else ""
+                pr = f"{c['peak'] / c['result_bytes']:.2f}" if c.get("peak") and c.get("result_bytes") else ""
+                if op == "toPandas" and c.get("collect") is not None:
+                    br = (f"compute {c['compute']:.3f}, collect Arrow {c['collect']:.3f} "
+                          f"(transfer ≈ {max(0.0, c['collect'] - c['compute']):.3f}), "
+                          f"pandas ≈ {max(0.0, c['secs'] - c['collect']):.3f}")
+                elif op == "toPandas" and c.get("compute") is not None:
+                    br = f"compute {c['compute']:.3f}"
+                elif op == "createDataFrame" and c.get("to_arrow") is not None:
+                    br = (f"pandas→Arrow ≈ {c['to_arrow']:.3f}, rest ≈ {max(0.0, c['secs'] - c['to_arrow']):.3f}; "
+                          f"then count() {c['count']:.3f}")
+                else:
+                    br = ""
+                L.append(f"| {human(size)} | {c['rows']:,} | {c['label']} | {c['secs']:.3f}{star} | {ratio} | "
+                         f"{peak} | {res} | {pr} | {br} |")
+        L.append("")
+    L += ["`vs gatun` is that row's time over Gatun's at the same size (above 1 = Gatun faster). "
+          "`peak RSS Δ` is the Python process's peak resident memory during the operation above its "
+          "resident memory just before it. In the breakdown, `transfer` includes the JVM-side Arrow "
+          "encoding, and `pandas` is toPandas minus collecting the batches.", "",
+          f"Raw numbers: `{NAME}.json`; chart: `{NAME}.png`. Command: `{meta['command']}`."]
+    with open(path, "w") as f:
+        f.write("\n".join(L) + "\n")
+
+
+def write_chart(path: str, cases: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ops = [op for op in ("toPandas", "createDataFrame") if any(c["op"] == op for c in cases)]
+    labels = sorted({c["label"] for c in cases}, key=lambda s: (s != "gatun", s))
+    sizes = sorted({c["size"] for c in cases})
+    fig, axes = plt.subplots(1, len(ops), figsize=(6 * len(ops), 4.2), squeeze=False)
+    width = 0.8 / len(labels)
+    for ax, op in zip(axes[0], ops):
+        for i, label in enumerate(labels):
+            xs, ys, hatches = [], [], []
+            for j, size in enumerate(sizes):
+                c = next((c for c in cases if c["op"] == op and c["label"] == label and c["size"] == size), None)
+                if c:
+                    xs.append(j + i * width)
+                    ys.append(c["secs"])
+                    hatches.append("//" if "extrapolated_from" in c else "")
+            bars = ax.bar(xs, ys, width, label=label)
+            for bar, hatch in zip(bars, hatches):
+                bar.set_hatch(hatch)
+        ax.set_xticks([j + width * (len(labels) - 1) / 2 for j in range(len(sizes))], [human(s) for s in sizes])
+        ax.set_yscale("log")
+        ax.set_ylabel("seconds (log; hatched = extrapolated)")
+        ax.set_title(op)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1MiB,16MiB", help="comma-separated, e.g. 1MiB,100MiB,1GiB")
+    ap.add_argument("--ops", default="toPandas,createDataFrame")
+    ap.add_argument("--bridges", default="gatun,py4j", help="gatun and/or py4j")
+    ap.add_argument("--no-arrow", choices=("run", "skip"), default="run", help="stock PySpark with Arrow disabled")
+    ap.add_argument("--no-arrow-max", default="16MiB", help="largest size run with Arrow disabled (above: extrapolated)")
+    ap.add_argument("--driver-memory", default="4g", help="spark.driver.memory (1 GiB results need ~8g)")
+    ap.add_argument("--timeout", type=float, default=7200)
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--no-chart", action="store_true")
+    args = ap.parse_args()
+    sizes = sorted(parse_size(s) for s in args.sizes.split(","))
+    args.sizes = sizes
+    args.ops = [o for o in args.ops.split(",") if o]
+    args.no_arrow_max = parse_size(args.no_arrow_max)
+    cases: list[dict] = []
+    for bridge in args.bridges.split(","):
+        modes = ["arrow"] + (["no-arrow"] if bridge == "py4j" and args.no_arrow == "run" else [])
+        cases += run_bridge(bridge, args, modes)
+    cases += extrapolate(cases, sizes, "py4j no-arrow")
+    os.makedirs(args.out, exist_ok=True)
+    meta = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "driver_memory": args.driver_memory, "command": " ".join(["bench/pyspark_arrow_bench.py"] + sys.argv[1:])}
+    md, js, png = (os.path.join(args.out, f"{NAME}.{ext}") for ext in ("md", "json", "png"))
+    with open(js, "w") as f:
+        json.dump({"meta": meta, "cases": cases}, f, indent=1)
+    write_markdown(md, cases, meta)
+    if not args.no_chart:
+        write_chart(png, cases)
+    print(f"wrote {md}, {js}" + ("" if args.no_chart else f", {png}"))
+    expected = len(args.bridges.split(","))
+    return 0 if cases and len({c["label"] for c in cases}) >= expected else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

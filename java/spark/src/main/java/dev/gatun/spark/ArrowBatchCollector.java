@@ -1,0 +1,179 @@
+package dev.gatun.spark;
+
+import java.io.ByteArrayOutputStream;
+import java.io.Serializable;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.spark.SparkException;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.classic.Dataset;
+import org.apache.spark.sql.classic.SparkSession;
+import org.apache.spark.sql.execution.QueryExecution;
+import org.apache.spark.sql.execution.QueryExecution$;
+import org.apache.spark.sql.execution.SQLExecution$;
+import org.apache.spark.sql.execution.SparkPlan;
+import org.apache.spark.sql.execution.arrow.ArrowBatchStreamWriter;
+import org.apache.spark.sql.internal.SQLConf;
+import org.apache.spark.util.ThreadUtils;
+import scala.Function0;
+import scala.Function2;
+import scala.Option;
+import scala.collection.Iterator;
+import scala.concurrent.Promise;
+import scala.concurrent.Promise$;
+import scala.concurrent.duration.Duration;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
+import scala.runtime.BoxedUnit;
+
+/**
+ * A DataFrame collected as Arrow IPC messages for PySpark's {@code toPandas()} and {@code toArrow()}
+ * over Gatun, in place of {@code Dataset.collectAsArrowToPython}, which serves the same data on a
+ * local socket.
+ *
+ * <p>It runs the same Spark job the same way (Spark 4.3's {@code collectAsArrowToPython}): the
+ * action is named {@code collectAsArrowToPython} for SQL execution tracking and query execution
+ * listeners, internal errors are wrapped as Spark wraps them, the batches come from
+ * {@code Dataset.toArrowBatchRdd} (session time zone, {@code maxRecordsPerBatch}, large var types,
+ * struct handling mode), and the job runs on a thread of its own started from the caller's thread,
+ * so it inherits the caller's local properties (job group, call site) as Spark's serving thread
+ * does. Spark writes batches to Python in arrival order and sends their order at the end; here
+ * they are handed out already in that order: partition by partition, each partition's batches in
+ * their order, empty partitions skipped.
+ *
+ * <p>Use: {@link #start}, then {@link #nextMessage} until it returns null (first the schema
+ * message, then one message per record batch, each an encapsulated Arrow IPC message), then
+ * {@link #result}, which throws what the job threw, wrapped as Spark's {@code getResult()} wraps
+ * it, so PySpark's {@code unwrap_spark_exception()} sees the same exception.
+ */
+public final class ArrowBatchCollector {
+    /** The action name Spark uses for this job (SQL tab, QueryExecutionListener callbacks). */
+    static final String ACTION = "collectAsArrowToPython";
+
+    private static final AtomicLong STARTED = new AtomicLong();
+
+    private final Promise<BoxedUnit> outcome = Promise$.MODULE$.apply();
+    private final ArrayDeque<byte[]> ready = new ArrayDeque<>();
+    private boolean finished;
+    private byte[][][] pending;
+    private int nextPartition;
+
+    private ArrowBatchCollector() {
+    }
+
+    /** Starts collecting {@code df} on a new thread and returns at once. */
+    public static ArrowBatchCollector start(Dataset<Row> df) {
+        SQLConf conf = df.sparkSession().sessionState().conf();
+        String timeZoneId = conf.sessionLocalTimeZone();
+        boolean errorOnDuplicatedFieldNames = "legacy".equals(conf.pandasStructHandlingMode());
+        boolean largeVarTypes = conf.arrowUseLargeVarTypes();
+        ArrowBatchCollector collector = new ArrowBatchCollector();
+        Thread t = new Thread(() -> collector.run(df, timeZoneId, errorOnDuplicatedFieldNames, largeVarTypes),
+                "gatun-serve-Arrow");
+        t.setDaemon(true);
+        STARTED.incrementAndGet();
+        t.start();
+        return collector;
+    }
+
+    /** How many collections this JVM has started (lets a test check that this path was taken). */
+    public static long started() {
+        return STARTED.get();
+    }
+
+    /**
+     * The next message in order, waiting for it if the job has not produced it yet; null once the
+     * job has ended (successfully or not: {@link #result} tells which).
+     */
+    public byte[] nextMessage() throws InterruptedException {
+        synchronized (this) {
+            while (ready.isEmpty() && !finished) {
+                wait();
+            }
+            return ready.poll();
+        }
+    }
+
+    /** Waits for the job to end; throws its failure as Spark's {@code SocketAuthServer.getResult()} does. */
+    public void result() throws SparkException {
+        ThreadUtils.awaitResult(outcome.future(), Duration.Inf());
+    }
+
+    private void run(Dataset<Row> df, String timeZoneId, boolean errorOnDuplicatedFieldNames, boolean largeVarTypes) {
+        try {
+            QueryExecution qe = df.queryExecution();
+            SparkSession session = df.sparkSession();
+            Function0<Object> action = () -> {
+                SparkPlan plan = qe.executedPlan();
+                plan.resetMetrics();
+                collect(df, plan, timeZoneId, errorOnDuplicatedFieldNames, largeVarTypes);
+                return BoxedUnit.UNIT;
+            };
+            Function0<Object> internalErrors = () -> QueryExecution$.MODULE$.withInternalError(
+                    "The \"" + ACTION + "\" action failed.", action);
+            Function0<Object> withQueryId = () -> qe.withQueryExecutionId(session, internalErrors);
+            SQLExecution$.MODULE$.withNewExecutionId(qe, Option.apply(ACTION), withQueryId);
+            outcome.success(BoxedUnit.UNIT);
+        } catch (Throwable t) {
+            outcome.failure(t);
+        } finally {
+            synchronized (this) {
+                finished = true;
+                if (!outcome.future().value().get().isSuccess()) {
+                    ready.clear(); // the caller raises the failure: what is left is of no use
+                }
+                pending = null;
+                notifyAll();
+            }
+        }
+    }
+
+    private void collect(Dataset<Row> df, SparkPlan plan, String timeZoneId, boolean errorOnDuplicatedFieldNames,
+            boolean largeVarTypes) {
+        // Spark's own writer encodes the schema message exactly as it would on the socket.
+        ByteArrayOutputStream schema = new ByteArrayOutputStream();
+        new ArrowBatchStreamWriter(df.schema(), schema, timeZoneId, errorOnDuplicatedFieldNames, largeVarTypes);
+        publish(schema.toByteArray());
+        RDD<byte[]> batches = df.toArrowBatchRdd(plan);
+        synchronized (this) {
+            pending = new byte[batches.partitions().length][][];
+        }
+        ClassTag<byte[][]> tag = ClassTag$.MODULE$.apply(byte[][].class);
+        Function2<Object, byte[][], BoxedUnit> handler = (index, partitionBatches) -> {
+            arrived((Integer) index, partitionBatches);
+            return BoxedUnit.UNIT;
+        };
+        df.sparkSession().sparkContext().runJob(batches, new PartitionToArray(), handler, tag);
+    }
+
+    private synchronized void publish(byte[] message) {
+        ready.add(message);
+        notifyAll();
+    }
+
+    /** Runs on Spark's scheduler thread as each partition's result arrives, in any order. */
+    private synchronized void arrived(int partition, byte[][] partitionBatches) {
+        pending[partition] = partitionBatches;
+        while (nextPartition < pending.length && pending[nextPartition] != null) {
+            for (byte[] b : pending[nextPartition]) {
+                ready.add(b);
+            }
+            pending[nextPartition] = null;
+            nextPartition++;
+        }
+        notifyAll();
+    }
+
+    /** The per-partition task: the partition's Arrow batches as an array (as Spark's job does). */
+    private static final class PartitionToArray extends AbstractFunction1<Iterator<byte[]>, byte[][]>
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public byte[][] apply(Iterator<byte[]> it) {
+            return (byte[][]) it.toArray(ClassTag$.MODULE$.apply(byte[].class));
+        }
+    }
+}
