@@ -374,6 +374,26 @@ def is_instance_of(gateway: Any, java_object: Any, java_class: Any) -> bool:
 
 
 # --- gateways ---------------------------------------------------------------------------------
+class _CallbackPool(abc.Mapping):
+    """`gateway_property.pool`: the client's callback objects by id, as Py4J's PythonProxyPool.
+
+    Spark's streaming checkpoints read a callback's id on the JVM side (the `id` field of its
+    proxy's handler, the decimal callback id) and look it up here to pickle the Python function."""
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._client._callbacks[int(key)]
+        except (ValueError, TypeError):
+            raise KeyError(key) from None
+
+    def __iter__(self) -> abc.Iterator[str]:
+        return (str(k) for k in list(self._client._callbacks))
+
+    def __len__(self) -> int:
+        return len(self._client._callbacks)
 
 
 class _GatewayMixin:
@@ -389,7 +409,7 @@ class _GatewayMixin:
         self.__dict__["java_gateway_server"] = None
         self.__dict__["_callback_server"] = None
         self.__dict__["callback_server_parameters"] = _jg.CallbackServerParameters()
-        self.__dict__["gateway_property"] = _jg.GatewayProperty(True, {})
+        self.__dict__["gateway_property"] = _jg.GatewayProperty(True, _CallbackPool(client))
         self.__dict__["proc"] = None
 
     def __getattr__(self, name: str) -> Any:

@@ -167,3 +167,29 @@ def test_dstream_queue_stream_and_foreach_rdd(spark):
         ssc.stop(stopSparkContext=False, stopGraceFully=False)
     assert [b for b in batches if b] == [[2 * x for x in range(i * 10, i * 10 + 10)] for i in range(3)]
     assert spark.range(3).count() == 3  # the SparkContext outlives the StreamingContext
+
+
+def test_dstream_with_checkpointing(spark, tmp_path):
+    """A checkpointed DStream graph pickles its Python functions through gateway_property.pool, keyed
+    by the id Spark reads from the callback proxy's handler on the JVM side."""
+    from pyspark.streaming import StreamingContext
+
+    ssc = StreamingContext(spark.sparkContext, 0.5)
+    ssc.checkpoint(str(tmp_path / "chk"))
+    incoming = tmp_path / "in"
+    incoming.mkdir()
+    lines = []
+    ssc.textFileStream(str(incoming)).map(str.upper).foreachRDD(lambda rdd: lines.extend(rdd.collect()))
+    ssc.start()
+    try:
+        time.sleep(1.0)
+        staged = tmp_path / "part.txt"
+        staged.write_text("a\nb\n")
+        os.rename(staged, incoming / "part.txt")  # the stream sees whole files only
+        deadline = time.monotonic() + 60
+        while len(lines) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        ssc.stop(stopSparkContext=False, stopGraceFully=False)
+    assert sorted(lines) == ["A", "B"]
+    assert any((tmp_path / "chk").iterdir()), "no checkpoint was written"

@@ -12,12 +12,21 @@ final class CallbackHandler implements InvocationHandler {
     private static final Object[] NO_ARGS = new Object[0];
 
     private final Session session;
-    private final long id;
+    private final long callbackId;
+    /**
+     * The callback id as Py4J's handler spells it: Spark's streaming checkpoints
+     * ({@code PythonTransformFunctionSerializer}) read a private String field named {@code id} of the
+     * proxy's handler by reflection and hand it to Python, which looks it up in
+     * {@code gateway_property.pool}. Unused here otherwise.
+     */
+    @SuppressWarnings("unused")
+    private final String id;
     private final Class<?>[] interfaces;
 
-    CallbackHandler(Session session, long id, Class<?>[] interfaces) {
+    CallbackHandler(Session session, long callbackId, Class<?>[] interfaces) {
         this.session = session;
-        this.id = id;
+        this.callbackId = callbackId;
+        this.id = Long.toUnsignedString(callbackId);
         this.interfaces = interfaces;
     }
 
@@ -30,11 +39,11 @@ final class CallbackHandler implements InvocationHandler {
                 case "hashCode":
                     return System.identityHashCode(proxy);
                 default:
-                    return "GatunCallback[id=" + Long.toUnsignedString(id) + ", "
+                    return "GatunCallback[id=" + id + ", "
                             + Arrays.stream(interfaces).map(Class::getName).toList() + "]";
             }
         }
-        Object result = session.callback(id, method.getName(), args == null ? NO_ARGS : args);
+        Object result = session.callback(callbackId, method.getName(), args == null ? NO_ARGS : args);
         Class<?> type = method.getReturnType();
         if (type == void.class) {
             return null;
