@@ -23,8 +23,9 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+
+import pyspark_demo  # bench/ is on the path when this runs as a script
 
 NAME = "pyspark"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -86,27 +87,10 @@ METRICS = [
 
 
 def run_job(bridge: str, actions: int, conf: list[str]) -> dict:
-    env = dict(os.environ)
-    env["BENCH_CONF"] = ",".join(conf)
-    env["PYSPARK_PYTHON"] = sys.executable
-    env["BENCH_ACTIONS"] = str(actions)
-    env.pop("GATUN_PYSPARK", None)
-    if bridge == "gatun":
-        env["GATUN_PYSPARK"] = "1"
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(JOB)
-    try:
-        proc = subprocess.run([sys.executable, f.name], env=env, capture_output=True, text=True, timeout=1200)
-    finally:
-        os.unlink(f.name)
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            out = json.loads(line[len("RESULT "):])
-            if out["bridge"] != bridge:
-                raise SystemExit(f"asked for {bridge}, the session ran on {out['bridge']}")
-            return out["metrics"]
-    tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
-    raise SystemExit(f"the {bridge} run failed (exit code {proc.returncode}):\n{tail}")
+    out = pyspark_demo.run(bridge, JOB, {"BENCH_CONF": ",".join(conf), "BENCH_ACTIONS": str(actions)}, timeout=1200)
+    if out["bridge"] != bridge:
+        raise SystemExit(f"asked for {bridge}, the session ran on {out['bridge']}")
+    return out["metrics"]
 
 
 def run_doctests(bridge: str, modules: list[str], out_dir: str) -> list[dict]:

@@ -58,17 +58,20 @@ print("RESULT " + json.dumps({"bridge": bridge, "results": results, "timings": t
 '''
 
 
-def run(bridge: str) -> dict:
+def run(bridge: str, job: str = JOB, env_extra: dict[str, str] | None = None, timeout: float = 600) -> dict:
+    """Runs `job` in a fresh Python process (so a fresh Spark driver) over `bridge` ("gatun" or
+    "py4j") and returns the JSON it printed on its `RESULT ` line."""
     env = dict(os.environ)
     env["PYSPARK_PYTHON"] = sys.executable
     env.setdefault("PYTHONHASHSEED", "0")
     env.pop("GATUN_PYSPARK", None)
     if bridge == "gatun":
         env["GATUN_PYSPARK"] = "1"
+    env.update(env_extra or {})
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(JOB)
+        f.write(job)
     try:
-        proc = subprocess.run([sys.executable, f.name], env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run([sys.executable, f.name], env=env, capture_output=True, text=True, timeout=timeout)
     finally:
         os.unlink(f.name)
     for line in proc.stdout.splitlines():
