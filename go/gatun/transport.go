@@ -331,11 +331,14 @@ func (ch *channel) commitNames() {
 // --- turns (spec §2.1, §2.2) ---------------------------------------------------------------
 
 // publish hands the turn to the server (the frame is in the data area) and rings its doorbell if
-// it parked. atomic.Store is sequentially consistent: a release store and a full fence.
+// it parked. The sequence word is written with an atomic swap, not a store: the swap is a locked
+// instruction, the full fence §2.2 needs between this write and the read of the parked word. A
+// plain atomic.Store is one too on amd64, but not under the race detector, whose atomic stores are
+// release-only: with them, both sides parked at once now and then in `go test -race`.
 func (ch *channel) publish() error {
 	ch.rang = false
 	ch.sent++
-	atomic.StoreUint64(ch.clientSeq, ch.sent)
+	atomic.SwapUint64(ch.clientSeq, ch.sent)
 	if atomic.LoadUint32(ch.serverParked) == 1 && atomic.CompareAndSwapUint32(ch.serverParked, 1, 0) {
 		ch.rang = true
 		ch.bell[0] = 1
@@ -464,7 +467,7 @@ func (ch *channel) await(st *call) error {
 // raiseParked raises our parked flag; if the frame came meanwhile and we take the flag back, the
 // turn is ours (true). Otherwise a doorbell byte is (or will be) on its way.
 func (ch *channel) raiseParked() bool {
-	atomic.StoreUint32(ch.clientParked, 1) // seq-cst: the full fence of §2.2
+	atomic.SwapUint32(ch.clientParked, 1) // a swap: the full fence of §2.2 (see publish)
 	if ch.arrived() && atomic.CompareAndSwapUint32(ch.clientParked, 1, 0) {
 		ch.tookTurn()
 		return true
