@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,11 +43,14 @@ Runs the benchmark suites, then writes the tables and charts into --out:
           (Gatun-Python, Py4J, JPype; writes foundation.md and foundation.json; ~3.5 min, --quick ~30 s)
   go:     the Go client's suite (the same operations as gatun-gobench; ~25 s, --quick ~5 s);
           writes go.json
+  pyspark: bench/pyspark_bench.py: PySpark over Gatun vs stock PySpark (pyspark.md/.json/.png; ~6 min)
+  arrow:   bench/arrow_bench.py: raw Arrow transfer, Gatun vs socket vs Py4J (arrow.*; 5-10 min)
+  pyspark-arrow: bench/pyspark_arrow_bench.py: toPandas/createDataFrame (pyspark-arrow.*)
 Then go.md (Go vs Python-Gatun vs Py4J), foundation.png (all four, log scale, p99 whiskers)
 and go.png, as `+"`gatun report`"+` does. The suites run one after the other; a failed suite is
 reported and the other still runs, but the exit status is then 1.`)
 	quick := fs.Bool("quick", false, "short runs (smoke test; numbers not meaningful)")
-	suites := fs.String("suites", "python,go", "comma-separated suites to run: python, go")
+	suites := fs.String("suites", "python,go", "comma-separated suites to run: "+strings.Join(suiteNames, ", "))
 	out := fs.String("out", "", "results directory (default <repo>/bench/results)")
 	jar := fs.String("jar", "", "server jar for the Go suite (default: $GATUN_JAR, the repository, the Python package)")
 	python := fs.String("python", "", "Python for the Python suite (default <repo>/.venv/bin/python)")
@@ -57,19 +61,19 @@ reported and the other still runs, but the exit status is then 1.`)
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
-	runPy, runGo := false, false
+	run := map[string]bool{}
 	for _, s := range strings.Split(*suites, ",") {
-		switch strings.TrimSpace(s) {
-		case "python":
-			runPy = true
-		case "go":
-			runGo = true
-		case "":
-		default:
-			return usageErr(e, fs, "unknown suite %q (want python, go)", s)
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
 		}
+		if !slices.Contains(suiteNames, s) {
+			return usageErr(e, fs, "unknown suite %q (want %s)", s, strings.Join(suiteNames, ", "))
+		}
+		run[s] = true
 	}
-	if !runPy && !runGo && !*reportOnly {
+	runPy, runGo := run["python"], run["go"]
+	if len(run) == 0 && !*reportOnly {
 		return usageErr(e, fs, "--suites selects nothing")
 	}
 	repo := locate.RepoRoot()
@@ -95,6 +99,19 @@ reported and the other still runs, but the exit status is then 1.`)
 		if err := benchPython(ctx, e, sh, repo, *python, *quick, dir); err != nil {
 			fmt.Fprintf(e.stderr, "gatun bench: python suite failed: %v\n", err)
 			failures = append(failures, "python")
+		}
+	}
+	for _, s := range pythonSuites {
+		if !run[s.name] || sh.interrupted() {
+			continue
+		}
+		args := append([]string{}, s.args...)
+		if *quick {
+			args = append(args, s.quick...)
+		}
+		if err := benchScript(ctx, e, sh, repo, *python, s.name, s.script, append(args, "--out", dir)); err != nil {
+			fmt.Fprintf(e.stderr, "gatun bench: %s suite failed: %v\n", s.name, err)
+			failures = append(failures, s.name)
 		}
 	}
 	if runGo {
@@ -131,8 +148,31 @@ reported and the other still runs, but the exit status is then 1.`)
 	return nil
 }
 
-// benchPython runs bench/run_bench.py, its output streaming through.
+// pythonSuites are the suites that are one Python script each, writing their own
+// <name>.md/.json/.png into --out.
+var pythonSuites = []struct {
+	name, script string
+	args, quick  []string
+}{
+	{"pyspark", "pyspark_bench.py", nil, []string{"--rounds", "1", "--actions", "50"}},
+	{"arrow", "arrow_bench.py", nil, []string{"--sizes", "1,16", "--repeat", "1", "--no-py4j"}},
+	{"pyspark-arrow", "pyspark_arrow_bench.py", nil, []string{"--sizes", "1MiB"}},
+}
+
+// suiteNames lists every suite --suites accepts.
+var suiteNames = []string{"python", "go", "pyspark", "arrow", "pyspark-arrow"}
+
+// benchPython runs bench/run_bench.py without its chart (drawn here, with the Go client's bars).
 func benchPython(ctx context.Context, e *env, sh *sigHub, repo, python string, quick bool, dir string) error {
+	args := []string{}
+	if quick {
+		args = append(args, "--quick")
+	}
+	return benchScript(ctx, e, sh, repo, python, "python", "run_bench.py", append(args, "--no-chart", "--out", dir))
+}
+
+// benchScript runs bench/<script> with the repository's Python, its output streaming through.
+func benchScript(ctx context.Context, e *env, sh *sigHub, repo, python, suite, script string, args []string) error {
 	if repo == "" {
 		return errors.New("not inside a Gatun checkout (no bench/run_bench.py found upwards): run from the repository or set GATUN_REPO")
 	}
@@ -142,27 +182,14 @@ func benchPython(ctx context.Context, e *env, sh *sigHub, repo, python string, q
 			return fmt.Errorf("%s is missing: run `make venv` in %s, or pass --python", python, repo)
 		}
 	}
-	script := filepath.Join(repo, "bench", "run_bench.py")
-	args := []string{script}
-	if quick {
-		args = append(args, "--quick")
-	}
-	// --no-chart: the chart is drawn here, with the Go client's bars. Older scripts lack the flag.
-	help, err := exec.CommandContext(ctx, python, script, "--help").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s --help: %v: %s", python, script, err, strings.TrimSpace(string(help)))
-	}
-	if strings.Contains(string(help), "--no-chart") {
-		args = append(args, "--no-chart")
-	}
-	args = append(args, "--out", dir)
-	fmt.Fprintf(e.stdout, "== python suite: %s %s\n", python, strings.Join(args, " "))
+	args = append([]string{filepath.Join(repo, "bench", script)}, args...)
+	fmt.Fprintf(e.stdout, "== %s suite: %s %s\n", suite, python, strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, python, args...)
 	cmd.Dir = repo
 	cmd.Stdout, cmd.Stderr = e.stdout, e.stderr
 	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
 	// Its own process group, so a terminal's Ctrl-C reaches it once, forwarded by us; on SIGINT or
-	// SIGTERM run_bench.py kills its workers (and their JVMs) and exits.
+	// SIGTERM the script stops its workers (and their JVMs) and exits.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
@@ -171,12 +198,12 @@ func benchPython(ctx context.Context, e *env, sh *sigHub, repo, python string, q
 		return err
 	}
 	sh.set(func(sig os.Signal) { _ = cmd.Process.Signal(sig) })
-	err = cmd.Wait()
+	err := cmd.Wait()
 	sh.set(nil)
 	if err != nil {
-		return fmt.Errorf("run_bench.py: %v", err)
+		return fmt.Errorf("%s: %v", script, err)
 	}
-	fmt.Fprintf(e.stdout, "== python suite done in %v\n", time.Since(t0).Round(time.Second))
+	fmt.Fprintf(e.stdout, "== %s suite done in %v\n", suite, time.Since(t0).Round(time.Second))
 	return nil
 }
 
