@@ -88,8 +88,8 @@ def reset_peak():
 
 
 def measured(fn):
+    ok = reset_peak()  # after its gc.collect(), so that "before" is what the operation starts from
     before = status_kib("VmRSS")
-    ok = reset_peak()
     t = time.perf_counter()
     out = fn()
     secs = time.perf_counter() - t
@@ -157,7 +157,7 @@ def parse_size(text: str) -> int:
 def human(n: float) -> str:
     for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= div:
-            return f"{n / div:.3g} {unit}"
+            return f"{n / div:.4g} {unit}"
     return f"{n:.0f} B"
 
 
@@ -198,7 +198,8 @@ def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
          f"local[2], driver memory {meta['driver_memory']}. Sizes are Arrow bytes of a mixed-type table "
          "(bigint, double, int, string, timestamp, bool). `*` = extrapolated linearly from the largest "
          "measured size (Arrow disabled is too slow to run there). Timings on a shared 2-core machine are "
-         "noisy.", ""]
+         "noisy. Gatun's Arrow paths move the bytes through ordinary Gatun calls (byte[] values through "
+         "shared memory: `gatun.spark_arrow`), not yet through the Arrow arena.", ""]
     for op in ("toPandas", "createDataFrame"):
         rows = [c for c in cases if c["op"] == op]
         if not rows:
@@ -211,9 +212,11 @@ def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
             for c in sorted(at, key=lambda c: c["label"]):
                 star = "*" if "extrapolated_from" in c else ""
                 ratio = f"{c['secs'] / gatun['secs']:.2f}x" if gatun and c is not gatun else ""
-                peak = human(c["peak"]) if c.get("peak") is not None else ""
+                # A peak below the starting RSS (memory freed during the operation) shows as 0.
+                grew = max(0, c["peak"]) if c.get("peak") is not None else None
+                peak = human(grew) if grew is not None else ""
                 res = human(c["result_bytes"]) if c.get("result_bytes") else ""
-                pr = f"{c['peak'] / c['result_bytes']:.2f}" if c.get("peak") and c.get("result_bytes") else ""
+                pr = f"{grew / c['result_bytes']:.2f}" if grew is not None and c.get("result_bytes") else ""
                 if op == "toPandas" and c.get("collect") is not None:
                     br = (f"compute {c['compute']:.3f}, collect Arrow {c['collect']:.3f} "
                           f"(transfer ≈ {max(0.0, c['collect'] - c['compute']):.3f}), "

@@ -163,7 +163,6 @@ def _sends_arrow(method: Any) -> Any:
         finally:
             _sending_arrow.active = outer
 
-    wrapper.__gatun_original__ = method
     return wrapper
 
 
