@@ -268,7 +268,7 @@ def _stream(arena: Arena, exporter: JavaObject, schema: Any, held: _Held | None)
         del batch  # hold no view here: the consumer decides how long the span lives
 
 
-def get_arrow_data(client: Any, obj: Any, reader: bool = False) -> Any:
+def _open(client: Any, obj: Any) -> tuple[Arena, JavaObject, Any]:
     pa = _pa()
     if not isinstance(obj, JavaObject):
         raise TypeError("get_arrow_data needs a Java ArrowReader, VectorSchemaRoot or ArrowExporter, "
@@ -280,10 +280,23 @@ def get_arrow_data(client: Any, obj: Any, reader: bool = False) -> Any:
         if e.class_name == "java.lang.IllegalArgumentException":
             raise TypeError(f"get_arrow_data: {e.message}") from None
         raise
-    schema = pa.ipc.read_schema(pa.py_buffer(exporter.schema()))
-    if reader:
-        return pa.RecordBatchReader.from_batches(schema, _stream(arena, exporter, schema, None))
+    return arena, exporter, pa.ipc.read_schema(pa.py_buffer(exporter.schema()))
+
+
+def get_arrow_batches(client: Any, obj: Any) -> tuple[Any, list[Any]]:
+    """The schema and all record batches of what `get_arrow_data` takes, in order: views of the
+    arena, except batches copied out when the arena ran full (spec/arrow.md §4)."""
+    arena, exporter, schema = _open(client, obj)
     held = _Held(arena, schema)
     # Consumed without a loop variable, which would pin the latest batch's span during eviction.
     collections.deque(_stream(arena, exporter, schema, held), maxlen=0)
-    return pa.Table.from_batches(held.batches, schema)
+    return schema, held.batches
+
+
+def get_arrow_data(client: Any, obj: Any, reader: bool = False) -> Any:
+    pa = _pa()
+    if reader:
+        arena, exporter, schema = _open(client, obj)
+        return pa.RecordBatchReader.from_batches(schema, _stream(arena, exporter, schema, None))
+    schema, batches = get_arrow_batches(client, obj)
+    return pa.Table.from_batches(batches, schema)

@@ -10,34 +10,29 @@ replaces, for sessions running over Gatun only:
 
 * `PandasConversionMixin._collect_as_arrow` (what toPandas() and toArrow() call to get the
   batches): the batches come from `dev.gatun.spark.ArrowBatchCollector`, which runs the job
-  `collectAsArrowToPython` runs and hands the batches out in order;
+  `collectAsArrowToPython` runs and hands Spark's IPC-encoded batches, in order, to an
+  `ArrowExporter` over the session's Arrow arena; pyarrow reads them there in place;
 * `SparkContext._serialize_to_jvm`, only inside `_create_from_pandas_with_arrow` and
-  `_create_from_arrow_table` (which are wrapped to mark that): the Arrow stream PySpark would
-  write to the temp file goes to `dev.gatun.spark.ArrowStreamInbox`, which splits it with Spark's
-  own reader into what `readArrowStreamFromFile` returns; PySpark then calls
-  `PythonSQLUtils.toDataFrame` with it as usual.
+  `_create_from_arrow_table` (which are wrapped to mark that): the record batches PySpark would
+  write to the temp file go through the arena (`send_arrow_buffers`) to
+  `dev.gatun.spark.ArrowBatchInbox`, which turns them into what `readArrowStreamFromFile` returns;
+  PySpark then calls `PythonSQLUtils.toDataFrame` with it as usual.
 
-The bytes cross the bridge in exactly two functions, `_arrow_batches_from_jvm` and
-`_arrow_stream_to_jvm`; today they use ordinary Gatun calls with byte[] values (chunked through
-shared memory), and they are where the Arrow arena (`get_arrow_data` / `send_arrow_buffers`)
-plugs in. The logger `gatun.pyspark` says at debug level which transport each call used.
+The data crosses the bridge in exactly two functions, `_arrow_batches_from_jvm` and
+`_arrow_batches_to_jvm`, through the shared-memory Arrow arena of spec/arrow.md (a batch that
+does not fit in the arena at the time crosses as bytes instead, as the data plane does for every
+caller). The logger `gatun.pyspark` says at debug level what each call moved.
 """
 from __future__ import annotations
 
 import functools
 import logging
 import threading
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from . import py4j_compat
 
 log = logging.getLogger("gatun.pyspark")
-
-COLLECTOR_CLASS = "dev.gatun.spark.ArrowBatchCollector"
-INBOX_CLASS = "dev.gatun.spark.ArrowStreamInbox"
-# Bytes per call when sending an Arrow stream: large enough that per-call costs vanish, small
-# enough that the pieces in flight stay a small part of the data.
-PIECE_BYTES = 8 << 20
 
 _sending_arrow = threading.local()
 _originals: dict[str, Any] = {}
@@ -47,69 +42,34 @@ def _over_gatun(sc: Any) -> bool:
     return sc is not None and isinstance(getattr(sc, "_gateway", None), py4j_compat.ClientServer)
 
 
-def _arrow_batches_from_jvm(collector: Any) -> Iterator["pa.RecordBatch"]:  # noqa: F821
+def _arrow_batches_from_jvm(sc: Any, collector: Any) -> list["pa.RecordBatch"]:  # noqa: F821
     """The record batches of a started `ArrowBatchCollector`, in order (the JVM -> Python seam)."""
+    from . import arrow
+
+    client = sc._gateway._gatun
+    exporter = collector.exporter(client.arrow_arena())
+    if exporter is None:  # the job failed before it had a schema; the caller raises its error
+        return []
+    _, batches = arrow.get_arrow_batches(client, exporter)
+    log.debug("Arrow from the JVM over Gatun through the arena: %d batches, %d bytes",
+              len(batches), sum(b.nbytes for b in batches))
+    return batches
+
+
+def _arrow_batches_to_jvm(sc: Any, batches: Iterable["pa.RecordBatch"]) -> Any:  # noqa: F821
+    """Sends the record batches PySpark would write to its temp file; returns what
+    `PythonSQLUtils.readArrowStreamFromFile` would (the Python -> JVM seam)."""
     import pyarrow as pa
 
-    schema = None
-    count = size = 0
-    while True:
-        message = collector.nextMessage()
-        if message is None:
-            break
-        size += len(message)
-        if schema is None:
-            schema = pa.ipc.read_schema(pa.py_buffer(message))
-            continue
-        count += 1
-        yield pa.ipc.read_record_batch(pa.py_buffer(message), schema)
-    log.debug("Arrow from the JVM over Gatun calls (byte[] through shared memory): %d batches, %d bytes",
-              count, size)
-
-
-def _arrow_stream_to_jvm(sc: Any, batches: Iterable["pa.RecordBatch"], serializer: Any) -> Any:  # noqa: F821
-    """Sends the Arrow stream PySpark would write to its temp file; returns what
-    `PythonSQLUtils.readArrowStreamFromFile` would (the Python -> JVM seam)."""
-    inbox = sc._jvm.dev.gatun.spark.ArrowStreamInbox()
-    sink = _PieceWriter(inbox)
-    serializer.dump_stream(batches, sink)
-    sink.close()
-    log.debug("Arrow to the JVM over Gatun calls (byte[] through shared memory): %d bytes in %d pieces",
-              sink.sent, sink.pieces)
-    return inbox.batches()
-
-
-class _PieceWriter:
-    """A write-only binary file that forwards what is written to an inbox in PIECE_BYTES pieces."""
-
-    def __init__(self, inbox: Any):
-        self._inbox = inbox
-        self._buf = bytearray()
-        self.sent = 0
-        self.pieces = 0
-        self.closed = False
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
-        self._buf += view
-        if len(self._buf) >= PIECE_BYTES:
-            self._send()
-        return view.nbytes
-
-    def _send(self) -> None:
-        if self._buf:
-            self._inbox.write(self._buf)
-            self.sent += len(self._buf)
-            self.pieces += 1
-            self._buf = bytearray()
-
-    def flush(self) -> None:
-        """Nothing to do: pieces are sent when full and at close (pyarrow calls this)."""
-
-    def close(self) -> None:
-        if not self.closed:
-            self._send()
-            self.closed = True
+    batches = list(batches)
+    # No batches (an empty frame) make an empty file for Spark, so no schema: send an empty stream.
+    schema = batches[0].schema if batches else pa.schema([])
+    client = sc._gateway._gatun
+    reader = client.send_arrow_buffers(pa.RecordBatchReader.from_batches(schema, batches))
+    jbatches = sc._jvm.dev.gatun.spark.ArrowBatchInbox.batches(reader)
+    log.debug("Arrow to the JVM over Gatun through the arena: %d batches, %d bytes",
+              len(batches), sum(b.nbytes for b in batches))
+    return jbatches
 
 
 def _collect_as_arrow(self: Any, split_batches: bool = False, empty_list_if_zero_records: bool = True,
@@ -125,13 +85,13 @@ def _collect_as_arrow(self: Any, split_batches: bool = False, empty_list_if_zero
     with SCCallSiteSync(self._sc):
         collector = self._sc._jvm.dev.gatun.spark.ArrowBatchCollector.start(self._jdf)
     try:
+        batches = _arrow_batches_from_jvm(self._sc, collector)
         if split_batches:
             # selfDestruct frees each column as it is converted only if every column of every
-            # batch has an allocation of its own, as PySpark does it.
+            # batch has an allocation of its own, as PySpark does it (this also copies them out of
+            # the arena).
             batches = [pa.RecordBatch.from_arrays([pa.concat_arrays([a]) for a in b], schema=b.schema)
-                       for b in _arrow_batches_from_jvm(collector)]
-        else:
-            batches = list(_arrow_batches_from_jvm(collector))
+                       for b in batches]
     finally:
         # The job's own failure wins, converted as PySpark converts it.
         with unwrap_spark_exception():
@@ -145,9 +105,12 @@ def _collect_as_arrow(self: Any, split_batches: bool = False, empty_list_if_zero
 
 
 def _serialize_to_jvm(self: Any, data: Any, serializer: Any, reader_func: Any, server_func: Any) -> Any:
-    """`SparkContext._serialize_to_jvm`, sending the Arrow stream of createDataFrame through Gatun."""
+    """`SparkContext._serialize_to_jvm`, sending the Arrow batches of createDataFrame through Gatun.
+
+    PySpark's two callers pass a plain `ArrowStreamSerializer`, which only writes the batches as
+    one stream; the arena carries the batches themselves, so the serializer is not needed."""
     if getattr(_sending_arrow, "active", False) and _over_gatun(self):
-        return _arrow_stream_to_jvm(self, data, serializer)
+        return _arrow_batches_to_jvm(self, data)
     return _originals["_serialize_to_jvm"](self, data, serializer, reader_func, server_func)
 
 

@@ -132,8 +132,8 @@ def test_data_goes_through_gatun(spark, monkeypatch, caplog):
 
         monkeypatch.setattr(module, name, spy)
     jvm = spark.sparkContext._jvm
-    collector, inbox = jvm.dev.gatun.spark.ArrowBatchCollector, jvm.dev.gatun.spark.ArrowStreamInbox
-    collected, opened = collector.started(), inbox.opened()
+    collector, inbox = jvm.dev.gatun.spark.ArrowBatchCollector, jvm.dev.gatun.spark.ArrowBatchInbox
+    collected, received = collector.started(), inbox.received()
     caplog.set_level(logging.DEBUG, logger="gatun.pyspark")
 
     df = spark.range(1000).selectExpr("id", "cast(id as string) s")
@@ -144,7 +144,7 @@ def test_data_goes_through_gatun(spark, monkeypatch, caplog):
 
     assert used == []
     assert collector.started() - collected == 2
-    assert inbox.opened() - opened == 2
+    assert inbox.received() - received == 20  # maxRecordsPerBatch is 100
     assert back.count() == back_arrow.count() == 1000
     transports = [r.getMessage() for r in caplog.records if r.name == "gatun.pyspark"]
     assert sum("from the JVM over Gatun" in m for m in transports) == 2, transports
@@ -203,13 +203,52 @@ def test_arrow_disabled_gives_the_same_frame(spark):
     pd.testing.assert_frame_equal(with_arrow, without)
 
 
-def test_stream_sent_in_many_pieces(spark, monkeypatch, caplog):
-    import gatun.spark_arrow as spark_arrow
+def _in_arena(arena, table):
+    """Whether every buffer of every column of `table` lies inside the arena mapping."""
+    buffers = [b for col in table.columns for chunk in col.chunks for b in chunk.buffers() if b is not None]
+    assert buffers
+    return all(arena.address <= b.address and b.address + b.size <= arena.address + arena.size for b in buffers)
 
-    monkeypatch.setattr(spark_arrow, "PIECE_BYTES", 4 << 10)  # many pieces from a small frame
-    caplog.set_level(logging.DEBUG, logger="gatun.pyspark")
-    pdf = pd.DataFrame({"id": np.arange(5_000), "s": [f"v{i}" for i in range(5_000)]})
-    df = spark.createDataFrame(pdf)
-    sent = [r.getMessage() for r in caplog.records if "to the JVM over Gatun" in r.getMessage()]
-    assert len(sent) == 1 and int(sent[0].split(" in ")[1].split()[0]) > 10, sent
-    pd.testing.assert_frame_equal(df.toPandas(), pdf)
+
+def test_batches_cross_the_arena_both_ways(spark, monkeypatch):
+    import gatun.arrow
+
+    client = spark.sparkContext._gateway._gatun
+    arena = client._arrow_arena()
+    written = []
+    real_write = gatun.arrow.Arena.write_batch
+
+    def spy(self, *args, **kwargs):
+        result = real_write(self, *args, **kwargs)
+        written.append(result)
+        return result
+
+    monkeypatch.setattr(gatun.arrow.Arena, "write_batch", spy)
+    batch_rows = spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "700")
+    try:
+        df = spark.range(0, 5000, 1, 3).selectExpr("id", "concat('v', cast(id as string)) s")
+        # JVM -> Python: toArrow()'s table is read in place: its buffers are the arena's memory.
+        table = df.toArrow()
+        assert table.column("id").to_pylist() == list(range(5000))
+        assert table.column("id").num_chunks > 3  # several batches per partition
+        assert _in_arena(arena, table)
+        # Python -> JVM: every batch was written into an arena span (an offset, not bytes), and
+        # Spark received each as one batch, in order.
+        received = spark.sparkContext._jvm.dev.gatun.spark.ArrowBatchInbox.received()
+        pdf = pd.DataFrame({"id": np.arange(5000), "s": [f"v{i}" for i in range(5000)]})
+        back = spark.createDataFrame(pdf)
+        assert len(written) == 8 and all(isinstance(w, int) for w in written), written
+        assert spark.sparkContext._jvm.dev.gatun.spark.ArrowBatchInbox.received() - received == 8
+        pd.testing.assert_frame_equal(back.toPandas(), pdf)
+        del table
+    finally:
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", batch_rows)
+
+
+def test_empty_frames_cross_without_batches(spark):
+    table = pa.table({"a": pa.array([], pa.int64())})
+    assert table.to_batches() == []  # nothing to send, not even a schema
+    empty = spark.createDataFrame(table)
+    assert empty.count() == 0 and empty.columns == ["a"]
+    assert spark.range(10).where("id < 0").toArrow().num_rows == 0

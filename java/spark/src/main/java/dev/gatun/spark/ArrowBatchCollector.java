@@ -1,9 +1,18 @@
 package dev.gatun.spark;
 
+import dev.gatun.arrow.ArrowArena;
+import dev.gatun.arrow.ArrowExporter;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.Serializable;
+import java.nio.channels.Channels;
 import java.util.ArrayDeque;
+import java.util.NoSuchElementException;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.arrow.vector.ipc.ReadChannel;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.spark.SparkException;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Row;
@@ -43,10 +52,10 @@ import scala.runtime.BoxedUnit;
  * they are handed out already in that order: partition by partition, each partition's batches in
  * their order, empty partitions skipped.
  *
- * <p>Use: {@link #start}, then {@link #nextMessage} until it returns null (first the schema
- * message, then one message per record batch, each an encapsulated Arrow IPC message), then
- * {@link #result}, which throws what the job threw, wrapped as Spark's {@code getResult()} wraps
- * it, so PySpark's {@code unwrap_spark_exception()} sees the same exception.
+ * <p>Use: {@link #start}, then {@link #exporter} (the batches go to Python through the session's
+ * Arrow arena: Python reads them with {@code client.get_arrow_data}), then {@link #result}, which
+ * throws what the job threw, wrapped as Spark's {@code getResult()} wraps it, so PySpark's
+ * {@code unwrap_spark_exception()} sees the same exception.
  */
 public final class ArrowBatchCollector {
     /** The action name Spark uses for this job (SQL tab, QueryExecutionListener callbacks). */
@@ -84,13 +93,56 @@ public final class ArrowBatchCollector {
     }
 
     /**
-     * The next message in order, waiting for it if the job has not produced it yet; null once the
-     * job has ended (successfully or not: {@link #result} tells which).
+     * The collected batches as an exporter into {@code arena}, which copies Spark's IPC messages
+     * into spans as they are, in order, as Python pulls them; each pull waits for the job to
+     * produce the next batch. Null if the job ended before it had a schema ({@link #result} tells
+     * why). After a failure the exporter ends early, as the batches stop on Spark's socket.
      */
-    public byte[] nextMessage() throws InterruptedException {
+    public ArrowExporter exporter(ArrowArena arena) throws IOException {
+        byte[] schemaMessage = nextMessage();
+        if (schemaMessage == null) {
+            return null;
+        }
+        Schema schema = MessageSerializer.deserializeSchema(
+                new ReadChannel(Channels.newChannel(new ByteArrayInputStream(schemaMessage))));
+        java.util.Iterator<byte[]> batches = new java.util.Iterator<>() {
+            private byte[] next;
+
+            @Override
+            public boolean hasNext() {
+                if (next == null) {
+                    next = nextMessage();
+                }
+                return next != null;
+            }
+
+            @Override
+            public byte[] next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                byte[] b = next;
+                next = null;
+                return b;
+            }
+        };
+        return ArrowExporter.fromIpcBatches(arena, schema, batches);
+    }
+
+    /**
+     * The next message in order (first the schema, then the record batches, each an encapsulated
+     * Arrow IPC message), waiting for it if the job has not produced it yet; null once the job has
+     * ended (successfully or not: {@link #result} tells which).
+     */
+    private byte[] nextMessage() {
         synchronized (this) {
-            while (ready.isEmpty() && !finished) {
-                wait();
+            try {
+                while (ready.isEmpty() && !finished) {
+                    wait();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the next Arrow batch", e);
             }
             return ready.poll();
         }

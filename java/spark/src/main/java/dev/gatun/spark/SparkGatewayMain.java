@@ -53,7 +53,7 @@ public final class SparkGatewayMain {
         entries.addAll(List.of("org.apache.spark.**", "scala.**", "org.apache.hadoop.**", "java.sql.*",
                 "java.time.**", "java.io.File", "-java.io.FileInputStream", "-java.io.FileOutputStream",
                 "-java.io.RandomAccessFile", "-java.io.ObjectInputStream",
-                ArrowBatchCollector.class.getName(), ArrowStreamInbox.class.getName()));
+                ArrowBatchCollector.class.getName(), ArrowBatchInbox.class.getName()));
         return entries;
     }
 

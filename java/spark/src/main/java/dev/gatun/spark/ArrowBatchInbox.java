@@ -1,0 +1,59 @@
+package dev.gatun.spark;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.channels.Channels;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import scala.collection.Iterator;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * The record batches PySpark's {@code createDataFrame(pandas_df | pyarrow_table)} sends over Gatun
+ * (through the session's Arrow arena, as a {@code dev.gatun.arrow.ArenaReader}), in place of the
+ * temp file that {@code PythonSQLUtils.readArrowStreamFromFile} reads.
+ *
+ * <p>{@link #batches} turns them into what {@code readArrowStreamFromFile} returns: one encapsulated
+ * Arrow IPC record-batch message per batch, in order, which PySpark then hands to
+ * {@code PythonSQLUtils.toDataFrame} as usual (Spark's own schema handling, one batch per
+ * partition). Spark keeps those batches on the heap for the DataFrame's life, so each one is
+ * encoded out of the shared memory into a {@code byte[]} as soon as it is loaded, and its span goes
+ * back to the arena before the next one is asked for.
+ */
+public final class ArrowBatchInbox {
+    private static final AtomicLong BATCHES = new AtomicLong();
+
+    private ArrowBatchInbox() {
+    }
+
+    /** Reads all of {@code reader}'s batches and closes it; returns them as IPC messages, in order. */
+    public static Iterator<byte[]> batches(ArrowReader reader) throws IOException {
+        List<byte[]> out = new ArrayList<>();
+        try (reader) {
+            VectorSchemaRoot root = reader.getVectorSchemaRoot();
+            VectorUnloader unloader = new VectorUnloader(root);
+            while (reader.loadNextBatch()) {
+                try (ArrowRecordBatch batch = unloader.getRecordBatch()) {
+                    ByteArrayOutputStream bytes = new ByteArrayOutputStream(
+                            (int) Math.min(batch.computeBodyLength() + 1024, Integer.MAX_VALUE - 8));
+                    MessageSerializer.serialize(new WriteChannel(Channels.newChannel(bytes)), batch);
+                    out.add(bytes.toByteArray());
+                }
+                BATCHES.incrementAndGet();
+            }
+        }
+        return CollectionConverters.asScala(out.iterator());
+    }
+
+    /** How many batches this JVM has received this way (lets a test check that this path was taken). */
+    public static long received() {
+        return BATCHES.get();
+    }
+}
