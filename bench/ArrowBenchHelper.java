@@ -52,15 +52,8 @@ public final class ArrowBenchHelper {
 
     /** Keeps the reader's batches as IPC messages on the heap, as Spark holds collected results. */
     public static int store(ArrowReader reader) throws IOException {
-        List<byte[]> batches = new ArrayList<>();
+        List<byte[]> batches = ArrowExporter.encodeBatches(reader);
         VectorSchemaRoot root = reader.getVectorSchemaRoot();
-        while (reader.loadNextBatch()) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            try (ArrowRecordBatch b = new VectorUnloader(root).getRecordBatch()) {
-                MessageSerializer.serialize(new WriteChannel(Channels.newChannel(out)), b);
-            }
-            batches.add(out.toByteArray());
-        }
         schema = root.getSchema();
         stored = batches;
         reader.close();

@@ -95,16 +95,8 @@ public final class ArrowHelper {
 
     /** The reader's batches as IPC messages on the heap (as Spark holds them), then exported as such. */
     public static ArrowExporter ipcExporter(ArrowArena arena, ArrowReader reader) throws IOException {
-        List<byte[]> batches = new ArrayList<>();
-        VectorSchemaRoot root = reader.getVectorSchemaRoot();
-        while (reader.loadNextBatch()) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            try (ArrowRecordBatch b = new VectorUnloader(root).getRecordBatch()) {
-                MessageSerializer.serialize(new WriteChannel(Channels.newChannel(out)), b);
-            }
-            batches.add(out.toByteArray());
-        }
-        return ArrowExporter.fromIpcBatches(arena, root.getSchema(), batches.iterator());
+        List<byte[]> batches = ArrowExporter.encodeBatches(reader);
+        return ArrowExporter.fromIpcBatches(arena, reader.getVectorSchemaRoot().getSchema(), batches.iterator());
     }
 
     /** One batch of {@code rows} BIGINTs 0..rows-1, made in the JVM. */

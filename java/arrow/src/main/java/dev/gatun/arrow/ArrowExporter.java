@@ -5,7 +5,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.WritableByteChannel;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowReader;
@@ -98,6 +100,24 @@ public final class ArrowExporter implements AutoCloseable {
         }
         throw new IllegalArgumentException("expected an org.apache.arrow.vector.ipc.ArrowReader, a "
                 + "VectorSchemaRoot or an ArrowExporter, got " + (data == null ? "null" : data.getClass().getName()));
+    }
+
+    /**
+     * The reader's remaining batches, each as one IPC message on the heap: the form Spark holds
+     * collected Arrow results in, and {@link #fromIpcBatches} exports.
+     */
+    public static List<byte[]> encodeBatches(ArrowReader reader) throws IOException {
+        List<byte[]> out = new ArrayList<>();
+        VectorUnloader unloader = new VectorUnloader(reader.getVectorSchemaRoot());
+        while (reader.loadNextBatch()) {
+            try (ArrowRecordBatch batch = unloader.getRecordBatch()) {
+                ByteArrayOutputStream bytes = new ByteArrayOutputStream(
+                        (int) Math.min(batch.computeBodyLength() + 1024, Integer.MAX_VALUE - 8));
+                MessageSerializer.serialize(new WriteChannel(Channels.newChannel(bytes)), batch);
+                out.add(bytes.toByteArray());
+            }
+        }
+        return out;
     }
 
     /**

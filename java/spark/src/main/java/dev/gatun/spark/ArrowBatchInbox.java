@@ -1,17 +1,10 @@
 package dev.gatun.spark;
 
-import java.io.ByteArrayOutputStream;
+import dev.gatun.arrow.ArrowExporter;
 import java.io.IOException;
-import java.nio.channels.Channels;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.ipc.WriteChannel;
-import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
-import org.apache.arrow.vector.ipc.message.MessageSerializer;
 import scala.collection.Iterator;
 import scala.jdk.javaapi.CollectionConverters;
 
@@ -35,20 +28,11 @@ public final class ArrowBatchInbox {
 
     /** Reads all of {@code reader}'s batches and closes it; returns them as IPC messages, in order. */
     public static Iterator<byte[]> batches(ArrowReader reader) throws IOException {
-        List<byte[]> out = new ArrayList<>();
+        List<byte[]> out;
         try (reader) {
-            VectorSchemaRoot root = reader.getVectorSchemaRoot();
-            VectorUnloader unloader = new VectorUnloader(root);
-            while (reader.loadNextBatch()) {
-                try (ArrowRecordBatch batch = unloader.getRecordBatch()) {
-                    ByteArrayOutputStream bytes = new ByteArrayOutputStream(
-                            (int) Math.min(batch.computeBodyLength() + 1024, Integer.MAX_VALUE - 8));
-                    MessageSerializer.serialize(new WriteChannel(Channels.newChannel(bytes)), batch);
-                    out.add(bytes.toByteArray());
-                }
-                BATCHES.incrementAndGet();
-            }
+            out = ArrowExporter.encodeBatches(reader);
         }
+        BATCHES.addAndGet(out.size());
         return CollectionConverters.asScala(out.iterator());
     }
 
