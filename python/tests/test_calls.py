@@ -6,7 +6,7 @@ import decimal
 import pytest
 
 from gatun import (
-    GatunRequestError, JavaArray, JavaClass, JavaException, JavaList, JavaMap, JavaObject, JavaSet,
+    GatunClient, GatunRequestError, JavaArray, JavaClass, JavaException, JavaList, JavaMap, JavaObject, JavaSet,
     NotAllowedError, get_field, is_instance_of, java_import,
 )
 
@@ -169,3 +169,27 @@ def test_allowlist_refuses_dangerous_entry_points(jvm):
         cls.getMethods()
     with pytest.raises(NotAllowedError):
         jvm.java.io.File("/etc/passwd")
+
+
+def test_execution_time_is_off_by_default_and_says_how_to_turn_it_on(jvm):
+    with pytest.raises(JavaException) as e:
+        jvm.dev.gatun.server.ExecutionTime.nanos()
+    assert "-Dgatun.measureExecution=true" in str(e.value)
+
+
+def test_execution_time_counts_the_sessions_own_requests():
+    allow_nothing_else = ["java.lang.Thread"]  # ExecutionTime is admitted by every list
+    with GatunClient(jvm_args=["-Dgatun.measureExecution=true"], allowlist=allow_nothing_else) as c:
+        timer = c.jvm.dev.gatun.server.ExecutionTime
+        sleep = c.jvm.java.lang.Thread.sleep
+        assert timer.enabled() and timer.nanos() >= 0 and timer.requests() >= 0  # resolved once, here
+        n0, r0 = timer.nanos(), timer.requests()
+        for _ in range(20):
+            sleep(10)
+        n1, r1 = timer.nanos(), timer.requests()
+        # 20 sleeps, plus the requests() before and the nanos() after them.
+        assert r1 - r0 == 22
+        assert 200e6 <= n1 - n0 < 5e9
+        # Another session starts from zero.
+        with GatunClient(c._socket_path, token=c._token) as other:
+            assert other.jvm.dev.gatun.server.ExecutionTime.nanos() < 200e6

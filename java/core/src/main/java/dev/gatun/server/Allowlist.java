@@ -179,8 +179,10 @@ public final class Allowlist {
         while (c.isArray()) {
             c = c.getComponentType();
         }
-        // WarmUpTarget touches nothing but its own instances; the server's warm-up needs it under any list.
-        return c.isPrimitive() || c == WarmUpTarget.class || c == WarmUpTarget.Step.class || allows(c.getName());
+        // WarmUpTarget touches nothing but its own instances (the server's warm-up needs it under any
+        // list); ExecutionTime reads nothing but the caller's own session counters.
+        return c.isPrimitive() || c == WarmUpTarget.class || c == WarmUpTarget.Step.class
+                || c == ExecutionTime.class || allows(c.getName());
     }
 
     /** Decision for a binary class name such as {@code a.b.C$D}. */

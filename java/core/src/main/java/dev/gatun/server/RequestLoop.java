@@ -148,6 +148,7 @@ final class RequestLoop implements RequestHandler {
         CURRENT.set(this);
         Thread previous = setExecuting(Thread.currentThread());
         GatunException refusal = null;
+        long start = ExecutionTime.ENABLED ? System.nanoTime() : 0;
         try {
             RequestDecoder.decode(type, channel.reader(), names, session, this);
         } catch (GatunException e) {
@@ -160,6 +161,9 @@ final class RequestLoop implements RequestHandler {
             // A CANCEL that came late must not hit the next wait: an interrupt during a socket read closes the socket.
             Thread.interrupted();
             CURRENT.set(outer);
+        }
+        if (ExecutionTime.ENABLED && outer == null) {
+            session.executionTime().add(System.nanoTime() - start);
         }
         if (refusal != null) {
             answerError(refusal);

@@ -22,6 +22,7 @@ final class Session implements ValueDecoder {
     private final ObjectRegistry registry;
     private final ClassTable classes = new ClassTable();
     private final CallbackPool pool = new CallbackPool();
+    private final ExecutionTime executionTime = new ExecutionTime();
     private final ConcurrentHashMap<Integer, RequestLoop> channels = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Object> callbacks = new ConcurrentHashMap<>();
     private final AtomicInteger nextChannelId = new AtomicInteger();
@@ -40,6 +41,10 @@ final class Session implements ValueDecoder {
 
     GatunServer server() {
         return server;
+    }
+
+    ExecutionTime executionTime() {
+        return executionTime;
     }
 
     ObjectRegistry registry() {
