@@ -12,6 +12,10 @@ machine's load hits both alike. Per sample the job measures:
   that cache each time, so each asks the JVM for the schema's JSON and parses it);
 - a few thousand single bridge calls (`spark.conf.get`), the per-call floor.
 
+It also splits a later 200-column build into JVM execution (measured inside Gatun's server,
+`dev.gatun.server.ExecutionTime`), the bridge's overhead (time inside the bridge's Python entry
+points minus that) and PySpark's own Python, to show the driver-side overhead by itself.
+
 With `--doctests`, it also times PySpark doctest modules under each bridge (bench/pyspark_doctests.py).
 
 Writes <out>/pyspark.md, <out>/pyspark.json and <out>/pyspark.png.
@@ -57,6 +61,44 @@ def select200():
     return time.perf_counter() - t
 
 m["select_first_ms"] = select200() * 1e3
+
+
+def time_in_bridge(build):
+    """Runs build() with the bridge's Python entry points (method calls, constructors, attribute
+    navigation) timed, outermost only; returns the seconds spent inside them."""
+    import importlib
+    mod = importlib.import_module("gatun.py4j_compat" if bridge == "gatun" else "py4j.java_gateway")
+    spent, depth, saved = [0.0], [0], []
+    def timed(f):
+        def w(*a, **k):
+            if depth[0]:
+                return f(*a, **k)
+            depth[0] = 1
+            t = time.perf_counter()
+            try:
+                return f(*a, **k)
+            finally:
+                spent[0] += time.perf_counter() - t
+                depth[0] = 0
+        return w
+    for cname, meth in [("JavaMember", "__call__"), ("JavaClass", "__call__"), ("JavaClass", "__getattr__"),
+                        ("JavaObject", "__getattr__"), ("JavaPackage", "__getattr__"), ("JVMView", "__getattr__")]:
+        cls = getattr(mod, cname)
+        saved.append((cls, meth, cls.__dict__.get(meth)))
+        setattr(cls, meth, timed(getattr(cls, meth)))
+    t = time.perf_counter()
+    try:
+        build()
+        m["select_in_bridge_wall_ms"] = (time.perf_counter() - t) * 1e3
+    finally:
+        for cls, meth, f in saved:
+            if f is None:
+                delattr(cls, meth)
+            else:
+                setattr(cls, meth, f)
+    return spent[0]
+
+
 if bridge == "gatun":
     timer = spark._jvm.dev.gatun.server.ExecutionTime
     if not timer.enabled():
@@ -71,6 +113,10 @@ if bridge == "gatun":
     m["select_steady_ms"] = statistics.median(walls) * 1e3
     m["select_jvm_ms"] = statistics.median(jvm) * 1e3
     m["select_calls"] = statistics.median(calls)
+    # One more build, untimed, with the bridge's entry points timed.
+    n0 = timer.nanos()
+    m["select_in_bridge_ms"] = time_in_bridge(select200) * 1e3
+    m["select_in_bridge_jvm_ms"] = (timer.nanos() - n0) / 1e6
 else:
     m["select_steady_ms"] = statistics.median(select200() for _ in range(9)) * 1e3
     # Py4J's requests per build, counted in one more (untimed) build.
@@ -84,6 +130,7 @@ else:
     select200()
     ClientServerConnection.send_command = send
     m["select_calls"] = sent[0]
+    m["select_in_bridge_ms"] = time_in_bridge(select200) * 1e3
 
 N = int(os.environ["BENCH_ACTIONS"])
 t = time.perf_counter()
@@ -173,25 +220,32 @@ def markdown(summary: dict, samples: dict, doctests: dict | None, meta: dict) ->
 
 
 def split_table(summary: dict) -> list[str]:
-    """Where a later 200-column build's time goes: the JVM's execution of the requests, measured by
-    Gatun's server, and the rest (bridge plus PySpark's own Python), which is the driver-side overhead."""
+    """Where a later 200-column build's time goes, from the extra instrumented build of each sample."""
     g, p = summary["gatun"], summary["py4j"]
     jvm = g["select_jvm_ms"]
-    rest_g, rest_p = g["select_steady_ms"] - jvm, p["select_steady_ms"] - jvm
+    bridge_g = g["select_in_bridge_ms"] - g["select_in_bridge_jvm_ms"]
+    bridge_p = p["select_in_bridge_ms"] - jvm
     return ["", "Where a later 200-column build goes. `JVM execution` is measured inside Gatun's server "
             "(`-Dgatun.measureExecution=true`: decoding, reflection, Spark's own work, encoding; not the "
-            "transport); the JVM does the same Spark work whichever bridge asks, so Py4J's is taken to be the "
-            "same. The rest is the driver-side overhead: the bridge plus PySpark's own Python, which is the "
-            "same code under both.", "",
+            "transport); the JVM does the same Spark work whichever bridge asks, so Py4J's is taken to be "
+            "the same. `in the bridge` is the time inside the bridge's Python entry points (method calls, "
+            "constructors, attribute navigation), timed in one more build per sample (whose own wall time "
+            "gives PySpark's share); minus the JVM "
+            "execution it is the **bridge overhead**: the Python side, the transport and the server's "
+            "dispatch. The rest of the wall time is PySpark's own Python, the same code under both.", "",
             "| per build | Gatun | Py4J | Py4J ÷ Gatun |", "|---|---:|---:|---:|",
             f"| wall time | {num(g['select_steady_ms'])} ms | {num(p['select_steady_ms'])} ms | "
             f"{p['select_steady_ms'] / g['select_steady_ms']:.2f}x |",
             f"| JVM execution | {num(jvm)} ms | ({num(jvm)} ms) | |",
-            f"| **driver-side overhead** (wall − JVM) | {num(rest_g)} ms | {num(rest_p)} ms | "
-            f"**{rest_p / rest_g:.1f}x** |",
+            f"| in the bridge | {num(g['select_in_bridge_ms'])} ms | {num(p['select_in_bridge_ms'])} ms | |",
+            f"| **bridge overhead** (in the bridge − JVM execution) | {num(bridge_g)} ms | {num(bridge_p)} ms | "
+            f"**{bridge_p / bridge_g:.1f}x** |",
+            f"| PySpark's own Python (wall − in the bridge) | "
+            f"{num(g['select_in_bridge_wall_ms'] - g['select_in_bridge_ms'])} ms | "
+            f"{num(p['select_in_bridge_wall_ms'] - p['select_in_bridge_ms'])} ms | |",
             f"| bridge requests | {g['select_calls']:,.0f} | {p['select_calls']:,.0f} | |",
-            f"| overhead per request | {num(rest_g / g['select_calls'] * 1e3)} µs | "
-            f"{num(rest_p / p['select_calls'] * 1e3)} µs | |"]
+            f"| bridge overhead per request | {num(bridge_g / g['select_calls'] * 1e3)} µs | "
+            f"{num(bridge_p / p['select_calls'] * 1e3)} µs | |"]
 
 
 def chart(path: str, summary: dict) -> None:
