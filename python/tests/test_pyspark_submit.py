@@ -2,7 +2,7 @@
 
 The same application runs twice: on `local[2]` (with --conf, --py-files and arguments), and on
 `local-cluster[2,1,1024]` (a master, a worker and executor JVMs apart from the driver) where it
-ends with exit status 3 without stopping its session, which must end the driver with status 3.
+also collects Arrow batches from executors in other JVMs, and ends with exit status 3 without stopping its session, which must end the driver with status 3.
 """
 from __future__ import annotations
 
@@ -34,6 +34,16 @@ shuffled = (spark.range(0, 1000, numPartitions=4).select(times_helper("id").alia
             .groupBy((F.col("v") % 3).alias("k")).count().orderBy("k"))
 print("udf+shuffle:", [(r.k, r["count"]) for r in shuffled.collect()])
 print("count:", spark.range(10000).filter("id % 7 = 0").count())  # no Python on the executors
+spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+collector = sc._jvm.dev.gatun.spark.ArrowBatchCollector
+before = collector.deliveredInJvm()
+pdf = spark.range(0, 5000, 1, 4).selectExpr("id", "id * 2 as d").toPandas()
+print("arrow rows:", len(pdf), "sum:", int(pdf.d.sum()), "in-JVM partitions:", collector.deliveredInJvm() - before)
+try:  # ~4 MiB of batches: over a spark.driver.maxResultSize of 1m, within the default 1g
+    big = spark.range(0, 500_000, 1, 4).selectExpr("id", "id * 2 as d").toPandas()
+    print("big arrow: ok", len(big))
+except Exception as e:
+    print("big arrow: failed:", "spark.driver.maxResultSize" in str(e))
 executors = sc._jsc.sc().statusTracker().getExecutorInfos()
 print("executor JVMs besides the driver:", len(executors) - 1)
 sys.exit(int(sys.argv[1]))
@@ -60,7 +70,7 @@ def _show(run) -> str:
 
 def test_submit_runs_an_app_over_gatun(tmp_path):
     run = _submit(tmp_path, "--master", "local[2]", "--conf", "spark.gatun.test.marker=yes",
-                  "app.py", "0", "two words")
+                  "--conf", "spark.driver.maxResultSize=1m", "app.py", "0", "two words")
     assert run.returncode == 0, _show(run)
     out = run.stdout
     assert "app arguments: ['0', 'two words']" in out
@@ -69,6 +79,10 @@ def test_submit_runs_an_app_over_gatun(tmp_path):
     assert "master: local[2] marker: yes" in out
     assert "udf+shuffle: [(0, 334), (1, 333), (2, 333)]" in out  # 2*id % 3 over 0..999
     assert "count: 1429" in out
+    # The tasks ran in the driver's JVM: they handed their Arrow batches over directly, and the
+    # result size limit held for them as Spark holds it for task results.
+    assert "arrow rows: 5000 sum: 24995000 in-JVM partitions: 4" in out
+    assert "big arrow: failed: True" in out
 
 
 def test_local_cluster_and_the_exit_status(tmp_path):
@@ -80,6 +94,9 @@ def test_local_cluster_and_the_exit_status(tmp_path):
     assert "master: local-cluster[2,1,1024]" in out
     assert "udf+shuffle: [(0, 334), (1, 333), (2, 333)]" in out
     assert "count: 1429" in out
+    # Executors in other JVMs return their Arrow batches as task results, as Spark's own job does.
+    assert "arrow rows: 5000 sum: 24995000 in-JVM partitions: 0" in out
+    assert "big arrow: ok 500000" in out
     n = int(out.split("executor JVMs besides the driver:")[1].split()[0])
     assert n >= 1, _show(run)
 

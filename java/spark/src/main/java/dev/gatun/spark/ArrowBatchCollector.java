@@ -9,11 +9,13 @@ import java.io.Serializable;
 import java.nio.channels.Channels;
 import java.util.ArrayDeque;
 import java.util.NoSuchElementException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.arrow.vector.ipc.ReadChannel;
 import org.apache.arrow.vector.ipc.message.MessageSerializer;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.spark.SparkException;
+import org.apache.spark.TaskContext;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.classic.Dataset;
@@ -56,12 +58,28 @@ import scala.runtime.BoxedUnit;
  * Arrow arena: Python reads them with {@code client.get_arrow_data}), then {@link #result}, which
  * throws what the job threw, wrapped as Spark's {@code getResult()} wraps it, so PySpark's
  * {@code unwrap_spark_exception()} sees the same exception.
+ *
+ * <p>One thing differs from Spark's job, for speed: a task that runs in the driver's own JVM (local
+ * mode: the executor lives in the driver) hands its partition's batches to the collector directly
+ * and returns nothing, instead of returning them as its task result, which Spark serializes, stores
+ * in the block manager and deserializes again on the driver (copies of the whole result that
+ * take about as long as encoding it). A task in another JVM (any cluster, {@code local-cluster})
+ * finds no collector there and returns its batches as Spark's does. A partition delivered twice (a
+ * re-run task) is taken once.
  */
 public final class ArrowBatchCollector {
     /** The action name Spark uses for this job (SQL tab, QueryExecutionListener callbacks). */
     static final String ACTION = "collectAsArrowToPython";
 
     private static final AtomicLong STARTED = new AtomicLong();
+    /** Collectors whose job is running in this JVM, by id: where a task in this JVM delivers. */
+    private static final ConcurrentHashMap<Long, ArrowBatchCollector> RUNNING = new ConcurrentHashMap<>();
+    private static final AtomicLong DELIVERED_IN_JVM = new AtomicLong();
+
+    private final long id = STARTED.incrementAndGet();
+    /** {@code spark.driver.maxResultSize}, which Spark applies to task results: applied here to what tasks hand over directly. */
+    private final long maxResultBytes;
+    private long deliveredBytes;
 
     private final Promise<BoxedUnit> outcome = Promise$.MODULE$.apply();
     private final ArrayDeque<byte[]> ready = new ArrayDeque<>();
@@ -69,7 +87,8 @@ public final class ArrowBatchCollector {
     private byte[][][] pending;
     private int nextPartition;
 
-    private ArrowBatchCollector() {
+    private ArrowBatchCollector(long maxResultBytes) {
+        this.maxResultBytes = maxResultBytes;
     }
 
     /** Starts collecting {@code df} on a new thread and returns at once. */
@@ -78,11 +97,11 @@ public final class ArrowBatchCollector {
         String timeZoneId = conf.sessionLocalTimeZone();
         boolean errorOnDuplicatedFieldNames = "legacy".equals(conf.pandasStructHandlingMode());
         boolean largeVarTypes = conf.arrowUseLargeVarTypes();
-        ArrowBatchCollector collector = new ArrowBatchCollector();
+        ArrowBatchCollector collector = new ArrowBatchCollector(
+                df.sparkSession().sparkContext().getConf().getSizeAsBytes("spark.driver.maxResultSize", "1g"));
         Thread t = new Thread(() -> collector.run(df, timeZoneId, errorOnDuplicatedFieldNames, largeVarTypes),
                 "gatun-serve-Arrow");
         t.setDaemon(true);
-        STARTED.incrementAndGet();
         t.start();
         return collector;
     }
@@ -90,6 +109,11 @@ public final class ArrowBatchCollector {
     /** How many collections this JVM has started (lets a test check that this path was taken). */
     public static long started() {
         return STARTED.get();
+    }
+
+    /** How many partitions tasks in this JVM have handed over directly (lets a test see which way they came). */
+    public static long deliveredInJvm() {
+        return DELIVERED_IN_JVM.get();
     }
 
     /**
@@ -154,6 +178,7 @@ public final class ArrowBatchCollector {
     }
 
     private void run(Dataset<Row> df, String timeZoneId, boolean errorOnDuplicatedFieldNames, boolean largeVarTypes) {
+        RUNNING.put(id, this);
         try {
             QueryExecution qe = df.queryExecution();
             SparkSession session = df.sparkSession();
@@ -171,6 +196,7 @@ public final class ArrowBatchCollector {
         } catch (Throwable t) {
             outcome.failure(t);
         } finally {
+            RUNNING.remove(id);
             synchronized (this) {
                 finished = true;
                 if (!outcome.future().value().get().isSuccess()) {
@@ -194,10 +220,12 @@ public final class ArrowBatchCollector {
         }
         ClassTag<byte[][]> tag = ClassTag$.MODULE$.apply(byte[][].class);
         Function2<Object, byte[][], BoxedUnit> handler = (index, partitionBatches) -> {
-            arrived((Integer) index, partitionBatches);
+            if (partitionBatches != null) { // null: the task delivered them itself
+                arrived((Integer) index, partitionBatches);
+            }
             return BoxedUnit.UNIT;
         };
-        df.sparkSession().sparkContext().runJob(batches, new PartitionToArray(), handler, tag);
+        df.sparkSession().sparkContext().runJob(batches, new PartitionToArray(id), handler, tag);
     }
 
     private synchronized void publish(byte[] message) {
@@ -205,8 +233,32 @@ public final class ArrowBatchCollector {
         notifyAll();
     }
 
-    /** Runs on Spark's scheduler thread as each partition's result arrives, in any order. */
+    /** A task in this JVM hands over its partition's batches, within {@code spark.driver.maxResultSize}. */
+    private void deliver(int partition, byte[][] partitionBatches) {
+        long size = 0;
+        for (byte[] b : partitionBatches) {
+            size += b.length;
+        }
+        synchronized (this) {
+            deliveredBytes += size;
+            if (maxResultBytes > 0 && deliveredBytes > maxResultBytes) {
+                // Fails the task, and so the job, as Spark fails it for task results over the limit.
+                throw new IllegalStateException("Total size of the Arrow batches collected so far (" + deliveredBytes
+                        + " bytes) is bigger than spark.driver.maxResultSize (" + maxResultBytes + " bytes)");
+            }
+            arrived(partition, partitionBatches);
+        }
+        DELIVERED_IN_JVM.incrementAndGet();
+    }
+
+    /**
+     * Runs as each partition's batches arrive, in any order: on Spark's scheduler thread with a task
+     * result, or on the task's own thread when it ran in this JVM.
+     */
     private synchronized void arrived(int partition, byte[][] partitionBatches) {
+        if (pending == null || partition < nextPartition || pending[partition] != null) {
+            return; // the job is over, or this partition came already (a re-run task)
+        }
         pending[partition] = partitionBatches;
         while (nextPartition < pending.length && pending[nextPartition] != null) {
             for (byte[] b : pending[nextPartition]) {
@@ -218,14 +270,28 @@ public final class ArrowBatchCollector {
         notifyAll();
     }
 
-    /** The per-partition task: the partition's Arrow batches as an array (as Spark's job does). */
+    /**
+     * The per-partition task: the partition's Arrow batches as an array (as Spark's job does), handed
+     * straight to the collector when it is in this JVM (then the task's result is null).
+     */
     private static final class PartitionToArray extends AbstractFunction1<Iterator<byte[]>, byte[][]>
             implements Serializable {
         private static final long serialVersionUID = 1L;
+        private final long collectorId;
+
+        PartitionToArray(long collectorId) {
+            this.collectorId = collectorId;
+        }
 
         @Override
         public byte[][] apply(Iterator<byte[]> it) {
-            return (byte[][]) it.toArray(ClassTag$.MODULE$.apply(byte[].class));
+            byte[][] batches = (byte[][]) it.toArray(ClassTag$.MODULE$.apply(byte[].class));
+            ArrowBatchCollector local = RUNNING.get(collectorId);
+            if (local == null) {
+                return batches;
+            }
+            local.deliver(TaskContext.getPartitionId(), batches);
+            return null;
         }
     }
 }
