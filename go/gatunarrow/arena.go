@@ -38,6 +38,12 @@ type arena struct {
 	// Classes used on every transfer, resolved once.
 	exporterClass, readerClass *gatun.Class
 	refs                       atomic.Int64
+	stats                      stats
+}
+
+// stats count which way batches went (spec/arrow.md §6), for tests and diagnostics.
+type stats struct {
+	sentInPlace, sentAsBytes, readInPlace, readAsBytes, copiedOut atomic.Int64
 }
 
 // openArena makes the JVM create an arena of size bytes, maps its file and checks the header

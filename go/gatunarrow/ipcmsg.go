@@ -46,18 +46,35 @@ func message(buf *memory.Buffer) (msg *ipc.Message, err error) {
 	return ipc.NewMessage(meta, body), nil
 }
 
-// decoder turns IPC record batch messages of one stream into records with arrow-go's own loader
-// (ipc.Reader over a MessageReader fed one message at a time), whose arrays are slices of the
-// message body: no copy.
+// decoder turns IPC record batch messages of one stream into records with arrow-go's own loader,
+// whose arrays are slices of the message body: no copy. arrow-go decodes batch messages through an
+// ipc.Reader over a MessageReader; each batch gets a reader of its own (fed the schema message and
+// then the batch), because an ipc.Reader keeps a reference to its latest record until its next
+// read, and that would keep the batch's span from going back to the JVM when the caller releases
+// the record.
 type decoder struct {
-	next   *ipc.Message
-	rdr    *ipc.Reader
-	schema *arrow.Schema
+	schemaMessage []byte
+	schema        *arrow.Schema
 }
 
 // newDecoder starts a stream from its schema message.
 func newDecoder(schemaMessage []byte) (*decoder, error) {
-	msg, err := message(memory.NewBufferBytes(schemaMessage))
+	d := &decoder{schemaMessage: schemaMessage}
+	rdr, err := d.reader()
+	if err != nil {
+		return nil, err
+	}
+	d.schema = rdr.Schema()
+	rdr.Release()
+	if err := checkNoDictionary(d.schema); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// reader is an ipc.Reader that has read the schema message and reads what feed gets next.
+func (d *decoder) reader(next ...*ipc.Message) (*ipc.Reader, error) {
+	msg, err := message(memory.NewBufferBytes(d.schemaMessage))
 	if err != nil {
 		return nil, err
 	}
@@ -65,18 +82,13 @@ func newDecoder(schemaMessage []byte) (*decoder, error) {
 		msg.Release()
 		return nil, fmt.Errorf("gatunarrow: expected an Arrow IPC schema message, got %v", msg.Type())
 	}
-	d := &decoder{next: msg}
-	d.rdr, err = ipc.NewReaderFromMessageReader(d)
+	f := &feed{msgs: append([]*ipc.Message{msg}, next...)}
+	rdr, err := ipc.NewReaderFromMessageReader(f)
 	msg.Release()
 	if err != nil {
 		return nil, fmt.Errorf("gatunarrow: %w", err)
 	}
-	d.schema = d.rdr.Schema()
-	if err := checkNoDictionary(d.schema); err != nil {
-		d.rdr.Release()
-		return nil, err
-	}
-	return d, nil
+	return rdr, nil
 }
 
 // batch decodes the record batch message at the start of buf. The record's buffers are slices of
@@ -90,36 +102,40 @@ func (d *decoder) batch(buf *memory.Buffer) (arrow.RecordBatch, error) {
 	if msg.Type() != ipc.MessageRecordBatch {
 		return nil, fmt.Errorf("gatunarrow: expected an Arrow IPC record batch message, got %v", msg.Type())
 	}
-	d.next = msg
-	if !d.rdr.Next() {
-		d.next = nil
-		if err := d.rdr.Err(); err != nil {
+	rdr, err := d.reader(msg)
+	if err != nil {
+		return nil, err
+	}
+	defer rdr.Release()
+	if !rdr.Next() {
+		if err := rdr.Err(); err != nil {
 			return nil, fmt.Errorf("gatunarrow: decoding a record batch: %w", err)
 		}
 		return nil, errors.New("gatunarrow: decoding a record batch gave none")
 	}
-	rec := d.rdr.RecordBatch()
-	rec.Retain() // the ipc.Reader drops its own reference on its next Next
+	rec := rdr.RecordBatch()
+	rec.Retain() // rdr.Release drops the reader's own reference
 	return rec, nil
 }
 
-func (d *decoder) release() { d.rdr.Release() }
+// feed is an ipc.MessageReader of a few messages the caller keeps the references of.
+type feed struct{ msgs []*ipc.Message }
 
-// Message hands the ipc.Reader the message being decoded (ipc.MessageReader).
-func (d *decoder) Message() (*ipc.Message, error) {
-	m := d.next
-	d.next = nil
-	if m == nil {
+// Message returns the next message, io.EOF after the last.
+func (f *feed) Message() (*ipc.Message, error) {
+	if len(f.msgs) == 0 {
 		return nil, io.EOF
 	}
+	m := f.msgs[0]
+	f.msgs = f.msgs[1:]
 	return m, nil
 }
 
-// Retain is part of ipc.MessageReader; the decoder's messages are released by batch.
-func (d *decoder) Retain() {}
+// Retain is part of ipc.MessageReader; a feed holds no references.
+func (f *feed) Retain() {}
 
 // Release is part of ipc.MessageReader, as Retain.
-func (d *decoder) Release() {}
+func (f *feed) Release() {}
 
 // checkNoDictionary refuses dictionary-encoded fields, at any depth: the shared-memory path carries
 // record batch messages only (spec/arrow.md §3, §4).

@@ -70,15 +70,15 @@ func jvm(t testing.TB) *gatun.Client {
 	return testClient
 }
 
-// launch starts a server of the test's own (one to close or kill).
-func launch(t testing.TB) *gatun.Client {
+// launch starts a server of the test's own (one to close, or with another allowlist).
+func launch(t testing.TB, allowlist ...string) *gatun.Client {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := gatun.Launch(ctx, gatun.LaunchOptions{Jar: testJar})
+	c, err := gatun.Launch(ctx, gatun.LaunchOptions{Jar: testJar, Allowlist: allowlist})
 	if err != nil {
 		t.Fatalf("launch: %v", err)
 	}

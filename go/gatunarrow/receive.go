@@ -124,7 +124,6 @@ func (r *Reader) Release() {
 		r.err = ErrReleased
 	}
 	r.done = true
-	r.dec.release()
 	// No close() call here: Release may run anywhere (a deferred call after the context ended, a
 	// closed client); dropping the handle lets the JVM collect the exporter, and nothing is pending
 	// in it between two pulls.
@@ -158,6 +157,7 @@ func (r *Reader) pull() (arrow.RecordBatch, []byte, error) {
 			if !ok {
 				return nil, nil, nil // b == nil: the end
 			}
+			r.a.stats.readAsBytes.Add(1)
 			rec, err := r.dec.batch(memory.NewBufferBytes(msg))
 			return rec, nil, err
 		default:
@@ -171,6 +171,7 @@ func (r *Reader) pull() (arrow.RecordBatch, []byte, error) {
 			if err != nil {
 				return nil, nil, err
 			}
+			r.a.stats.readInPlace.Add(1)
 			return rec, payload, nil
 		}
 	}
@@ -191,6 +192,7 @@ func (r *Reader) evict() bool {
 		}
 		h.rec.Release()
 		r.held[i] = heldBatch{rec: rec}
+		r.a.stats.copiedOut.Add(1)
 		any = true
 	}
 	return any

@@ -156,6 +156,7 @@ func (s *source) next(ctx context.Context, reserved, capacity int64) (any, error
 		if _, err := p.WritePayload(&b); err != nil {
 			return nil, fmt.Errorf("gatunarrow: encoding a record batch: %w", err)
 		}
+		s.a.stats.sentAsBytes.Add(1)
 		return b.Bytes(), nil
 	}
 	if err := s.write(off, need, &p); err != nil {
@@ -164,6 +165,7 @@ func (s *source) next(ctx context.Context, reserved, capacity int64) (any, error
 		}
 		return nil, err
 	}
+	s.a.stats.sentInPlace.Add(1)
 	return off, nil
 }
 
