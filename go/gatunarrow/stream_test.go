@@ -33,7 +33,7 @@ func (q *sequence) Release() {
 		q.cur = nil
 	}
 }
-func (q *sequence) Err() error                       { return nil }
+func (q *sequence) Err() error                     { return nil }
 func (q *sequence) RecordBatch() arrow.RecordBatch { return q.cur }
 func (q *sequence) Next() bool {
 	if q.cur != nil {
