@@ -9,7 +9,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/gatun-project/gatun/go/gatun"
 )
 
 // fromJSON builds a one-column record from JSON rows (arrow-go's own JSON reader).
@@ -108,13 +107,12 @@ func TestRoundTripAllColumns(t *testing.T) {
 	defer s.Close()
 	var fields []arrow.Field
 	var cols []arrow.Array
-	for i, tc := range typeCases {
+	for _, tc := range typeCases {
 		r := fromJSON(t, tc.dt, tc.rows)
 		col := array.NewSlice(r.Column(0), 0, 2) // every case has two rows or more
 		r.Release()
 		fields = append(fields, arrow.Field{Name: tc.name, Type: tc.dt, Nullable: true})
 		cols = append(cols, col)
-		_ = i
 	}
 	schema := arrow.NewSchema(fields, nil)
 	rec := array.NewRecordBatch(schema, cols, 2)
@@ -164,5 +162,3 @@ func spanOf(a *arena, b *memory.Buffer) int64 {
 func stateWord(a *arena, off int64) uint32 {
 	return *(*uint32)(unsafe.Pointer(&a.mem[off]))
 }
-
-var _ = gatun.ErrClosed

@@ -14,11 +14,10 @@ var seqSchema = arrow.NewSchema([]arrow.Field{{Name: "i", Type: arrow.PrimitiveT
 // sequence is a reader of total int64 values 0, 1, 2, ... in batches of batchRows (8 bytes a row),
 // each batch built only when read.
 type sequence struct {
-	array.RecordReader // only for the interface's deprecated methods; never called
-	total, batchRows   int64
-	next               int64
-	cur                arrow.RecordBatch
-	refs               int64
+	total, batchRows int64
+	next             int64
+	cur              arrow.RecordBatch
+	refs             int64
 }
 
 func newSequence(total, batchRows int64) *sequence {
@@ -35,6 +34,7 @@ func (q *sequence) Release() {
 }
 func (q *sequence) Err() error                     { return nil }
 func (q *sequence) RecordBatch() arrow.RecordBatch { return q.cur }
+func (q *sequence) Record() arrow.RecordBatch      { return q.cur }
 func (q *sequence) Next() bool {
 	if q.cur != nil {
 		q.cur.Release()

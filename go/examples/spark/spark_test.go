@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatun-project/gatun/go/gatunarrow"
 )
 
 // TestSalesReport runs the example's core against a real local Spark driver (one JVM): spark-submit
@@ -42,8 +44,10 @@ func TestSalesReport(t *testing.T) {
 	defer stopSession(client, spark)
 	t.Logf("driver and session in %v", time.Since(t0))
 
+	arrow := gatunarrow.New(client, gatunarrow.Options{ArenaBytes: 4 << 20})
+	defer arrow.Close()
 	t1 := time.Now()
-	got, err := salesReport(ctx, spark)
+	got, err := salesReport(ctx, spark, arrow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +74,9 @@ func TestSalesReport(t *testing.T) {
 	if want := []string{"region", "orders", "revenue", "largest"}; strings.Join(got.columns, ",") != strings.Join(want, ",") {
 		t.Fatalf("columns %v, want %v", got.columns, want)
 	}
+	if got.batches == 0 {
+		t.Errorf("no Arrow record batch carried the %d rows", len(got.rows))
+	}
 	if len(got.rows) != len(want) {
 		t.Fatalf("%d rows, want %d: %v", len(got.rows), len(want), got.rows)
 	}
@@ -79,7 +86,7 @@ func TestSalesReport(t *testing.T) {
 		if !ok || w == nil {
 			t.Fatalf("row %d: region %#v", i, r[0])
 		}
-		// COUNT is a Java long, SUM and MAX of a double column Java doubles: int64 and float64 here.
+		// COUNT is an Arrow int64 column, SUM and MAX of a double column float64: int64 and float64 here.
 		if r[1] != w.orders || r[2] != w.revenue || r[3] != w.largest {
 			t.Errorf("row %s = %#v, want %d, %v, %v", region, r[1:], w.orders, w.revenue, w.largest)
 		}
