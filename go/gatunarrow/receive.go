@@ -180,22 +180,22 @@ func (r *Reader) pull() (arrow.RecordBatch, []byte, error) {
 // evict copies the held batches that view the arena into Go memory (one copy each) and releases
 // their views, so that their spans go back to the JVM; false if there was none.
 func (r *Reader) evict() bool {
-	any := false
+	copied := false
 	for i, h := range r.held {
 		if h.payload == nil {
 			continue
 		}
-		copied := append([]byte(nil), h.payload...)
-		rec, err := r.dec.batch(memory.NewBufferBytes(copied))
+		own := append([]byte(nil), h.payload...)
+		rec, err := r.dec.batch(memory.NewBufferBytes(own))
 		if err != nil {
-			return any // it decoded in place a moment ago; keep the view rather than fail
+			return copied // it decoded in place a moment ago; keep the view rather than fail
 		}
 		h.rec.Release()
 		r.held[i] = heldBatch{rec: rec}
 		r.a.stats.copiedOut.Add(1)
-		any = true
+		copied = true
 	}
-	return any
+	return copied
 }
 
 // Records reads all of obj's record batches (as Reader, but into memory): views of the arena,
