@@ -198,3 +198,31 @@ func mustClass(t testing.TB, c *gatun.Client, name string) *gatun.Class {
 	}
 	return k
 }
+
+// TestStaleSliceAfterUnmap: once the session is closed and every record released, the arena is
+// unmapped; a slice of values kept against the rules past its record's Release then reads zeros
+// (the range holds read-only zero pages), it does not crash the process.
+func TestStaleSliceAfterUnmap(t *testing.T) {
+	s := New(jvm(t), Options{ArenaBytes: 2 * mib})
+	ctx := context.Background()
+	jr := mustSend(t, s, newSequence(1000, 1000))
+	_, recs, err := s.Records(ctx, jr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.a
+	stale := recs[0].Column(0).(*array.Int64).Int64Values()
+	if stale[999] != 999 {
+		t.Fatalf("value 999 is %d", stale[999])
+	}
+	releaseAll(recs)
+	s.Close()
+	if n := a.refs.Load(); n != 0 || a.mem != nil {
+		t.Fatalf("after Close and Release: %d references, mapped %v", n, a.mem != nil)
+	}
+	for i, v := range stale {
+		if v != 0 {
+			t.Fatalf("stale value %d reads %d after the unmapping, want 0", i, v)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func run(ctx context.Context, o driverOptions, master string, out io.Writer) err
 	if err := report.print(out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n%d rows in %d Arrow record batches, in %v\n", len(report.rows), report.batches,
+	fmt.Fprintf(out, "\n%d rows from %d Arrow record batch(es) in %v\n", len(report.rows), report.batches,
 		time.Since(t1).Round(time.Millisecond))
 	return nil
 }
