@@ -12,7 +12,10 @@
 // Records read from the JVM view the arena: their buffers are the shared memory itself, no byte is
 // copied. A span is handed back to the JVM when the last array viewing it is released (arrow-go's
 // Retain/Release), or when the garbage collector finds it unreachable. Values taken out of an array
-// (e.g. Int64Values, ValueStr's bytes) are views too, valid while the array is retained.
+// are views too, valid only while the array is retained: slices such as Int64Values, and the Go
+// strings of String.Value and GetOneForMarshal (arrow-go makes them over the buffer). Copy what
+// must outlive the record (strings.Clone, slices.Clone): after the span is handed back, the JVM
+// writes other batches there.
 package gatunarrow
 
 import (

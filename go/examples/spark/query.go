@@ -115,8 +115,12 @@ func collect(ctx context.Context, df *gatun.Object, arrow *gatunarrow.Session) (
 		for i := range int(rec.NumRows()) {
 			values := make([]any, rec.NumCols())
 			for j, col := range rec.Columns() {
-				// The Go value of one cell (nil for null); strings are copied out of the arena.
+				// The Go value of one cell (nil for null). A string from arrow-go views the record's
+				// buffer, here the arena: it is cloned to outlive the record's release.
 				values[j] = col.GetOneForMarshal(i)
+				if str, ok := values[j].(string); ok {
+					values[j] = strings.Clone(str)
+				}
 			}
 			t.rows = append(t.rows, values)
 		}

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	arrowlib "github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/gatun-project/gatun/go/gatunarrow"
 )
 
@@ -52,6 +55,10 @@ func TestSalesReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("query in %v", time.Since(t1))
+
+	// Other data through the arena now reuses the spans the result came in: the table must not
+	// view them any more (its strings were cloned out).
+	overwrite(ctx, t, arrow)
 
 	// The same report computed in Go from the definitions of the two tables.
 	names := []string{"north", "east", "south", "west"}
@@ -105,4 +112,29 @@ func TestSalesReport(t *testing.T) {
 	if len(lines) != 2+len(want) || !strings.Contains(lines[0], "revenue") || !strings.Contains(lines[2], "1250.00") {
 		t.Errorf("printed table:\n%s", out.String())
 	}
+}
+
+// overwrite sends 12 MiB of strings to the JVM and reads them back through the 4 MiB arena.
+func overwrite(ctx context.Context, t *testing.T, s *gatunarrow.Session) {
+	t.Helper()
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	for range 1_000_000 { // 12 MiB: more than the arena, so every span is reused
+		b.Append("~~~~~~~~")
+	}
+	col := b.NewArray()
+	b.Release()
+	rec := array.NewRecordBatch(arrowlib.NewSchema([]arrowlib.Field{{Name: "s", Type: arrowlib.BinaryTypes.String}}, nil),
+		[]arrowlib.Array{col}, int64(col.Len()))
+	col.Release()
+	defer rec.Release()
+	jr, err := s.Send(ctx, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jr.Release()
+	tbl, err := s.Table(ctx, jr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl.Release()
 }
