@@ -78,9 +78,9 @@ func (d *decoder) reader(next ...*ipc.Message) (*ipc.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if msg.Type() != ipc.MessageSchema {
+	if typ := msg.Type(); typ != ipc.MessageSchema {
 		msg.Release()
-		return nil, fmt.Errorf("gatunarrow: expected an Arrow IPC schema message, got %v", msg.Type())
+		return nil, fmt.Errorf("gatunarrow: expected an Arrow IPC schema message, got %v", typ)
 	}
 	f := &feed{msgs: append([]*ipc.Message{msg}, next...)}
 	rdr, err := ipc.NewReaderFromMessageReader(f)
