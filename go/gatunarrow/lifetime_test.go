@@ -3,8 +3,10 @@ package gatunarrow
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -224,5 +226,30 @@ func TestStaleSliceAfterUnmap(t *testing.T) {
 		if v != 0 {
 			t.Fatalf("stale value %d reads %d after the unmapping, want 0", i, v)
 		}
+	}
+}
+
+// TestDroppedRecordReturnsSpan: a record dropped without Release hands its span back once the
+// garbage collector finds it unreachable.
+func TestDroppedRecordReturnsSpan(t *testing.T) {
+	s := New(jvm(t), Options{ArenaBytes: 2 * mib})
+	defer s.Close()
+	_, recs, err := s.Records(context.Background(), mustSend(t, s, newSequence(1000, 1000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.a
+	off := spanOf(a, recs[0].Column(0).Data().Buffers()[1])
+	if off < 0 || stateWord(a, off) != 1 {
+		t.Fatalf("span %d not lent", off)
+	}
+	recs = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for stateWord(a, off) != stateReturned {
+		if time.Now().After(deadline) {
+			t.Fatal("the span of a dropped record was not handed back")
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
 	}
 }

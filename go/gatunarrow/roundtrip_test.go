@@ -3,6 +3,7 @@ package gatunarrow
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -160,5 +161,5 @@ func spanOf(a *arena, b *memory.Buffer) int64 {
 }
 
 func stateWord(a *arena, off int64) uint32 {
-	return *(*uint32)(unsafe.Pointer(&a.mem[off]))
+	return atomic.LoadUint32((*uint32)(unsafe.Pointer(&a.mem[off])))
 }
