@@ -43,12 +43,28 @@ type LaunchOptions struct {
 	StartTimeout time.Duration
 }
 
+// ArrowJar is the file name of Gatun's Arrow data plane (spec/arrow.md, with Arrow Java inside),
+// which `make jar` and the Python package put next to gatun-server.jar.
+const ArrowJar = "gatun-arrow.jar"
+
+// arrowJVMArgs: Arrow Java reads java.nio.Buffer's address field reflectively (Spark's driver
+// opens the same package).
+var arrowJVMArgs = []string{"--add-opens=java.base/java.nio=ALL-UNNAMED"}
+
 // ServerArgs returns the java arguments (everything after the java executable) that run the server
 // of o.Jar with these options: it writes its connection info to infoFile and exits when its stdin
-// closes. socketDir "" lets the server create a private one.
+// closes. socketDir "" lets the server create a private one. When ArrowJar lies next to o.Jar it
+// goes on the class path too (with the JVM option Arrow needs), as the Python launcher does, so
+// that the server can take Arrow transfers (package gatunarrow).
 func (o LaunchOptions) ServerArgs(infoFile, socketDir string) []string {
-	args := append([]string{}, o.JVMArgs...)
-	args = append(args, "-cp", strings.Join(append([]string{o.Jar}, o.Classpath...), string(os.PathListSeparator)),
+	var args []string
+	cp := []string{o.Jar}
+	if arrow := filepath.Join(filepath.Dir(o.Jar), ArrowJar); o.Jar != "" && isFile(arrow) {
+		args = append(args, arrowJVMArgs...)
+		cp = append(cp, arrow)
+	}
+	args = append(args, o.JVMArgs...)
+	args = append(args, "-cp", strings.Join(append(cp, o.Classpath...), string(os.PathListSeparator)),
 		ServerMain, "--info-file", infoFile, "--exit-on-stdin-eof")
 	if socketDir != "" {
 		args = append(args, "--socket-dir", socketDir)
@@ -66,6 +82,11 @@ func (o LaunchOptions) ServerArgs(infoFile, socketDir string) []string {
 		args = append(args, "--allow-shutdown")
 	}
 	return args
+}
+
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // findJava returns explicit if set, else $JAVA_HOME/bin/java, else java on PATH (as locate.FindJava

@@ -32,6 +32,26 @@ func TestServerArgs(t *testing.T) {
 				"--allowlist", "default,x.**", "--allow-shutdown"},
 		},
 	}
+	// gatun-arrow.jar next to the server jar joins the class path, after the server jar and before
+	// Classpath, with the JVM option Arrow Java needs before the caller's.
+	dir := t.TempDir()
+	for _, f := range []string{"s.jar", ArrowJar} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests = append(tests, struct {
+		name      string
+		opts      LaunchOptions
+		socketDir string
+		want      []string
+	}{
+		name: "arrow jar",
+		opts: LaunchOptions{Jar: filepath.Join(dir, "s.jar"), Classpath: []string{"a.jar"}, JVMArgs: []string{"-Xmx1g"}},
+		want: []string{"--add-opens=java.base/java.nio=ALL-UNNAMED", "-Xmx1g",
+			"-cp", filepath.Join(dir, "s.jar") + ":" + filepath.Join(dir, ArrowJar) + ":a.jar",
+			ServerMain, "--info-file", "i.json", "--exit-on-stdin-eof"},
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.opts.ServerArgs("i.json", tc.socketDir); !slices.Equal(got, tc.want) {

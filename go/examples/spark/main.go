@@ -1,6 +1,7 @@
 // Command spark runs Spark SQL from Go: it starts a local Spark driver JVM with Gatun's server
 // inside (spark-submit with dev.gatun.spark.SparkGatewayMain, as PySpark over Gatun does), builds
-// a SparkSession through Spark's Java API, runs a join and group-by query and prints the result.
+// a SparkSession through Spark's Java API, runs a join and group-by query, reads the result as Arrow
+// record batches from shared memory and prints it.
 // No Spark Connect server is involved. Run it from go/ after `make venv` (or with SPARK_HOME set
 // and GATUN_SPARK_JAR pointing at gatun-spark.jar):
 //
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatun-project/gatun/go/gatun"
+	"github.com/gatun-project/gatun/go/gatunarrow"
 )
 
 func main() {
@@ -46,8 +48,10 @@ func run(ctx context.Context, o driverOptions, master string, out io.Writer) err
 	}
 	defer stopSession(client, spark)
 	fmt.Fprintf(out, "Spark driver (pid %d) and session ready in %v\n", client.ServerPID(), time.Since(t0).Round(time.Millisecond))
+	arrow := gatunarrow.New(client, gatunarrow.Options{})
+	defer arrow.Close()
 	t1 := time.Now()
-	report, err := salesReport(ctx, spark)
+	report, err := salesReport(ctx, spark, arrow)
 	if err != nil {
 		return err
 	}
@@ -55,7 +59,8 @@ func run(ctx context.Context, o driverOptions, master string, out io.Writer) err
 	if err := report.print(out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n%d rows in %v\n", len(report.rows), time.Since(t1).Round(time.Millisecond))
+	fmt.Fprintf(out, "\n%d rows from %d Arrow record batch(es) in %v\n", len(report.rows), report.batches,
+		time.Since(t1).Round(time.Millisecond))
 	return nil
 }
 

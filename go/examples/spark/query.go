@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/gatun-project/gatun/go/gatun"
+	"github.com/gatun-project/gatun/go/gatunarrow"
 )
 
 // Orders is the generated fact table: order ids 1..orderCount, region id % 4 and amount id % 10.
@@ -24,8 +25,8 @@ ORDER BY revenue DESC, region`
 
 // salesReport builds the two tables through Spark's Java API (Dataset from SparkSession.range and
 // selectExpr; a SQL VALUES table), registers them as views, runs reportSQL with spark.sql and
-// collects the result.
-func salesReport(ctx context.Context, spark *gatun.Object) (*table, error) {
+// collects the result as Arrow record batches through arrow's arena.
+func salesReport(ctx context.Context, spark *gatun.Object, arrow *gatunarrow.Session) (*table, error) {
 	ids, err := gatun.As[*gatun.Object](spark.Call(ctx, "range", int64(1), int64(orderCount+1)))
 	if err != nil {
 		return nil, fmt.Errorf("spark.range: %w", err)
@@ -53,64 +54,76 @@ func salesReport(ctx context.Context, spark *gatun.Object) (*table, error) {
 		return nil, fmt.Errorf("spark.sql(report): %w", err)
 	}
 	defer report.Release()
-	return collect(ctx, report)
+	return collect(ctx, report, arrow)
 }
 
 // table is a collected result: column names and rows of Go values (int64, float64, string, ...,
-// as the protocol maps Java's boxed values).
+// as arrow-go's arrays give them out), and how many Arrow record batches carried them.
 type table struct {
 	columns []string
 	rows    [][]any
+	batches int
 }
 
-// collect runs the Dataset and reads its rows: collectAsList(), then Row.get(i) per value. This is
-// the one place that moves result data; it becomes an Arrow record stream once the Arrow plane is
-// in the client (see README.md).
-func collect(ctx context.Context, df *gatun.Object) (*table, error) {
-	cols, err := gatun.As[*gatun.Object](df.Call(ctx, "columns"))
-	if err != nil {
-		return nil, fmt.Errorf("columns(): %w", err)
-	}
-	defer cols.Release()
-	n, err := cols.Len(ctx)
+// collect runs the Dataset and reads its result as Arrow record batches, the way PySpark's
+// toPandas() does over Gatun: dev.gatun.spark.ArrowBatchCollector runs the Spark job (Spark's own
+// Arrow conversion on the executors), its exporter copies each batch into a span of the session's
+// arena as Go pulls it, and Go reads the batch there in place (package gatunarrow). result() then
+// throws the job's failure, if any.
+func collect(ctx context.Context, df *gatun.Object, arrow *gatunarrow.Session) (*table, error) {
+	cls, err := df.Client().Class(ctx, "dev.gatun.spark.ArrowBatchCollector")
 	if err != nil {
 		return nil, err
 	}
-	names, err := cols.Slice(ctx, 0, n)
+	collector, err := gatun.As[*gatun.Object](cls.Call(ctx, "start", df))
+	if err != nil {
+		return nil, fmt.Errorf("ArrowBatchCollector.start: %w", err)
+	}
+	defer collector.Release()
+	arena, err := arrow.JavaArena(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t := &table{}
-	for _, v := range names {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("a column name is a %T", v)
+	exporter, err := gatun.As[*gatun.Object](collector.Call(ctx, "exporter", arena))
+	if err != nil {
+		return nil, fmt.Errorf("ArrowBatchCollector.exporter: %w", err)
+	}
+	if exporter == nil { // the job ended before it had a schema: result() says why
+		if _, err := collector.Call(ctx, "result"); err != nil {
+			return nil, fmt.Errorf("the Spark job: %w", err)
 		}
-		t.columns = append(t.columns, s)
+		return nil, fmt.Errorf("the Spark job ended without a result")
 	}
-	list, err := gatun.As[*gatun.Object](df.Call(ctx, "collectAsList"))
-	if err != nil {
-		return nil, fmt.Errorf("collectAsList(): %w", err)
-	}
-	defer list.Release()
-	size, err := gatun.As[int32](list.Call(ctx, "size"))
+	defer exporter.Release()
+	schema, recs, err := arrow.Records(ctx, exporter)
 	if err != nil {
 		return nil, err
 	}
-	for i := range size {
-		row, err := gatun.As[*gatun.Object](list.Call(ctx, "get", i))
-		if err != nil {
-			return nil, fmt.Errorf("row %d: %w", i, err)
+	defer func() {
+		for _, rec := range recs {
+			rec.Release()
 		}
-		values := make([]any, len(t.columns))
-		for j := range values {
-			if values[j], err = row.Call(ctx, "get", int32(j)); err != nil {
-				row.Release()
-				return nil, fmt.Errorf("row %d, column %s: %w", i, t.columns[j], err)
+	}()
+	if _, err := collector.Call(ctx, "result"); err != nil {
+		return nil, fmt.Errorf("the Spark job: %w", err)
+	}
+	t := &table{batches: len(recs)}
+	for _, f := range schema.Fields() {
+		t.columns = append(t.columns, f.Name)
+	}
+	for _, rec := range recs {
+		for i := range int(rec.NumRows()) {
+			values := make([]any, rec.NumCols())
+			for j, col := range rec.Columns() {
+				// The Go value of one cell (nil for null). A string from arrow-go views the record's
+				// buffer, here the arena: it is cloned to outlive the record's release.
+				values[j] = col.GetOneForMarshal(i)
+				if str, ok := values[j].(string); ok {
+					values[j] = strings.Clone(str)
+				}
 			}
+			t.rows = append(t.rows, values)
 		}
-		row.Release()
-		t.rows = append(t.rows, values)
 	}
 	return t, nil
 }
