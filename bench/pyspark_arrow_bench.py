@@ -15,11 +15,13 @@ is extrapolated linearly in rows above that, marked as such.
 Per case it records: wall time; the peak RSS of the Python process during the operation above
 its RSS before (Linux: VmHWM reset through /proc/self/clear_refs), against the size of the
 pandas result (toPandas) or input (createDataFrame); and where the time goes:
-* toPandas: Spark compute (a `noop` write of the same cached DataFrame), collecting the Arrow
-  batches into Python (`_collect_as_arrow`, which includes the compute), and the rest
-  (pandas conversion) = toPandas - collect;
-* createDataFrame: pandas -> Arrow conversion (pyarrow `Table.from_pandas` of the frame, close to
-  what PySpark does per slice), and the rest (transfer and building the DataFrame in the JVM).
+* toPandas: Spark's scan (a `noop` write of the same cached DataFrame), the same job encoding the
+  rows as Arrow batches without moving them (`toArrowBatchRdd().count()`), collecting the batches
+  into Python (`_collect_as_arrow`, which includes that job), and the pandas conversion
+  (toPandas - collect);
+* createDataFrame: time inside PySpark's own pandas -> Arrow conversion
+  (`create_arrow_table_from_pandas`), inside `SparkContext._serialize_to_jvm` (the batches to the
+  JVM: a temp file on stock PySpark, the arena over Gatun), and the rest.
 
 Writes <out>/pyspark-arrow.md, .json and .png (default out: bench/results).
 """
@@ -39,13 +41,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Runs in a child process: one bridge, every size and operation; prints one JSON line per case.
 WORKER = r'''
-import gc, json, os, sys, time
+import contextlib, gc, json, os, sys, time
 bridge, sizes, ops, modes, no_arrow_max, driver_memory = json.loads(sys.argv[1])
 if bridge == "gatun":
     import gatun.pyspark
     gatun.pyspark.install()
 import numpy as np, pandas as pd, pyarrow as pa
 from pyspark.sql import SparkSession
+from pyspark.core.context import SparkContext
+import pyspark.sql.pandas.conversion as conversion
 
 spark = (SparkSession.builder.master("local[2]").appName("gatun-arrow-bench")
          .config("spark.ui.enabled", "false").config("spark.driver.memory", driver_memory)
@@ -97,6 +101,24 @@ def measured(fn):
     return out, secs, (peak * 1024 if peak is not None else None)
 
 
+@contextlib.contextmanager
+def timing(owner, name):
+    """Sums the time spent in owner.name (looked up when called, as PySpark's callers do) while active."""
+    spent = [0.0]
+    real = owner.__dict__[name]
+    def timed(*a, **k):
+        t = time.perf_counter()
+        try:
+            return real(*a, **k)
+        finally:
+            spent[0] += time.perf_counter() - t
+    setattr(owner, name, timed)
+    try:
+        yield spent
+    finally:
+        setattr(owner, name, real)
+
+
 def emit(**kw):
     print("CASE " + json.dumps(kw), flush=True)
 
@@ -117,13 +139,16 @@ for mode in modes:
         if "toPandas" in ops:
             df = source(rows)
             _, compute, _ = measured(lambda: df.write.format("noop").mode("overwrite").save())
-            collect = None
+            collect = encode = None
             if mode != "no-arrow":
+                # Spark's own share: the same job converting rows to Arrow batches, kept in the executors.
+                _, encode, _ = measured(lambda: df._jdf.toArrowBatchRdd().count())
                 batches, collect, _ = measured(lambda: df._collect_as_arrow())
                 del batches
             pdf, secs, peak = measured(df.toPandas)
             emit(label=label, op="toPandas", size=size, rows=rows, secs=secs, peak=peak,
-                 result_bytes=int(pdf.memory_usage(deep=True).sum()), compute=compute, collect=collect)
+                 result_bytes=int(pdf.memory_usage(deep=True).sum()), compute=compute, encode=encode,
+                 collect=collect)
             del pdf
             df.unpersist()
         if "createDataFrame" in ops:
@@ -134,10 +159,13 @@ for mode in modes:
                 spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "false")
             spark.catalog.clearCache()
             _, to_arrow, _ = measured(lambda: pa.Table.from_pandas(pdf, preserve_index=False))
-            sdf, secs, peak = measured(lambda: spark.createDataFrame(pdf))
+            with timing(conversion, "create_arrow_table_from_pandas") as convert, \
+                    timing(SparkContext, "_serialize_to_jvm") as send:
+                sdf, secs, peak = measured(lambda: spark.createDataFrame(pdf))
             _, count_secs, _ = measured(sdf.count)
             emit(label=label, op="createDataFrame", size=size, rows=rows, secs=secs, peak=peak,
-                 result_bytes=int(pdf.memory_usage(deep=True).sum()), to_arrow=to_arrow, count=count_secs)
+                 result_bytes=int(pdf.memory_usage(deep=True).sum()), to_arrow=to_arrow, count=count_secs,
+                 convert=convert[0] if mode != "no-arrow" else None, send=send[0] if mode != "no-arrow" else None)
             del pdf, sdf
         gc.collect()
 spark.stop()
@@ -198,8 +226,9 @@ def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
          f"local[2], driver memory {meta['driver_memory']}. Sizes are Arrow bytes of a mixed-type table "
          "(bigint, double, int, string, timestamp, bool). `*` = extrapolated linearly from the largest "
          "measured size (Arrow disabled is too slow to run there). Timings on a shared 2-core machine are "
-         "noisy. Gatun's Arrow paths move the bytes through ordinary Gatun calls (byte[] values through "
-         "shared memory: `gatun.spark_arrow`), not yet through the Arrow arena.", ""]
+         "noisy. Over Gatun the batches cross through the shared-memory Arrow arena "
+         "(`gatun.spark_arrow`, spec/arrow.md); stock PySpark uses a local socket (toPandas) and a temp "
+         "file (createDataFrame).", ""]
     for op in ("toPandas", "createDataFrame"):
         rows = [c for c in cases if c["op"] == op]
         if not rows:
@@ -218,14 +247,16 @@ def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
                 res = human(c["result_bytes"]) if c.get("result_bytes") else ""
                 pr = f"{grew / c['result_bytes']:.2f}" if grew is not None and c.get("result_bytes") else ""
                 if op == "toPandas" and c.get("collect") is not None:
-                    br = (f"compute {c['compute']:.3f}, collect Arrow {c['collect']:.3f} "
-                          f"(transfer ≈ {max(0.0, c['collect'] - c['compute']):.3f}), "
+                    br = (f"Spark: scan {c['compute']:.3f}, scan + Arrow encoding {c['encode']:.3f}; "
+                          f"batches to Python ≈ {max(0.0, c['collect'] - c['encode']):.3f}; "
                           f"pandas ≈ {max(0.0, c['secs'] - c['collect']):.3f}")
                 elif op == "toPandas" and c.get("compute") is not None:
                     br = f"compute {c['compute']:.3f}"
+                elif op == "createDataFrame" and c.get("convert") is not None:
+                    br = (f"PySpark's pandas→Arrow {c['convert']:.3f}; batches to the JVM {c['send']:.3f}; "
+                          f"rest {max(0.0, c['secs'] - c['convert'] - c['send']):.3f}; then count() {c['count']:.3f}")
                 elif op == "createDataFrame" and c.get("to_arrow") is not None:
-                    br = (f"pandas→Arrow ≈ {c['to_arrow']:.3f}, rest ≈ {max(0.0, c['secs'] - c['to_arrow']):.3f}; "
-                          f"then count() {c['count']:.3f}")
+                    br = f"then count() {c['count']:.3f}"
                 else:
                     br = ""
                 L.append(f"| {human(size)} | {c['rows']:,} | {c['label']} | {c['secs']:.3f}{star} | {ratio} | "
@@ -233,8 +264,12 @@ def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
         L.append("")
     L += ["`vs gatun` is that row's time over Gatun's at the same size (above 1 = Gatun faster). "
           "`peak RSS Δ` is the Python process's peak resident memory during the operation above its "
-          "resident memory just before it. In the breakdown, `transfer` includes the JVM-side Arrow "
-          "encoding, and `pandas` is toPandas minus collecting the batches.", "",
+          "resident memory just before it. Breakdown, toPandas: `scan` is a `noop` write of the cached "
+          "frame, `scan + Arrow encoding` the same job turning rows into Arrow batches (kept in the "
+          "executors), `batches to Python` the rest of collecting them (`_collect_as_arrow`: Spark's task "
+          "results and the bridge), `pandas` toPandas minus that collection. createDataFrame: time in "
+          "PySpark's `create_arrow_table_from_pandas`, in `SparkContext._serialize_to_jvm` (temp file or "
+          "arena), and the rest (Spark building the DataFrame, schema handling).", "",
           f"Raw numbers: `{NAME}.json`; chart: `{NAME}.png`. Command: `{meta['command']}`."]
     with open(path, "w") as f:
         f.write("\n".join(L) + "\n")
