@@ -1,7 +1,10 @@
 package dev.gatun.arrow;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.reflect.Field;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -30,6 +33,13 @@ import org.apache.arrow.memory.util.MemoryUtil;
  * ({@link #allocate}) and hands spans back by writing one word of the span header. Every offset
  * that comes from the client is looked up in the span table before it is used, so a client cannot
  * make the JVM read or write outside the spans it was given.
+ *
+ * <p>An arena made by {@link #create} is a session's <em>root</em>; {@link #extend} makes further
+ * <em>extension</em> arenas of the same family, which only an {@link ArrowExporter} writes into
+ * (after {@link ArrowExporter#continueIn}): they let a whole table larger than the root stay in
+ * shared memory (spec/arrow.md §4.1). An extension is filled once and never reused: when its
+ * exporter moves on, ends or is closed, the JVM unmaps it at once; the client's mapping, and with it
+ * the shared memory, lives as long as the client's views of its spans.
  */
 public final class ArrowArena implements AutoCloseable {
     /** "GARN" read as a little-endian u32. */
@@ -52,6 +62,13 @@ public final class ArrowArena implements AutoCloseable {
 
     private static final VarHandle INTS =
             MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    /**
+     * {@code sun.misc.Unsafe.invokeCleaner(ByteBuffer)} bound to the Unsafe instance, or null where
+     * the JDK does not offer it: the only way on Java 17 to unmap a {@link MappedByteBuffer} before
+     * the garbage collector does. Without it a retired extension stays mapped in the JVM until its
+     * buffer is collected.
+     */
+    private static final MethodHandle UNMAP = unmapper();
 
     private enum Kind { WRITABLE, READING, EXPORTING, LENT }
 
@@ -71,17 +88,25 @@ public final class ArrowArena implements AutoCloseable {
     private final long address;
     private final long size;
     private final Path file;
-    private final BufferAllocator allocator = new RootAllocator(Long.MAX_VALUE);
+    /** The arena {@link #create} made; this one itself for a root. */
+    private final ArrowArena root;
+    private final BufferAllocator allocator;
     /** Free ranges, offset to length, never adjacent (coalesced on free). */
     private final TreeMap<Long, Long> free = new TreeMap<>();
     private final Map<Long, Span> spans = new HashMap<>();
     private final List<Span> lent = new ArrayList<>();
     private boolean closed;
+    private boolean clientMapped;
+    /** The exporter writing into this extension (it called continueIn), or null. */
+    private ArrowExporter owner;
+    private boolean unmapped;
 
-    private ArrowArena(MappedByteBuffer buffer, long size, Path file) {
+    private ArrowArena(MappedByteBuffer buffer, long size, Path file, ArrowArena root) {
         this.buffer = buffer;
         this.size = size;
         this.file = file;
+        this.root = root == null ? this : root;
+        this.allocator = root == null ? new RootAllocator(Long.MAX_VALUE) : root.allocator;
         buffer.order(ByteOrder.LITTLE_ENDIAN);
         this.address = MemoryUtil.getByteBufferAddress(buffer);
         buffer.putInt(0, MAGIC);
@@ -98,7 +123,37 @@ public final class ArrowArena implements AutoCloseable {
      * {@link #mapped()}, which deletes the file.
      */
     public static ArrowArena create(long size) throws IOException {
-        long max = Math.min(HARD_MAX_SIZE, Long.getLong(MAX_SIZE_PROPERTY, HARD_MAX_SIZE));
+        return make(size, null);
+    }
+
+    /** The largest arena (root or extension) this server creates, in bytes. */
+    public static long maxSize() {
+        return Math.min(HARD_MAX_SIZE, Long.getLong(MAX_SIZE_PROPERTY, HARD_MAX_SIZE));
+    }
+
+    /**
+     * Creates an extension arena of {@code size} bytes in this arena's family, mapped by the client
+     * like a root ({@link #path()}, then {@link #mapped()}) and then handed to
+     * {@link ArrowExporter#continueIn}. Throws {@link IllegalStateException} when the file system
+     * of the arena files has less free space than {@code size}: spans written into a file that
+     * cannot grow would fault instead.
+     */
+    public ArrowArena extend(long size) throws IOException {
+        synchronized (root) {
+            root.checkOpen();
+        }
+        ArrowArena ext = make(size, root);
+        long usable = Files.getFileStore(ext.file).getUsableSpace();
+        if (usable < size) {
+            ext.close();
+            throw new IllegalStateException("no room for another Arrow arena of " + size + " bytes: "
+                    + usable + " bytes free in " + ext.file.getParent().getParent());
+        }
+        return ext;
+    }
+
+    private static ArrowArena make(long size, ArrowArena root) throws IOException {
+        long max = maxSize();
         if (size < MIN_SIZE || size > max) {
             throw new IllegalArgumentException("Arrow arena size " + size + " is outside the allowed range "
                     + MIN_SIZE + ".." + max + " bytes (-D" + MAX_SIZE_PROPERTY + " sets the maximum)");
@@ -112,7 +167,7 @@ public final class ArrowArena implements AutoCloseable {
             Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             try (FileChannel fc = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 fc.truncate(size);
-                return new ArrowArena(fc.map(FileChannel.MapMode.READ_WRITE, 0, size), size, file);
+                return new ArrowArena(fc.map(FileChannel.MapMode.READ_WRITE, 0, size), size, file, root);
             }
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(file);
@@ -128,6 +183,13 @@ public final class ArrowArena implements AutoCloseable {
 
     /** The client has mapped the file: delete it (and its directory) so nothing else can open it. */
     public void mapped() throws IOException {
+        synchronized (this) {
+            clientMapped = !closed;
+        }
+        deleteFile();
+    }
+
+    private void deleteFile() throws IOException {
         Files.deleteIfExists(file);
         Files.deleteIfExists(file.getParent());
     }
@@ -137,7 +199,7 @@ public final class ArrowArena implements AutoCloseable {
         return size;
     }
 
-    /** True if {@code [address, address + length)} lies inside this arena's mapping. */
+    /** True if {@code [address, address + length)} lies inside this arena's mapping in the JVM. */
     public boolean contains(long address, long length) {
         return length >= 0 && address >= this.address && address - this.address <= size - length;
     }
@@ -148,6 +210,7 @@ public final class ArrowArena implements AutoCloseable {
      */
     public synchronized long allocate(long payloadBytes) {
         checkOpen();
+        checkRoot("allocate");
         Span s = take(payloadBytes, Kind.WRITABLE);
         return s == null ? -1 : s.offset;
     }
@@ -162,12 +225,13 @@ public final class ArrowArena implements AutoCloseable {
 
     /**
      * Stops giving out spans and deletes the file if it is still there. Memory still viewed on
-     * either side stays mapped until the last view is gone.
+     * either side stays mapped until the last view is gone; an extension is unmapped in the JVM
+     * (its spans are only ever lent to the client, which keeps its own mapping).
      */
     @Override
-    public synchronized void close() throws IOException {
-        closed = true;
-        mapped();
+    public void close() throws IOException {
+        retire();
+        deleteFile();
     }
 
     // --- for the readers and exporters of this package ---------------------------------------
@@ -187,6 +251,88 @@ public final class ArrowArena implements AutoCloseable {
     private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("this Arrow arena is closed");
+        }
+    }
+
+    /** Refuses an extension where only a root will do (readers, client allocations, open). */
+    void checkRoot(String what) {
+        if (root != this) {
+            throw new IllegalArgumentException(what + " needs the session's arena, not an extension"
+                    + " (an extension only takes the batches of the exporter that continued into it)");
+        }
+    }
+
+    boolean isRoot() {
+        return root == this;
+    }
+
+    boolean sameFamily(ArrowArena other) {
+        return other.root == root;
+    }
+
+    /**
+     * Makes {@code exporter} the only writer of this extension; the client must have mapped it.
+     * A root may be continued into by any exporter of its family.
+     */
+    synchronized void claim(ArrowExporter exporter) {
+        checkOpen();
+        if (root == this) {
+            return;
+        }
+        if (!clientMapped) {
+            throw new IllegalArgumentException("the client has not mapped this Arrow arena yet (mapped() was not called)");
+        }
+        if (owner != null && owner != exporter) {
+            throw new IllegalArgumentException("this Arrow arena extension is already written by another exporter");
+        }
+        owner = exporter;
+    }
+
+    /**
+     * An extension's exporter is done with it: no more spans, and the JVM's mapping goes as soon
+     * as no span is being written. A root only stops giving out spans.
+     */
+    synchronized void retire() {
+        closed = true;
+        unmapIfIdle();
+    }
+
+    /** Unmaps a retired extension in which no span is being written (lent spans are the client's). */
+    private void unmapIfIdle() {
+        if (root == this || !closed || unmapped || UNMAP == null) {
+            return;
+        }
+        for (Span s : spans.values()) {
+            if (s.kind != Kind.LENT) {
+                return;
+            }
+        }
+        unmapped = true;
+        spans.clear();
+        lent.clear();
+        free.clear();
+        try {
+            UNMAP.invokeExact((ByteBuffer) buffer);
+        } catch (Throwable e) {
+            throw new IllegalStateException("could not unmap a retired Arrow arena extension", e);
+        }
+    }
+
+    /** Whether this JVM still maps the arena (for tests: a retired extension must not be). */
+    synchronized boolean isMapped() {
+        return !unmapped;
+    }
+
+    private static MethodHandle unmapper() {
+        try {
+            Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
+            Field f = unsafeClass.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            return MethodHandles.lookup()
+                    .findVirtual(unsafeClass, "invokeCleaner", MethodType.methodType(void.class, ByteBuffer.class))
+                    .bindTo(f.get(null));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
         }
     }
 
@@ -232,6 +378,7 @@ public final class ArrowArena implements AutoCloseable {
         s.kind = Kind.LENT;
         lent.add(s);
         INTS.setRelease(buffer, (int) offset, LENT);
+        unmapIfIdle();
     }
 
     /** Frees a span the JVM holds (a reader moved past it, or an export was not handed out). */
@@ -240,6 +387,7 @@ public final class ArrowArena implements AutoCloseable {
         if (s != null && s.kind != Kind.LENT) {
             release(s);
         }
+        unmapIfIdle();
     }
 
     private Span take(long payloadBytes, Kind kind) {
@@ -310,6 +458,9 @@ public final class ArrowArena implements AutoCloseable {
 
     /** Bytes not held by any span (for tests and diagnostics); reclaims returned spans first. */
     public synchronized long freeBytes() {
+        if (unmapped) {
+            return 0;
+        }
         reclaimReturned();
         long n = 0;
         for (long v : free.values()) {

@@ -23,7 +23,8 @@ import org.apache.arrow.vector.types.pojo.Schema;
  *
  * <p>The client pulls: {@link #next()} writes the next batch and lends its span, or says that the
  * arena has no room for it now ({@link #NO_ROOM}; the batch stays pending), after which the client
- * either frees arena space and asks again or takes the batch as bytes ({@link #nextBytes()}).
+ * either frees arena space and asks again, or gives the exporter a further arena to write into
+ * ({@link #continueIn}), or takes the batch as bytes ({@link #nextBytes()}).
  */
 public final class ArrowExporter implements AutoCloseable {
     /** {@link #next()}: no more batches. */
@@ -48,7 +49,8 @@ public final class ArrowExporter implements AutoCloseable {
         Pending next() throws IOException;
     }
 
-    private final ArrowArena arena;
+    /** Where the next batch goes: the arena it was opened on, or an extension it continued into. */
+    private ArrowArena arena;
     private final Schema schema;
     private final Messages messages;
     private Pending pending;
@@ -76,8 +78,9 @@ public final class ArrowExporter implements AutoCloseable {
         if (arena == null) {
             throw new IllegalArgumentException("ArrowExporter.open needs an arena");
         }
+        arena.checkRoot("ArrowExporter.open");
         if (data instanceof ArrowExporter exporter) {
-            if (exporter.arena != arena) {
+            if (!exporter.arena.sameFamily(arena)) {
                 throw new IllegalArgumentException("this ArrowExporter writes into another arena");
             }
             return exporter;
@@ -129,6 +132,7 @@ public final class ArrowExporter implements AutoCloseable {
         if (arena == null || schema == null || batches == null) {
             throw new IllegalArgumentException("ArrowExporter.fromIpcBatches needs an arena, a schema and batches");
         }
+        arena.checkRoot("ArrowExporter.fromIpcBatches");
         return new ArrowExporter(arena, schema, () -> batches.hasNext() ? bytes(batches.next()) : null);
     }
 
@@ -164,6 +168,47 @@ public final class ArrowExporter implements AutoCloseable {
         return offset;
     }
 
+    /**
+     * The arena space the pending batch needs (span header included), loading it if none is
+     * pending; 0 at the end. What an arena given to {@link #continueIn} must at least hold.
+     */
+    public long pendingSize() throws IOException {
+        if (!advance()) {
+            return 0;
+        }
+        return (ArrowArena.SPAN_HEADER + pending.maxSize() + 63) & ~63L;
+    }
+
+    /**
+     * Writes the following batches into {@code next}: an extension made by {@link ArrowArena#extend}
+     * from this exporter's arena family and mapped by the client, or that family's root again. An
+     * extension this exporter leaves is retired (the JVM unmaps it; the client keeps its views).
+     */
+    public void continueIn(ArrowArena next) {
+        if (closed) {
+            throw new IllegalStateException("this Arrow exporter is closed");
+        }
+        if (next == null) {
+            throw new IllegalArgumentException("ArrowExporter.continueIn needs an arena");
+        }
+        if (!arena.sameFamily(next)) {
+            throw new IllegalArgumentException("this Arrow arena is not of this exporter's session"
+                    + " (continueIn takes an arena made by extend() from the exporter's arena)");
+        }
+        next.claim(this);
+        if (next != arena) {
+            leave();
+            arena = next;
+        }
+    }
+
+    /** Retires the current arena if it is an extension: this exporter writes nothing more there. */
+    private void leave() {
+        if (!arena.isRoot()) {
+            arena.retire();
+        }
+    }
+
     /** The next batch as IPC message bytes (the way around a full arena), or null at the end. */
     public byte[] nextBytes() throws IOException {
         if (!advance()) {
@@ -176,9 +221,12 @@ public final class ArrowExporter implements AutoCloseable {
         return out.toByteArray();
     }
 
-    /** Drops a pending batch. The source reader or root is not closed. */
+    /** Drops a pending batch and retires an extension it wrote into. The source reader or root is not closed. */
     @Override
     public void close() {
+        if (!closed) {
+            leave();
+        }
         closed = true;
         if (pending != null) {
             pending.close();
@@ -193,6 +241,9 @@ public final class ArrowExporter implements AutoCloseable {
         if (pending == null && !ended) {
             pending = messages.next();
             ended = pending == null;
+            if (ended) {
+                leave();
+            }
         }
         return pending != null;
     }
