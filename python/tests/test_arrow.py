@@ -334,6 +334,12 @@ def _arena_maps(pid: int | str = "self") -> int:
     return sum("/gatun-arrow-" in line for line in Path(f"/proc/{pid}/maps").read_text().splitlines())
 
 
+def _arena_files_open(pid: int) -> int:
+    """How many arena files process `pid` holds open (the JVM writes an extension through one)."""
+    fds = Path(f"/proc/{pid}/fd")
+    return sum("/gatun-arrow-" in os.readlink(fds / fd) for fd in os.listdir(fds) if (fds / fd).is_symlink())
+
+
 @pytest.fixture
 def copies(monkeypatch) -> list[int]:
     """The span offsets of every batch copied out of an arena (the fallback of spec/arrow.md §6)."""
@@ -357,9 +363,9 @@ def _in_arenas(table: pa.Table, arenas) -> bool:
 
 
 def test_table_larger_than_the_arena_stays_in_shared_memory(helper_dir, copies):
-    """48 MiB through a 4 MiB arena into one Table: the exporter continues in extension arenas
-    (§4.1), every batch is read in place, nothing is copied out, and the extensions are unmapped
-    in the JVM when the export ends and in Python when the table is gone."""
+    """96 MiB through a 4 MiB arena into one Table: the exporter continues in extension arenas
+    (§4.1), every batch is read in place, nothing is copied out, the JVM lets go of the extensions
+    when the export ends (it never maps them) and Python unmaps them when the table is gone."""
     n = 6 * 1024 * 1024
     t = pa.table({"v": pa.array(range(n), pa.int64()), "w": pa.array(range(n), pa.float64())})
     with _client(helper_dir, "4MiB") as c:
@@ -376,7 +382,8 @@ def test_table_larger_than_the_arena_stays_in_shared_memory(helper_dir, copies):
         # Doubling: 8, 16, 32 MiB for 96 MiB of data after the first 4 MiB.
         assert sorted(a.size for a in extensions)[:2] == [8 << 20, 16 << 20]
         assert _arena_maps() == mine + 1 + len(extensions)
-        assert _arena_maps(c.server_pid) == 1, "the JVM keeps an extension mapped after the export ended"
+        assert _arena_maps(c.server_pid) == 1, "the JVM mapped an extension"
+        assert _arena_files_open(c.server_pid) == 0, "the JVM holds an extension's file after the export ended"
         del extensions
         # A slice keeps its whole arena alive; dropping everything unmaps every extension here.
         tail = back.slice(n - 10, 10)  # in the last extension
@@ -406,6 +413,7 @@ def test_extension_limit_falls_back_to_copying_out(helper_dir, copies):
         del back
         gc.collect()
         assert _arena_maps() == mine + 1 and _arena_maps(c.server_pid) == 1
+        assert _arena_files_open(c.server_pid) == 0
 
 
 def test_batches_larger_than_the_server_maximum_come_as_bytes(helper_dir, copies):

@@ -2,6 +2,7 @@ package dev.gatun.arrow;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.WritableByteChannel;
@@ -154,15 +155,12 @@ public final class ArrowExporter implements AutoCloseable {
         if (offset < 0) {
             return NO_ROOM;
         }
-        long written;
         try {
-            ByteBuffer dst = arena.buffer().slice((int) offset + ArrowArena.SPAN_HEADER, (int) max);
-            written = pending.writeTo(new BufferChannel(dst));
+            arena.lend(offset, pending.writeTo(arena.spanWriter(offset, max)));
         } catch (IOException | RuntimeException e) {
             arena.free(offset);
             throw e;
         }
-        arena.lend(offset, written);
         pending.close();
         pending = null;
         return offset;
@@ -182,9 +180,9 @@ public final class ArrowExporter implements AutoCloseable {
     /**
      * Writes the following batches into {@code next}: an extension made by {@link ArrowArena#extend}
      * from this exporter's arena family and mapped by the client, or that family's root again. An
-     * extension this exporter leaves is retired (the JVM unmaps it; the client keeps its views).
+     * extension this exporter leaves is retired (the JVM closes its file; the client keeps its views).
      */
-    public void continueIn(ArrowArena next) {
+    public void continueIn(ArrowArena next) throws IOException {
         if (closed) {
             throw new IllegalStateException("this Arrow exporter is closed");
         }
@@ -203,7 +201,7 @@ public final class ArrowExporter implements AutoCloseable {
     }
 
     /** Retires the current arena if it is an extension: this exporter writes nothing more there. */
-    private void leave() {
+    private void leave() throws IOException {
         if (!arena.isRoot()) {
             arena.retire();
         }
@@ -224,13 +222,17 @@ public final class ArrowExporter implements AutoCloseable {
     /** Drops a pending batch and retires an extension it wrote into. The source reader or root is not closed. */
     @Override
     public void close() {
-        if (!closed) {
-            leave();
-        }
-        closed = true;
         if (pending != null) {
             pending.close();
             pending = null;
+        }
+        if (!closed) {
+            closed = true;
+            try {
+                leave();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 
@@ -290,33 +292,5 @@ public final class ArrowExporter implements AutoCloseable {
             public void close() {
             }
         };
-    }
-
-    /** A channel that fills a fixed ByteBuffer (an arena span) and refuses to overflow it. */
-    private static final class BufferChannel implements WritableByteChannel {
-        private final ByteBuffer dst;
-
-        BufferChannel(ByteBuffer dst) {
-            this.dst = dst;
-        }
-
-        @Override
-        public int write(ByteBuffer src) throws IOException {
-            int n = src.remaining();
-            if (n > dst.remaining()) {
-                throw new IOException("Arrow IPC message larger than its computed size");
-            }
-            dst.put(src);
-            return n;
-        }
-
-        @Override
-        public boolean isOpen() {
-            return true;
-        }
-
-        @Override
-        public void close() {
-        }
     }
 }

@@ -301,6 +301,7 @@ class ArenaTest {
 
     /** What the client does with a new arena: map its file (a mapping of its own), then say so. */
     private static ByteBuffer clientMap(ArrowArena a) throws IOException {
+        assertEquals(a.size(), Files.size(Path.of(a.path())), "the client checks the file's size");
         MappedByteBuffer m;
         try (FileChannel fc = FileChannel.open(Path.of(a.path()), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             m = fc.map(FileChannel.MapMode.READ_WRITE, 0, a.size());
@@ -317,7 +318,7 @@ class ArenaTest {
     }
 
     @Test
-    void exporterContinuesInExtensionsWhichTheJvmUnmapsWhenDone() throws IOException {
+    void exporterContinuesInExtensionsWhoseFilesTheJvmClosesWhenDone() throws IOException {
         try (VectorSchemaRoot data = sample(20_000, 0)) {
             byte[] msg = message(data);
             int n = 16;  // several times the 1 MiB root arena, every batch kept by the "client"
@@ -339,7 +340,7 @@ class ArenaTest {
                     current = clientMap(ext);
                     ex.continueIn(ext);
                     if (!extensions.isEmpty()) {
-                        assertFalse(extensions.get(extensions.size() - 1).isMapped(), "a left extension is unmapped");
+                        assertFalse(extensions.get(extensions.size() - 1).holdsFile(), "a left extension's file stays open");
                     }
                     extensions.add(ext);
                     continue;
@@ -350,11 +351,33 @@ class ArenaTest {
             assertEquals(n, got);
             assertTrue(extensions.size() >= 2);
             for (ArrowArena ext : extensions) {
-                assertFalse(ext.isMapped(), "an extension stays mapped in the JVM after the export ended");
+                assertFalse(ext.holdsFile(), "the JVM holds an extension's file after the export ended");
+                assertFalse(ext.contains(0, 1));
                 assertThrows(IllegalStateException.class, () -> ext.exportSpan(10));
             }
-            assertTrue(arena.isMapped());
             ex.close();
+        }
+    }
+
+    @Test
+    void largeHeapAndDirectBatchesArriveWholeInAnExtension() throws IOException {
+        try (VectorSchemaRoot big = sample(200_000, 7)) {
+            byte[] msg = message(big);
+            assertTrue(msg.length > 2 << 20, "larger than the heap write chunk");
+            ArrowArena ext = arena.extend(4 * ArrowArena.MIN_SIZE);
+            ByteBuffer client = clientMap(ext);
+            // Heap bytes (fromIpcBatches) and Arrow's direct buffers (a root) take different writes.
+            for (ArrowExporter ex : List.of(ArrowExporter.fromIpcBatches(arena, big.getSchema(), List.of(msg).iterator()),
+                    ArrowExporter.open(arena, big))) {
+                ArrowArena target = ext.holdsFile() ? ext : arena.extend(4 * ArrowArena.MIN_SIZE);
+                ByteBuffer view = target == ext ? client : clientMap(target);
+                ex.continueIn(target);
+                long off = ex.next();
+                assertTrue(off >= ArrowArena.DATA_OFFSET);
+                assertArrayEquals(msg, lentPayload(view, off));
+                assertEquals(ArrowExporter.END, ex.next());
+                assertFalse(target.holdsFile());
+            }
         }
     }
 
@@ -393,7 +416,7 @@ class ArenaTest {
             assertThrows(IllegalArgumentException.class, () -> arena.extend(ArrowArena.HARD_MAX_SIZE * 2));
             // Back to the root: the extension is retired.
             ex.continueIn(arena);
-            assertFalse(ext.isMapped());
+            assertFalse(ext.holdsFile());
             assertTrue(ex.next() >= ArrowArena.DATA_OFFSET);
             ex.close();
             second.close();
