@@ -263,6 +263,8 @@ class _Held:
         self.in_arena: list[tuple[int, Arena, int]] = []  # (index in batches, arena, span offset)
 
     def grow(self) -> bool:
+        """Moves the exporter into a new extension arena that holds the pending batch; False
+        when the server's maximum, /dev/shm or `extension_bytes` allow none."""
         root = self.root
         need = self.exporter.pendingSize() + ARENA_DATA_OFFSET
         if root.max_size is None:
@@ -289,6 +291,7 @@ class _Held:
         return True
 
     def evict(self) -> bool:
+        """Copies the held arena-backed batches out, so their spans are returned; False if none."""
         if not self.in_arena:
             return False
         for i, arena, offset in self.in_arena:
