@@ -429,9 +429,11 @@ def test_continue_in_refuses_bad_arenas(ac, helper_dir):
     arena = ac._arrow_arena()
     exporter = ac.jvm.dev.gatun.arrow.ArrowExporter.open(arena.java, ac.jvm.gatuntest.ArrowHelper.sequence(10))
     not_mapped = arena.java.extend(1 << 20)
-    with pytest.raises(JavaException, match="not mapped"):
-        exporter.continueIn(not_mapped)
-    not_mapped.close()
+    try:
+        with pytest.raises(JavaException, match="not mapped"):
+            exporter.continueIn(not_mapped)
+    finally:
+        not_mapped.close()  # deletes its file, which nobody mapped
     with pytest.raises(JavaException, match="closed"):
         exporter.continueIn(not_mapped)
     with pytest.raises(JavaException, match="outside the allowed range"):
@@ -440,11 +442,13 @@ def test_continue_in_refuses_bad_arenas(ac, helper_dir):
         ac.jvm.dev.gatun.arrow.ArrowExporter.open(not_mapped, ac.jvm.gatuntest.ArrowHelper.sequence(10))
     with _client(helper_dir, "1MiB") as other:
         foreign = other._arrow_arena().java.extend(1 << 20)
-        # The client refuses it before it is sent (the JVM would not know the handle, and
-        # continueIn checks the arena family too: see ArenaTest).
-        with pytest.raises(GatunError, match="another Gatun session"):
-            exporter.continueIn(foreign)
-        foreign.close()
+        try:
+            # The client refuses it before it is sent (the JVM would not know the handle, and
+            # continueIn checks the arena family too: see ArenaTest).
+            with pytest.raises(GatunError, match="another Gatun session"):
+                exporter.continueIn(foreign)
+        finally:
+            foreign.close()
     # The exporter is still whole: its batch arrives.
     assert ac.get_arrow_data(exporter).column(0).to_pylist() == list(range(10))
 
