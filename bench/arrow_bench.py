@@ -7,7 +7,8 @@ each direction, the time until the receiving side holds every batch as Arrow dat
                  then Java loads every batch (in place) with ArrowReader.loadNextBatch.
                  JVM -> Python: Java holds the batches as IPC byte[] (as Spark does after a
                  collect); ArrowExporter.fromIpcBatches + get_arrow_data builds a pyarrow.Table
-                 (with a 64 MiB arena, the batches it keeps are copied out of the arena as it fills).
+                 (with a 64 MiB arena, it continues in extension arenas as the arena fills,
+                 spec/arrow.md §4.1; runs before that change copied the kept batches out).
 * gatun-stream   JVM -> Python only: the same, read as a RecordBatchReader whose batches are
                  dropped as they come (the arena is reused; no copy on the Python side).
 * socket         Arrow IPC stream over a loopback TCP socket, as PySpark's toPandas reads it:

@@ -11,6 +11,7 @@ import collections
 import mmap
 import os
 import struct
+import weakref
 from typing import Any, Iterator
 
 from . import _native
@@ -18,6 +19,10 @@ from .errors import GatunError, JavaException
 from .proxies import JavaObject
 
 DEFAULT_ARENA_BYTES = 64 << 20
+# Extension arenas alive at once per client, at most (GatunClient(arrow_extension_bytes=...)).
+DEFAULT_EXTENSION_BYTES = 16 << 30
+MIN_ARENA_BYTES = 1 << 20
+ARENA_DATA_OFFSET = 256
 ARENA_MAGIC = b"GARN"
 ARENA_LAYOUT_VERSION = 1
 SPAN_HEADER = 64
@@ -63,18 +68,27 @@ class _Lease:
 
 
 class Arena:
-    """The Python side of a session's Arrow arena: the mapping, reads in place, writes into spans."""
+    """The Python side of an Arrow arena: the mapping, reads in place, writes into spans.
 
-    def __init__(self, client: Any, size: int):
+    A session's root arena is made with `ArrowArena.create`; with `parent` (the root) this is an
+    extension arena (`parent.java.extend(size)`), which only an exporter writes into (§4.1). The
+    root tracks its live extensions in `extensions`, bounded by `extension_bytes`.
+    """
+
+    def __init__(self, client: Any, size: int, parent: "Arena | None" = None,
+                 extension_bytes: int = DEFAULT_EXTENSION_BYTES):
         pa = _pa()
-        try:
-            java_arena = client.jvm.dev.gatun.arrow.ArrowArena
-            self.java = java_arena.create(size)
-        except (AttributeError, TypeError) as e:
-            raise GatunError(
-                "this Gatun server has no Arrow support: dev.gatun.arrow.ArrowArena is not on its class path "
-                "(the launcher adds gatun-arrow.jar; a Spark driver gets it from gatun-spark.jar)"
-            ) from e
+        if parent is not None:
+            self.java = parent.java.extend(size)
+        else:
+            try:
+                java_arena = client.jvm.dev.gatun.arrow.ArrowArena
+                self.java = java_arena.create(size)
+            except (AttributeError, TypeError) as e:
+                raise GatunError(
+                    "this Gatun server has no Arrow support: dev.gatun.arrow.ArrowArena is not on its class path "
+                    "(the launcher adds gatun-arrow.jar; a Spark driver gets it from gatun-spark.jar)"
+                ) from e
         try:
             path = self.java.path()
             fd = os.open(path, os.O_RDWR)
@@ -97,6 +111,15 @@ class Arena:
         # unmapped) while any lease, and hence any pyarrow view, still refers to this object.
         self.base = pa.py_buffer(self.mm)
         self.address = self.base.address
+        # Weak: an extension lives exactly as long as the leases of its spans (and the exporter
+        # collecting into it), so its mapping goes with the last view of the table.
+        self.extensions: weakref.WeakSet[Arena] = weakref.WeakSet()
+        self.extension_bytes = extension_bytes
+        self.max_size: int | None = None  # the server's largest arena, asked for when first needed
+
+    def contains(self, address: int, length: int) -> bool:
+        """Whether `[address, address + length)` lies inside this process's mapping of the arena."""
+        return self.address <= address and address + length <= self.address + self.size
 
     def _payload(self, offset: int) -> tuple[int, int]:
         if offset < 0 or offset % 64 or offset > self.size - SPAN_HEADER:
@@ -224,20 +247,60 @@ def send_arrow_buffers(client: Any, data: Any) -> JavaObject:
 
 
 class _Held:
-    """The batches a table is being built from; can copy its arena-backed ones out to make room."""
+    """The batches a table is being built from, and the arena the exporter writes into now.
 
-    def __init__(self, arena: Arena, schema: Any):
-        self.arena = arena
+    When that arena is full it first gives the exporter a larger extension arena (§4.1); when the
+    limits allow none, it copies its arena-backed batches out to make room (§6).
+    """
+
+    def __init__(self, client: Any, root: Arena, exporter: JavaObject, schema: Any):
+        self.client = client
+        self.root = root
+        self.current = root
+        self.exporter = exporter
         self.schema = schema
         self.batches: list[Any] = []
-        self.in_arena: list[tuple[int, int]] = []  # (index in batches, span offset)
+        self.in_arena: list[tuple[int, Arena, int]] = []  # (index in batches, arena, span offset)
+
+    def grow(self) -> bool:
+        """Moves the exporter into a new extension arena that holds the pending batch; False
+        when the server's maximum, /dev/shm or `extension_bytes` allow none."""
+        root = self.root
+        need = self.exporter.pendingSize() + ARENA_DATA_OFFSET
+        if root.max_size is None:
+            root.max_size = self.client.jvm.dev.gatun.arrow.ArrowArena.maxSize()
+        room = root.extension_bytes - sum(a.size for a in list(root.extensions))
+        # Doubling keeps the number of extensions (and round trips) logarithmic in the table; pages
+        # never written cost no memory, so the unused tail of the last one is free.
+        size = min(-(-max(2 * self.current.size, need) // MIN_ARENA_BYTES) * MIN_ARENA_BYTES, root.max_size, room)
+        if size < max(need, MIN_ARENA_BYTES):
+            return False
+        try:
+            ext = Arena(self.client, size, parent=root)
+        except JavaException as e:
+            if e.class_name == "java.lang.IllegalStateException":  # no room for it in /dev/shm
+                return False
+            raise
+        try:
+            self.exporter.continueIn(ext.java)
+        except BaseException:
+            ext.java.close()
+            raise
+        root.extensions.add(ext)
+        self.current = ext
+        return True
 
     def evict(self) -> bool:
+        """Copies the held arena-backed batches out, so their spans are returned; False if none."""
         if not self.in_arena:
             return False
-        for i, offset in self.in_arena:
-            self.batches[i] = self.arena.copy_batch(offset, self.schema)
+        for i, arena, offset in self.in_arena:
+            self.batches[i] = arena.copy_batch(offset, self.schema)
         self.in_arena.clear()
+        if self.current is not self.root:
+            # An extension is filled once; the root reuses the spans just returned.
+            self.exporter.continueIn(self.root.java)
+            self.current = self.root
         return True
 
 
@@ -250,7 +313,7 @@ def _stream(arena: Arena, exporter: JavaObject, schema: Any, held: _Held | None)
     while True:
         offset = exporter.next()
         if offset == NO_ROOM:
-            if held is not None and held.evict():
+            if held is not None and (held.grow() or held.evict()):
                 continue
             data = exporter.nextBytes()
             if data is None:
@@ -258,10 +321,11 @@ def _stream(arena: Arena, exporter: JavaObject, schema: Any, held: _Held | None)
             batch = pa.ipc.read_record_batch(pa.ipc.read_message(pa.py_buffer(data)), schema)
         elif offset == END:
             return
+        elif held is not None:
+            batch = held.current.read_batch(offset, schema)
+            held.in_arena.append((len(held.batches), held.current, offset))
         else:
             batch = arena.read_batch(offset, schema)
-            if held is not None:
-                held.in_arena.append((len(held.batches), offset))
         if held is not None:
             held.batches.append(batch)
         yield batch
@@ -285,9 +349,10 @@ def _open(client: Any, obj: Any) -> tuple[Arena, JavaObject, Any]:
 
 def get_arrow_batches(client: Any, obj: Any) -> tuple[Any, list[Any]]:
     """The schema and all record batches of what `get_arrow_data` takes, in order: views of the
-    arena, except batches copied out when the arena ran full (spec/arrow.md §4)."""
+    arena and of extension arenas made when it ran full, except batches copied out when no
+    extension could be made (spec/arrow.md §4.1, §6)."""
     arena, exporter, schema = _open(client, obj)
-    held = _Held(arena, schema)
+    held = _Held(client, arena, exporter, schema)
     # Consumed without a loop variable, which would pin the latest batch's span during eviction.
     collections.deque(_stream(arena, exporter, schema, held), maxlen=0)
     return schema, held.batches

@@ -33,12 +33,13 @@ class GatunClient:
     `connect()` is called (or on first use); without `token`, it reads the `connection.json` the
     server wrote next to its socket, or `GATUN_TOKEN`. Use it as a context manager, or call
     `close()`. `arrow_arena_bytes` sizes the shared-memory arena of Arrow transfers (default
-    64 MiB; see `send_arrow_buffers`).
+    64 MiB; see `send_arrow_buffers`); `arrow_extension_bytes` bounds the further shared memory a
+    whole table larger than the arena may take at once (default 16 GiB; see `get_arrow_data`).
     """
 
     def __init__(self, socket_path: str | None = None, token: bytes | str | None = None,
                  *, info_file: str | None = None, arrow_arena_bytes: int | str | None = None,
-                 **launch_options: Any):
+                 arrow_extension_bytes: int | str | None = None, **launch_options: Any):
         self._launcher: GatunLauncher | None = None
         self._control: ControlConnection | None = None
         self._lock = threading.RLock()
@@ -55,6 +56,8 @@ class GatunClient:
         self._closed = False
         self._arrow: Any = None
         self._arrow_arena_bytes = parse_size(arrow_arena_bytes) if arrow_arena_bytes is not None else None
+        self._arrow_extension_bytes = (parse_size(arrow_extension_bytes) if arrow_extension_bytes is not None
+                                       else None)
         self.jvm = JVMView(self)
         if isinstance(token, str):
             token = bytes.fromhex(token)
@@ -573,7 +576,10 @@ class GatunClient:
             if self._closed:
                 raise GatunConnectionError("this client is closed")
             if self._arrow is None:
-                self._arrow = arrow.Arena(self, self._arrow_arena_bytes or arrow.DEFAULT_ARENA_BYTES)
+                self._arrow = arrow.Arena(
+                    self, self._arrow_arena_bytes or arrow.DEFAULT_ARENA_BYTES,
+                    extension_bytes=(arrow.DEFAULT_EXTENSION_BYTES if self._arrow_extension_bytes is None
+                                     else self._arrow_extension_bytes))
             return self._arrow
 
     def arrow_arena(self) -> JavaObject:
@@ -598,7 +604,9 @@ class GatunClient:
 
         Returns a `pyarrow.Table`, or with `reader=True` a streaming `pyarrow.RecordBatchReader`.
         Batches are read in place from the shared-memory arena; a batch's arena space is freed
-        when no pyarrow object views it any more.
+        when no pyarrow object views it any more. A `Table` larger than the arena continues in
+        extension arenas (more shared memory, still read in place, up to `arrow_extension_bytes`
+        alive at once), which go away with the last view of their batches.
         """
         from . import arrow
         return arrow.get_arrow_data(self, obj, reader)

@@ -18,7 +18,7 @@ from typing import Iterator
 import pyarrow as pa
 import pytest
 
-from gatun import GatunClient, GatunConnectionError, JavaException, NotAllowedError
+from gatun import GatunClient, GatunConnectionError, GatunError, JavaException, NotAllowedError
 from gatun.launcher import arrow_jar
 
 HELPER = r"""
@@ -126,8 +126,8 @@ def helper_dir(tmp_path_factory) -> str:
     return str(out)
 
 
-def _client(helper_dir: str, arena: str) -> GatunClient:
-    return GatunClient(arrow_arena_bytes=arena, classpath=[helper_dir], allowlist="default,gatuntest.*")
+def _client(helper_dir: str, arena: str, **options) -> GatunClient:
+    return GatunClient(arrow_arena_bytes=arena, classpath=[helper_dir], allowlist="default,gatuntest.*", **options)
 
 
 @pytest.fixture(scope="module")
@@ -329,16 +329,132 @@ def test_stream_larger_than_the_arena_has_bounded_memory(ac, total_mib):
     assert grown_jvm < 128 << 20, f"JVM RSS grew by {grown_jvm >> 20} MiB for a {total_mib} MiB stream"
 
 
-def test_table_larger_than_the_arena_arrives_by_copying_out(ac):
-    """A whole table kept by the caller cannot stay in a 16 MiB arena: older batches are copied out."""
-    n = 6 * 1024 * 1024  # 48 MiB of BIGINT
+def _arena_maps(pid: int | str = "self") -> int:
+    """How many arena files (root and extensions) process `pid` has mapped."""
+    return sum("/gatun-arrow-" in line for line in Path(f"/proc/{pid}/maps").read_text().splitlines())
+
+
+def _arena_files_open(pid: int) -> int:
+    """How many arena files process `pid` holds open (the JVM writes an extension through one)."""
+    fds = Path(f"/proc/{pid}/fd")
+    return sum("/gatun-arrow-" in os.readlink(fds / fd) for fd in os.listdir(fds) if (fds / fd).is_symlink())
+
+
+@pytest.fixture
+def copies(monkeypatch) -> list[int]:
+    """The span offsets of every batch copied out of an arena (the fallback of spec/arrow.md §6)."""
+    import gatun.arrow
+
+    seen: list[int] = []
+    real = gatun.arrow.Arena.copy_batch
+
+    def spy(self, offset, schema):
+        seen.append(offset)
+        return real(self, offset, schema)
+
+    monkeypatch.setattr(gatun.arrow.Arena, "copy_batch", spy)
+    return seen
+
+
+def _in_arenas(table: pa.Table, arenas) -> bool:
+    buffers = [b for col in table.columns for chunk in col.chunks for b in chunk.buffers() if b is not None]
+    assert buffers
+    return all(any(a.contains(b.address, b.size) for a in arenas) for b in buffers)
+
+
+def test_table_larger_than_the_arena_stays_in_shared_memory(helper_dir, copies):
+    """96 MiB through a 4 MiB arena into one Table: the exporter continues in extension arenas
+    (§4.1), every batch is read in place, nothing is copied out, the JVM lets go of the extensions
+    when the export ends (it never maps them) and Python unmaps them when the table is gone."""
+    n = 6 * 1024 * 1024
+    t = pa.table({"v": pa.array(range(n), pa.int64()), "w": pa.array(range(n), pa.float64())})
+    with _client(helper_dir, "4MiB") as c:
+        gc.collect()
+        mine = _arena_maps()  # this process also maps the arenas of the other tests' clients
+        root = c._arrow_arena()
+        assert _arena_maps() == mine + 1 and _arena_maps(c.server_pid) == 1
+        back = c.get_arrow_data(c.send_arrow_buffers(pa.Table.from_batches(t.to_batches(max_chunksize=65536))))
+        assert back.equals(t)
+        extensions = list(root.extensions)
+        assert len(extensions) >= 2
+        assert _in_arenas(back, [root, *extensions])
+        assert copies == []
+        # Doubling: 8, 16, 32 MiB for 96 MiB of data after the first 4 MiB.
+        assert sorted(a.size for a in extensions)[:2] == [8 << 20, 16 << 20]
+        assert _arena_maps() == mine + 1 + len(extensions)
+        assert _arena_maps(c.server_pid) == 1, "the JVM mapped an extension"
+        assert _arena_files_open(c.server_pid) == 0, "the JVM holds an extension's file after the export ended"
+        del extensions
+        # A slice keeps its whole arena alive; dropping everything unmaps every extension here.
+        tail = back.slice(n - 10, 10)  # in the last extension
+        del back
+        gc.collect()
+        assert len(root.extensions) == 1 and _arena_maps() == mine + 2
+        assert tail.column("v").to_pylist() == list(range(n - 10, n))
+        del tail
+        gc.collect()
+        assert len(root.extensions) == 0 and _arena_maps() == mine + 1
+        # The root's spans are all back too.
+        assert root.java.freeBytes() == root.size - 256
+
+
+def test_extension_limit_falls_back_to_copying_out(helper_dir, copies):
+    """With at most 8 MiB of extensions, a 48 MiB table grows once and then copies batches out."""
+    n = 6 * 1024 * 1024
     t = pa.table({"v": pa.array(range(n), pa.int64())})
-    back = ac.get_arrow_data(ac.send_arrow_buffers(t))
-    assert back.num_rows == n and back.equals(t)
+    with _client(helper_dir, "4MiB", arrow_extension_bytes="8MiB") as c:
+        gc.collect()
+        mine = _arena_maps()
+        root = c._arrow_arena()
+        back = c.get_arrow_data(c.send_arrow_buffers(pa.Table.from_batches(t.to_batches(max_chunksize=65536))))
+        assert back.equals(t)
+        assert copies, "nothing was copied out although the extensions could not hold the table"
+        assert sum(a.size for a in root.extensions) <= 8 << 20
+        del back
+        gc.collect()
+        assert _arena_maps() == mine + 1 and _arena_maps(c.server_pid) == 1
+        assert _arena_files_open(c.server_pid) == 0
+
+
+def test_batches_larger_than_the_server_maximum_come_as_bytes(helper_dir, copies):
+    """A 4 MiB batch, when the server makes no arena over 2 MiB: no extension can hold it."""
+    with _client(helper_dir, "1MiB", jvm_args=["-Dgatun.arrow.maxArenaBytes=2097152"]) as c:
+        back = c.get_arrow_data(c.jvm.gatuntest.ArrowHelper.sequence(500_000))
+        assert back.column(0).to_pylist() == list(range(500_000))
+        assert not _in_arenas(back, [c._arrow_arena()]) and copies == []
+        assert len(c._arrow_arena().extensions) == 0
+
+
+def test_continue_in_refuses_bad_arenas(ac, helper_dir):
+    arena = ac._arrow_arena()
+    exporter = ac.jvm.dev.gatun.arrow.ArrowExporter.open(arena.java, ac.jvm.gatuntest.ArrowHelper.sequence(10))
+    not_mapped = arena.java.extend(1 << 20)
+    try:
+        with pytest.raises(JavaException, match="not mapped"):
+            exporter.continueIn(not_mapped)
+    finally:
+        not_mapped.close()  # deletes its file, which nobody mapped
+    with pytest.raises(JavaException, match="closed"):
+        exporter.continueIn(not_mapped)
+    with pytest.raises(JavaException, match="outside the allowed range"):
+        arena.java.extend(1 << 40)
+    with pytest.raises(JavaException, match="needs the session's arena, not an extension"):
+        ac.jvm.dev.gatun.arrow.ArrowExporter.open(not_mapped, ac.jvm.gatuntest.ArrowHelper.sequence(10))
+    with _client(helper_dir, "1MiB") as other:
+        foreign = other._arrow_arena().java.extend(1 << 20)
+        try:
+            # The client refuses it before it is sent (the JVM would not know the handle, and
+            # continueIn checks the arena family too: see ArenaTest).
+            with pytest.raises(GatunError, match="another Gatun session"):
+                exporter.continueIn(foreign)
+        finally:
+            foreign.close()
+    # The exporter is still whole: its batch arrives.
+    assert ac.get_arrow_data(exporter).column(0).to_pylist() == list(range(10))
 
 
 def test_batches_larger_than_the_arena(tiny):
-    # JVM -> Python: one 4 MiB batch made in the JVM, through a 1 MiB arena, comes as bytes.
+    # JVM -> Python: one 4 MiB batch made in the JVM, through a 1 MiB arena, lands in an extension.
     back = tiny.get_arrow_data(tiny.jvm.gatuntest.ArrowHelper.sequence(500_000))
     assert back.column(0).to_pylist() == list(range(500_000))
     # Python -> JVM: a 4 MiB batch is cut into slices that fit.

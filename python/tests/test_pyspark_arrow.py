@@ -246,6 +246,44 @@ def test_batches_cross_the_arena_both_ways(spark, monkeypatch):
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", batch_rows)
 
 
+def test_frames_larger_than_the_arena_stay_in_shared_memory(spark, monkeypatch):
+    """toArrow/toPandas of 32 MiB through an 8 MiB arena: the batches continue in extension arenas
+    (spec/arrow.md §4.1) and are read there in place; none is copied out of an arena."""
+    import gatun.arrow
+
+    client = spark.sparkContext._gateway._gatun
+    # A fresh, smaller root arena for this test (the session's own comes back afterwards).
+    monkeypatch.setattr(client, "_arrow", None)
+    monkeypatch.setattr(client, "_arrow_arena_bytes", 8 << 20)
+    grown, copied = [], []
+    real_grow, real_copy = gatun.arrow._Held.grow, gatun.arrow.Arena.copy_batch
+
+    def grow(self):
+        grown.append(real_grow(self))
+        return grown[-1]
+
+    def copy_batch(self, offset, schema):
+        copied.append(offset)
+        return real_copy(self, offset, schema)
+
+    monkeypatch.setattr(gatun.arrow._Held, "grow", grow)
+    monkeypatch.setattr(gatun.arrow.Arena, "copy_batch", copy_batch)
+    n = 2_000_000
+    df = spark.range(0, n, 1, 2).selectExpr("id", "cast(id as double) d")
+    table = df.toArrow()
+    arena = client._arrow_arena()
+    assert arena.size == 8 << 20 and len(arena.extensions) >= 2 and all(grown)
+    buffers = [b for col in table.columns for chunk in col.chunks for b in chunk.buffers() if b is not None]
+    assert all(any(a.contains(b.address, b.size) for a in [arena, *arena.extensions]) for b in buffers)
+    np.testing.assert_array_equal(table.column("id").to_numpy(), np.arange(n))
+    del table, buffers
+    grown.clear()
+    pdf = df.toPandas()
+    assert grown and all(grown) and copied == []
+    np.testing.assert_array_equal(pdf["id"].to_numpy(), np.arange(n))
+    np.testing.assert_array_equal(pdf["d"].to_numpy(), np.arange(n, dtype=np.float64))
+
+
 def test_empty_frames_cross_without_batches(spark):
     table = pa.table({"a": pa.array([], pa.int64())})
     assert table.to_batches() == []  # nothing to send, not even a schema

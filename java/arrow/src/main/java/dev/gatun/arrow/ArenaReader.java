@@ -41,6 +41,7 @@ public final class ArenaReader extends ArrowReader {
         if (arena == null || schemaMessage == null || source == null) {
             throw new IllegalArgumentException("ArenaReader.open needs an arena, a schema message and a source");
         }
+        arena.checkRoot("ArenaReader.open");
         return new ArenaReader(arena, IpcMessages.readSchema(schemaMessage), source);
     }
 

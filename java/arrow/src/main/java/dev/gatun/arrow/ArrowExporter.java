@@ -2,6 +2,7 @@ package dev.gatun.arrow;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.WritableByteChannel;
@@ -23,7 +24,8 @@ import org.apache.arrow.vector.types.pojo.Schema;
  *
  * <p>The client pulls: {@link #next()} writes the next batch and lends its span, or says that the
  * arena has no room for it now ({@link #NO_ROOM}; the batch stays pending), after which the client
- * either frees arena space and asks again or takes the batch as bytes ({@link #nextBytes()}).
+ * either frees arena space and asks again, or gives the exporter a further arena to write into
+ * ({@link #continueIn}), or takes the batch as bytes ({@link #nextBytes()}).
  */
 public final class ArrowExporter implements AutoCloseable {
     /** {@link #next()}: no more batches. */
@@ -48,7 +50,8 @@ public final class ArrowExporter implements AutoCloseable {
         Pending next() throws IOException;
     }
 
-    private final ArrowArena arena;
+    /** Where the next batch goes: the arena it was opened on, or an extension it continued into. */
+    private ArrowArena arena;
     private final Schema schema;
     private final Messages messages;
     private Pending pending;
@@ -76,8 +79,9 @@ public final class ArrowExporter implements AutoCloseable {
         if (arena == null) {
             throw new IllegalArgumentException("ArrowExporter.open needs an arena");
         }
+        arena.checkRoot("ArrowExporter.open");
         if (data instanceof ArrowExporter exporter) {
-            if (exporter.arena != arena) {
+            if (!exporter.arena.sameFamily(arena)) {
                 throw new IllegalArgumentException("this ArrowExporter writes into another arena");
             }
             return exporter;
@@ -129,6 +133,7 @@ public final class ArrowExporter implements AutoCloseable {
         if (arena == null || schema == null || batches == null) {
             throw new IllegalArgumentException("ArrowExporter.fromIpcBatches needs an arena, a schema and batches");
         }
+        arena.checkRoot("ArrowExporter.fromIpcBatches");
         return new ArrowExporter(arena, schema, () -> batches.hasNext() ? bytes(batches.next()) : null);
     }
 
@@ -150,18 +155,56 @@ public final class ArrowExporter implements AutoCloseable {
         if (offset < 0) {
             return NO_ROOM;
         }
-        long written;
         try {
-            ByteBuffer dst = arena.buffer().slice((int) offset + ArrowArena.SPAN_HEADER, (int) max);
-            written = pending.writeTo(new BufferChannel(dst));
+            arena.lend(offset, pending.writeTo(arena.spanWriter(offset, max)));
         } catch (IOException | RuntimeException e) {
             arena.free(offset);
             throw e;
         }
-        arena.lend(offset, written);
         pending.close();
         pending = null;
         return offset;
+    }
+
+    /**
+     * The arena space the pending batch needs (span header included), loading it if none is
+     * pending; 0 at the end. What an arena given to {@link #continueIn} must at least hold.
+     */
+    public long pendingSize() throws IOException {
+        if (!advance()) {
+            return 0;
+        }
+        return (ArrowArena.SPAN_HEADER + pending.maxSize() + 63) & ~63L;
+    }
+
+    /**
+     * Writes the following batches into {@code next}: an extension made by {@link ArrowArena#extend}
+     * from this exporter's arena family and mapped by the client, or that family's root again. An
+     * extension this exporter leaves is retired (the JVM closes its file; the client keeps its views).
+     */
+    public void continueIn(ArrowArena next) throws IOException {
+        if (closed) {
+            throw new IllegalStateException("this Arrow exporter is closed");
+        }
+        if (next == null) {
+            throw new IllegalArgumentException("ArrowExporter.continueIn needs an arena");
+        }
+        if (!arena.sameFamily(next)) {
+            throw new IllegalArgumentException("this Arrow arena is not of this exporter's session"
+                    + " (continueIn takes an arena made by extend() from the exporter's arena)");
+        }
+        next.claim(this);
+        if (next != arena) {
+            leave();
+            arena = next;
+        }
+    }
+
+    /** Retires the current arena if it is an extension: this exporter writes nothing more there. */
+    private void leave() throws IOException {
+        if (!arena.isRoot()) {
+            arena.retire();
+        }
     }
 
     /** The next batch as IPC message bytes (the way around a full arena), or null at the end. */
@@ -176,13 +219,20 @@ public final class ArrowExporter implements AutoCloseable {
         return out.toByteArray();
     }
 
-    /** Drops a pending batch. The source reader or root is not closed. */
+    /** Drops a pending batch and retires an extension it wrote into. The source reader or root is not closed. */
     @Override
     public void close() {
-        closed = true;
         if (pending != null) {
             pending.close();
             pending = null;
+        }
+        if (!closed) {
+            closed = true;
+            try {
+                leave();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 
@@ -193,6 +243,9 @@ public final class ArrowExporter implements AutoCloseable {
         if (pending == null && !ended) {
             pending = messages.next();
             ended = pending == null;
+            if (ended) {
+                leave();
+            }
         }
         return pending != null;
     }
@@ -239,33 +292,5 @@ public final class ArrowExporter implements AutoCloseable {
             public void close() {
             }
         };
-    }
-
-    /** A channel that fills a fixed ByteBuffer (an arena span) and refuses to overflow it. */
-    private static final class BufferChannel implements WritableByteChannel {
-        private final ByteBuffer dst;
-
-        BufferChannel(ByteBuffer dst) {
-            this.dst = dst;
-        }
-
-        @Override
-        public int write(ByteBuffer src) throws IOException {
-            int n = src.remaining();
-            if (n > dst.remaining()) {
-                throw new IOException("Arrow IPC message larger than its computed size");
-            }
-            dst.put(src);
-            return n;
-        }
-
-        @Override
-        public boolean isOpen() {
-            return true;
-        }
-
-        @Override
-        public void close() {
-        }
     }
 }

@@ -9,9 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -292,5 +297,130 @@ class ArenaTest {
     void sizeLimitsAreEnforced() {
         assertThrows(IllegalArgumentException.class, () -> ArrowArena.create(1024));
         assertThrows(IllegalArgumentException.class, () -> ArrowArena.create(4L << 30));
+    }
+
+    /** What the client does with a new arena: map its file (a mapping of its own), then say so. */
+    private static ByteBuffer clientMap(ArrowArena a) throws IOException {
+        assertEquals(a.size(), Files.size(Path.of(a.path())), "the client checks the file's size");
+        MappedByteBuffer m;
+        try (FileChannel fc = FileChannel.open(Path.of(a.path()), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            m = fc.map(FileChannel.MapMode.READ_WRITE, 0, a.size());
+        }
+        a.mapped();
+        return m.order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static byte[] lentPayload(ByteBuffer mapping, long off) {
+        assertEquals(ArrowArena.LENT, mapping.getInt((int) off));
+        byte[] got = new byte[(int) mapping.getLong((int) off + 8)];
+        mapping.get((int) off + ArrowArena.SPAN_HEADER, got);
+        return got;
+    }
+
+    @Test
+    void exporterContinuesInExtensionsWhoseFilesTheJvmClosesWhenDone() throws IOException {
+        try (VectorSchemaRoot data = sample(20_000, 0)) {
+            byte[] msg = message(data);
+            int n = 16;  // several times the 1 MiB root arena, every batch kept by the "client"
+            assertTrue((long) n * msg.length > 4 * arena.size());
+            ArrowExporter ex = ArrowExporter.fromIpcBatches(arena, data.getSchema(),
+                    java.util.Collections.nCopies(n, msg).iterator());
+            ByteBuffer current = arena.buffer();
+            List<ArrowArena> extensions = new ArrayList<>();
+            int got = 0;
+            while (true) {
+                long off = ex.next();
+                if (off == ArrowExporter.END) {
+                    break;
+                }
+                if (off == ArrowExporter.NO_ROOM) {
+                    long need = ex.pendingSize();
+                    assertTrue(need > msg.length && need <= msg.length + 2 * ArrowArena.SPAN_HEADER);
+                    ArrowArena ext = arena.extend(2 * ArrowArena.MIN_SIZE);
+                    current = clientMap(ext);
+                    ex.continueIn(ext);
+                    if (!extensions.isEmpty()) {
+                        assertFalse(extensions.get(extensions.size() - 1).holdsFile(), "a left extension's file stays open");
+                    }
+                    extensions.add(ext);
+                    continue;
+                }
+                assertArrayEquals(msg, lentPayload(current, off));
+                got++;
+            }
+            assertEquals(n, got);
+            assertTrue(extensions.size() >= 2);
+            for (ArrowArena ext : extensions) {
+                assertFalse(ext.holdsFile(), "the JVM holds an extension's file after the export ended");
+                assertFalse(ext.contains(0, 1));
+                assertThrows(IllegalStateException.class, () -> ext.exportSpan(10));
+            }
+            ex.close();
+        }
+    }
+
+    @Test
+    void largeHeapAndDirectBatchesArriveWholeInAnExtension() throws IOException {
+        try (VectorSchemaRoot big = sample(200_000, 7)) {
+            byte[] msg = message(big);
+            assertTrue(msg.length > 2 << 20, "larger than the heap write chunk");
+            ArrowArena ext = arena.extend(4 * ArrowArena.MIN_SIZE);
+            ByteBuffer client = clientMap(ext);
+            // Heap bytes (fromIpcBatches) and Arrow's direct buffers (a root) take different writes.
+            for (ArrowExporter ex : List.of(ArrowExporter.fromIpcBatches(arena, big.getSchema(), List.of(msg).iterator()),
+                    ArrowExporter.open(arena, big))) {
+                ArrowArena target = ext.holdsFile() ? ext : arena.extend(4 * ArrowArena.MIN_SIZE);
+                ByteBuffer view = target == ext ? client : clientMap(target);
+                ex.continueIn(target);
+                long off = ex.next();
+                assertTrue(off >= ArrowArena.DATA_OFFSET);
+                assertArrayEquals(msg, lentPayload(view, off));
+                assertEquals(ArrowExporter.END, ex.next());
+                assertFalse(target.holdsFile());
+            }
+        }
+    }
+
+    @Test
+    void continueInRefusesArenasItMustNotWriteInto() throws IOException {
+        try (VectorSchemaRoot data = sample(10, 0); ArrowArena otherSession = ArrowArena.create(ArrowArena.MIN_SIZE)) {
+            ArrowExporter ex = ArrowExporter.open(arena, data);
+            ArrowArena foreign = otherSession.extend(ArrowArena.MIN_SIZE);
+            clientMap(foreign);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ex.continueIn(foreign));
+            assertTrue(e.getMessage().contains("session"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> ex.continueIn(otherSession));
+            assertThrows(IllegalArgumentException.class, () -> ex.continueIn(null));
+
+            ArrowArena unmapped = arena.extend(ArrowArena.MIN_SIZE);
+            e = assertThrows(IllegalArgumentException.class, () -> ex.continueIn(unmapped));
+            assertTrue(e.getMessage().contains("mapped"), e.getMessage());
+            unmapped.close();
+
+            ArrowArena closed = arena.extend(ArrowArena.MIN_SIZE);
+            clientMap(closed);
+            closed.close();
+            assertThrows(IllegalStateException.class, () -> ex.continueIn(closed));
+
+            ArrowArena ext = arena.extend(ArrowArena.MIN_SIZE);
+            clientMap(ext);
+            ex.continueIn(ext);
+            ArrowExporter second = ArrowExporter.open(arena, data);
+            e = assertThrows(IllegalArgumentException.class, () -> second.continueIn(ext));
+            assertTrue(e.getMessage().contains("another exporter"), e.getMessage());
+            // An extension is only the exporter's: no reader, client allocation or other exporter.
+            assertThrows(IllegalArgumentException.class, () -> ext.allocate(10));
+            assertThrows(IllegalArgumentException.class,
+                    () -> ArenaReader.open(ext, IpcMessages.writeSchema(data.getSchema()), new QueueSource()));
+            assertThrows(IllegalArgumentException.class, () -> ArrowExporter.open(ext, data));
+            assertThrows(IllegalArgumentException.class, () -> arena.extend(ArrowArena.HARD_MAX_SIZE * 2));
+            // Back to the root: the extension is retired.
+            ex.continueIn(arena);
+            assertFalse(ext.holdsFile());
+            assertTrue(ex.next() >= ArrowArena.DATA_OFFSET);
+            ex.close();
+            second.close();
+            foreign.close();
+        }
     }
 }
