@@ -11,7 +11,9 @@ replaces, for sessions running over Gatun only:
 * `PandasConversionMixin._collect_as_arrow` (what toPandas() and toArrow() call to get the
   batches): the batches come from `dev.gatun.spark.ArrowBatchCollector`, which runs the job
   `collectAsArrowToPython` runs and hands Spark's IPC-encoded batches, in order, to an
-  `ArrowExporter` over the session's Arrow arena; pyarrow reads them there in place;
+  `ArrowExporter` over the session's Arrow arena; pyarrow reads them there in place. Tasks that
+  run in the driver's JVM (local mode) hand their batches to the collector directly rather than
+  as task results, which saves Spark's serialize/store/deserialize copies of the whole result;
 * `SparkContext._serialize_to_jvm`, only inside `_create_from_pandas_with_arrow` and
   `_create_from_arrow_table` (which are wrapped to mark that): the record batches PySpark would
   write to the temp file go through the arena (`send_arrow_buffers`) to
