@@ -264,7 +264,7 @@ def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
         L.append("")
     L += ["`vs gatun` is that row's time over Gatun's at the same size (above 1 = Gatun faster). "
           "`peak RSS Δ` is the Python process's peak resident memory during the operation above its "
-          "resident memory just before it. Breakdown, toPandas: `scan` is a `noop` write of the cached "
+          "resident memory just before it; pyarrow's memory pool keeps what the previous step (the separate collection) freed, and stock PySpark's batches reuse it without growing the RSS, while Gatun's batches live in fresh shared memory (extension arenas), so most likely Gatun's Δ counts the Arrow batches and stock's does not (at 1 GiB stock's Δ is 0.18 GiB above the pandas result, for 1 GiB of batches). Breakdown, toPandas: `scan` is a `noop` write of the cached "
           "frame, `scan + Arrow encoding` the same job turning rows into Arrow batches (kept in the "
           "executors), `batches to Python` the rest of collecting them (`_collect_as_arrow`: Spark's task "
           "results and the bridge), `pandas` toPandas minus that collection. createDataFrame: time in "

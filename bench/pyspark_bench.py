@@ -176,7 +176,7 @@ def run_doctests(bridge: str, modules: list[str], out_dir: str) -> list[dict]:
     cmd = [sys.executable, os.path.join(HERE, "pyspark_doctests.py"), "--python", sys.executable, "--json", js,
            *modules]
     if bridge == "gatun":
-        cmd[3:3] = ["--env", "GATUN_PYSPARK=1"]
+        cmd[4:4] = ["--env", "GATUN_PYSPARK=1"]  # after "--python <interpreter>"
     env = dict(os.environ)
     env.pop("GATUN_PYSPARK", None)
     subprocess.run(cmd, env=env, check=False, stdout=subprocess.DEVNULL)
