@@ -56,8 +56,47 @@ public final class ArenaReader extends ArrowReader {
         checkOpen();
         prepareLoadNextBatch();
         getVectorSchemaRoot().clear();
-        if (ended) {
+        ArrowBuf msg = nextPayload();
+        if (msg == null) {
             return false;
+        }
+        try {
+            ArrowRecordBatch batch = IpcMessages.readBatch(msg);
+            bytesRead += msg.capacity();
+            loadRecordBatch(batch);
+        } finally {
+            msg.getReferenceManager().release();
+        }
+        checkBuffers(getVectorSchemaRoot());
+        return true;
+    }
+
+    /**
+     * The next record batch as its encapsulated IPC message, copied out of the arena as the client
+     * wrote it (one copy; the body is neither decoded nor loaded into vectors); null at the end. For
+     * Java code that keeps the messages rather than vectors, as Spark's {@code createDataFrame} does.
+     * The bytes are the client's, unchecked beyond the metadata: their reader validates them as it
+     * would any IPC stream. The reader's vectors are not touched.
+     */
+    public byte[] nextBatchMessage() throws IOException {
+        checkOpen();
+        ArrowBuf msg = nextPayload();
+        if (msg == null) {
+            return null;
+        }
+        try {
+            byte[] message = IpcMessages.copyBatchMessage(msg);
+            bytesRead += msg.capacity();
+            return message;
+        } finally {
+            msg.getReferenceManager().release();
+        }
+    }
+
+    /** Asks the source for the next batch; its payload (a span, or bytes), or null at the end. */
+    private ArrowBuf nextPayload() throws IOException {
+        if (ended) {
+            return null;
         }
         // A span for the batch, reserved here so that the client needs no allocation call of its
         // own (one round trip per batch); the client uses it if the batch fits.
@@ -74,30 +113,20 @@ public final class ArenaReader extends ArrowReader {
         }
         if (next == null) {
             ended = true;
-            return false;
+            return null;
         }
-        ArrowBuf msg;
         if (next instanceof Number n) {
             long offset = n.longValue();
             long[] payload = arena.takeWritten(offset);
-            msg = new SpanReferenceManager(arena, offset, payload[1]).payload(arena.address() + payload[0]);
-        } else if (next instanceof byte[] bytes) {
+            return new SpanReferenceManager(arena, offset, payload[1]).payload(arena.address() + payload[0]);
+        }
+        if (next instanceof byte[] bytes) {
             ArrowBuf copy = arena.allocator().buffer(bytes.length);
             copy.setBytes(0, bytes);
-            msg = copy.slice(0, bytes.length);
-        } else {
-            throw new IllegalArgumentException("the batch source returned a " + next.getClass().getName()
-                    + "; expected a span offset (long), IPC message bytes or null");
+            return copy.slice(0, bytes.length);
         }
-        try {
-            ArrowRecordBatch batch = IpcMessages.readBatch(msg);
-            bytesRead += msg.capacity();
-            loadRecordBatch(batch);
-        } finally {
-            msg.getReferenceManager().release();
-        }
-        checkBuffers(getVectorSchemaRoot());
-        return true;
+        throw new IllegalArgumentException("the batch source returned a " + next.getClass().getName()
+                + "; expected a span offset (long), IPC message bytes or null");
     }
 
     /**

@@ -28,12 +28,47 @@ final class IpcMessages {
     private IpcMessages() {
     }
 
+    /** Where the record batch message of a payload lies: from {@code start} to the end of its body. */
+    private record Located(long start, long bodyStart, long bodyLength, Message message) {
+    }
+
     /**
      * The record batch in {@code msg}: skips Schema messages before it (pyarrow's stream writer
      * puts one first). The batch's buffers are slices of {@code msg} holding their own references;
      * the caller keeps its reference to {@code msg} and releases it as usual.
      */
     static ArrowRecordBatch readBatch(ArrowBuf msg) throws IOException {
+        Located batch = locateBatch(msg);
+        RecordBatch header = (RecordBatch) batch.message().header(new RecordBatch());
+        if (header == null) {
+            throw new IOException("Arrow IPC record batch message without a header");
+        }
+        ArrowBuf body = msg.slice(batch.bodyStart(), batch.bodyLength());
+        body.getReferenceManager().retain();
+        try {
+            return MessageSerializer.deserializeRecordBatch(header, body);
+        } catch (IOException | RuntimeException e) {
+            body.getReferenceManager().release();
+            throw e;
+        }
+    }
+
+    /**
+     * The record batch message in {@code msg} (after any Schema messages), copied out as it is: the
+     * encapsulated message bytes, metadata and body, with nothing decoded beyond the metadata.
+     */
+    static byte[] copyBatchMessage(ArrowBuf msg) throws IOException {
+        Located batch = locateBatch(msg);
+        long length = batch.bodyStart() + batch.bodyLength() - batch.start();
+        if (length > Integer.MAX_VALUE - 8) {
+            throw new IOException("an Arrow IPC message of " + length + " bytes does not fit in a Java byte[]");
+        }
+        byte[] out = new byte[(int) length];
+        msg.getBytes(batch.start(), out);
+        return out;
+    }
+
+    private static Located locateBatch(ArrowBuf msg) throws IOException {
         long pos = 0;
         long end = msg.capacity();
         while (pos + 8 <= end) {
@@ -58,18 +93,7 @@ final class IpcMessages {
                     pos = bodyStart + bodyLen;
                     continue;
                 case MessageHeader.RecordBatch:
-                    RecordBatch header = (RecordBatch) message.header(new RecordBatch());
-                    if (header == null) {
-                        throw new IOException("Arrow IPC record batch message without a header");
-                    }
-                    ArrowBuf body = msg.slice(bodyStart, bodyLen);
-                    body.getReferenceManager().retain();
-                    try {
-                        return MessageSerializer.deserializeRecordBatch(header, body);
-                    } catch (IOException | RuntimeException e) {
-                        body.getReferenceManager().release();
-                        throw e;
-                    }
+                    return new Located(pos, bodyStart, bodyLen, message);
                 default:
                     throw new IOException("unsupported Arrow IPC message type "
                             + MessageHeader.name(message.headerType())

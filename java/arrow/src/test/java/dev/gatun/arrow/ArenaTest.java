@@ -178,6 +178,34 @@ class ArenaTest {
     }
 
     @Test
+    void batchMessagesAreCopiedOutAsTheClientWroteThem() throws IOException {
+        long empty = arena.freeBytes();
+        QueueSource source = new QueueSource();
+        try (VectorSchemaRoot a = sample(50, 0); VectorSchemaRoot b = sample(7, 1000)) {
+            byte[] schema = IpcMessages.writeSchema(a.getSchema());
+            byte[] first = message(a);
+            byte[] second = message(b);
+            // A span as pyarrow writes it (the schema message first), then the bytes fallback.
+            byte[] withSchema = new byte[schema.length + first.length];
+            System.arraycopy(schema, 0, withSchema, 0, schema.length);
+            System.arraycopy(first, 0, withSchema, schema.length, first.length);
+            source.queue.add(writeSpan(withSchema));
+            source.queue.add(second);
+            try (ArenaReader reader = ArenaReader.open(arena, schema, source)) {
+                assertArrayEquals(first, reader.nextBatchMessage());
+                assertEquals(empty, arena.freeBytes(), "the span went back as soon as it was copied");
+                assertArrayEquals(second, reader.nextBatchMessage());
+                assertNull(reader.nextBatchMessage());
+                source.queue.add(writeSpan(schema)); // no record batch in it
+            }
+            try (ArenaReader reader = ArenaReader.open(arena, schema, source)) {
+                IOException e = assertThrows(IOException.class, reader::nextBatchMessage);
+                assertTrue(e.getMessage().contains("no Arrow record batch"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
     void readerAcceptsBytesAndRefusesForeignOffsets() throws IOException {
         QueueSource source = new QueueSource();
         try (VectorSchemaRoot data = sample(10, 0);

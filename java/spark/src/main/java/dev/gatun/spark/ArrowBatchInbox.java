@@ -1,7 +1,9 @@
 package dev.gatun.spark;
 
+import dev.gatun.arrow.ArenaReader;
 import dev.gatun.arrow.ArrowExporter;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.arrow.vector.ipc.ArrowReader;
@@ -17,8 +19,9 @@ import scala.jdk.javaapi.CollectionConverters;
  * Arrow IPC record-batch message per batch, in order, which PySpark then hands to
  * {@code PythonSQLUtils.toDataFrame} as usual (Spark's own schema handling, one batch per
  * partition). Spark keeps those batches on the heap for the DataFrame's life, so each one is
- * encoded out of the shared memory into a {@code byte[]} as soon as it is loaded, and its span goes
- * back to the arena before the next one is asked for.
+ * copied out of the shared memory into a {@code byte[]} as soon as it arrives (the message as
+ * pyarrow wrote it, {@code ArenaReader.nextBatchMessage}; any other reader's batches are encoded),
+ * and its span goes back to the arena before the next one is asked for.
  */
 public final class ArrowBatchInbox {
     private static final AtomicLong BATCHES = new AtomicLong();
@@ -30,7 +33,16 @@ public final class ArrowBatchInbox {
     public static Iterator<byte[]> batches(ArrowReader reader) throws IOException {
         List<byte[]> out;
         try (reader) {
-            out = ArrowExporter.encodeBatches(reader);
+            if (reader instanceof ArenaReader arena) {
+                // The spans hold the messages pyarrow wrote: copied out as they are, as Spark would
+                // have read them from the temp file, without a decode and re-encode per batch.
+                out = new ArrayList<>();
+                for (byte[] m = arena.nextBatchMessage(); m != null; m = arena.nextBatchMessage()) {
+                    out.add(m);
+                }
+            } else {
+                out = ArrowExporter.encodeBatches(reader);
+            }
         }
         BATCHES.addAndGet(out.size());
         return CollectionConverters.asScala(out.iterator());
