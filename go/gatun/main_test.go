@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatun-project/gatun/go/internal/testjvm"
 )
 
 // The tests run against a real server JVM that TestMain starts. Without java or the jar they are
@@ -20,32 +21,16 @@ var (
 	skipReason string
 )
 
-func findJar() string {
-	if j := os.Getenv("GATUN_JAR"); j != "" {
-		return j
-	}
-	j, _ := filepath.Abs(filepath.Join("..", "..", "python", "gatun", "jars", "gatun-server.jar"))
-	return j
-}
-
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }
 
 func runTests(m *testing.M) int {
-	testJar = findJar()
-	require := os.Getenv("GATUN_REQUIRE_JVM") == "1"
-	if _, err := os.Stat(testJar); err != nil {
-		skipReason = fmt.Sprintf("the Gatun server jar is missing at %s (run `make jar`, or set GATUN_JAR)", testJar)
-	} else if _, err := exec.LookPath("java"); err != nil && os.Getenv("JAVA_HOME") == "" {
-		skipReason = "no java on PATH and JAVA_HOME is not set"
-	}
+	testJar, skipReason = testjvm.Locate(filepath.Join("..", ".."))
 	if skipReason != "" {
-		if require {
-			fmt.Fprintf(os.Stderr, "FAIL: GATUN_REQUIRE_JVM=1 but %s\n", skipReason)
+		if !testjvm.MaySkip("gatun", skipReason) {
 			return 1
 		}
-		fmt.Fprintf(os.Stderr, "gatun tests that need a JVM are skipped: %s\n", skipReason)
 		return m.Run()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

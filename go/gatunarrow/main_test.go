@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gatun-project/gatun/go/gatun"
+	"github.com/gatun-project/gatun/go/internal/testjvm"
 )
 
 // The tests run against a real server JVM with gatun-arrow.jar, which TestMain starts. Without
@@ -26,24 +26,11 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
-	testJar = os.Getenv("GATUN_JAR")
-	if testJar == "" {
-		testJar, _ = filepath.Abs(filepath.Join("..", "..", "python", "gatun", "jars", "gatun-server.jar"))
-	}
-	arrowJar := filepath.Join(filepath.Dir(testJar), gatun.ArrowJar)
-	if _, err := os.Stat(testJar); err != nil {
-		skipReason = fmt.Sprintf("the Gatun server jar is missing at %s (run `make jar`, or set GATUN_JAR)", testJar)
-	} else if _, err := os.Stat(arrowJar); err != nil {
-		skipReason = fmt.Sprintf("%s is missing next to the server jar (run `make jar`)", arrowJar)
-	} else if _, err := exec.LookPath("java"); err != nil && os.Getenv("JAVA_HOME") == "" {
-		skipReason = "no java on PATH and JAVA_HOME is not set"
-	}
+	testJar, skipReason = testjvm.Locate(filepath.Join("..", ".."), gatun.ArrowJar)
 	if skipReason != "" {
-		if os.Getenv("GATUN_REQUIRE_JVM") == "1" {
-			fmt.Fprintf(os.Stderr, "FAIL: GATUN_REQUIRE_JVM=1 but %s\n", skipReason)
+		if !testjvm.MaySkip("gatunarrow", skipReason) {
 			return 1
 		}
-		fmt.Fprintf(os.Stderr, "gatunarrow tests that need a JVM are skipped: %s\n", skipReason)
 		return m.Run()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
