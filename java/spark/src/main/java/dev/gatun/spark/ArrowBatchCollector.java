@@ -240,6 +240,9 @@ public final class ArrowBatchCollector {
             size += b.length;
         }
         synchronized (this) {
+            if (!expects(partition)) {
+                return; // counted once, when it first came
+            }
             deliveredBytes += size;
             if (maxResultBytes > 0 && deliveredBytes > maxResultBytes) {
                 // Fails the task, and so the job, as Spark fails it for task results over the limit.
@@ -251,13 +254,18 @@ public final class ArrowBatchCollector {
         DELIVERED_IN_JVM.incrementAndGet();
     }
 
+    /** False once the job is over, or when this partition came already (a re-run task). Under the lock. */
+    private boolean expects(int partition) {
+        return pending != null && partition >= nextPartition && pending[partition] == null;
+    }
+
     /**
      * Runs as each partition's batches arrive, in any order: on Spark's scheduler thread with a task
      * result, or on the task's own thread when it ran in this JVM.
      */
     private synchronized void arrived(int partition, byte[][] partitionBatches) {
-        if (pending == null || partition < nextPartition || pending[partition] != null) {
-            return; // the job is over, or this partition came already (a re-run task)
+        if (!expects(partition)) {
+            return;
         }
         pending[partition] = partitionBatches;
         while (nextPartition < pending.length && pending[nextPartition] != null) {
