@@ -169,6 +169,14 @@ public final class Allowlist {
         return allows(declaring) || declaring == Class.class && DESCRIPTIVE_CLASS_MEMBERS.contains(name);
     }
 
+    /**
+     * The server's own classes every list admits, because they touch nothing beyond the caller:
+     * WarmUpTarget only its own instances (the warm-up runs under any list), ExecutionTime only the
+     * calling session's counters.
+     */
+    private static final Set<Class<?>> SERVER_OWN = Set.of(WarmUpTarget.class, WarmUpTarget.Step.class,
+            ExecutionTime.class);
+
     void check(Class<?> c) {
         if (!allows(c)) {
             throw new GatunException(ErrorCode.NOT_ALLOWED, "class " + c.getName() + " is not allowed by the allowlist");
@@ -179,10 +187,7 @@ public final class Allowlist {
         while (c.isArray()) {
             c = c.getComponentType();
         }
-        // WarmUpTarget touches nothing but its own instances (the server's warm-up needs it under any
-        // list); ExecutionTime reads nothing but the caller's own session counters.
-        return c.isPrimitive() || c == WarmUpTarget.class || c == WarmUpTarget.Step.class
-                || c == ExecutionTime.class || allows(c.getName());
+        return c.isPrimitive() || SERVER_OWN.contains(c) || allows(c.getName());
     }
 
     /** Decision for a binary class name such as {@code a.b.C$D}. */
