@@ -6,19 +6,20 @@ PySpark with Arrow enabled and with Arrow disabled, at several sizes, in one run
 
 Each bridge runs in its own Python process (one Spark driver per process): `gatun` (Gatun,
 Arrow enabled), `py4j` (stock PySpark, Arrow enabled, then Arrow disabled in the same process).
-One timed run per case, after one small warm-up of each operation. Sizes are Arrow bytes of the
+`--repeat N` timed runs per case (median reported), after one small warm-up of each operation. Sizes are Arrow bytes of the
 data (the mixed-type table below), so rows = size / bytes per row.
 
 Arrow-disabled is very slow at large sizes: it runs up to `--no-arrow-max` (default 16 MiB) and
 is extrapolated linearly in rows above that, marked as such.
 
-Per case it records: wall time; the peak RSS of the Python process during the operation above
-its RSS before (Linux: VmHWM reset through /proc/self/clear_refs), against the size of the
-pandas result (toPandas) or input (createDataFrame); and where the time goes:
+Per case it records: wall time; the peak RSS of the Python process during the first run above
+its RSS before (Linux: VmHWM reset through /proc/self/clear_refs), with pyarrow's pool and
+Gatun's spare arenas emptied first, against the size of the pandas result (toPandas) or input
+(createDataFrame); and where the time goes:
 * toPandas: Spark's scan (a `noop` write of the same cached DataFrame), the same job encoding the
-  rows as Arrow batches without moving them (`toArrowBatchRdd().count()`), collecting the batches
-  into Python (`_collect_as_arrow`, which includes that job), and the pandas conversion
-  (toPandas - collect);
+  rows as Arrow batches without moving them (`toArrowBatchRdd().count()`), and within toPandas:
+  collecting the batches into Python (`_collect_as_arrow`, which includes that job) and PySpark's
+  pandas conversion (`_convert_arrow_table_to_pandas`);
 * createDataFrame: time inside PySpark's own pandas -> Arrow conversion
   (`create_arrow_table_from_pandas`), inside `SparkContext._serialize_to_jvm` (the batches to the
   JVM: a temp file on stock PySpark, the arena over Gatun), and the rest.
@@ -42,7 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Runs in a child process: one bridge, every size and operation; prints one JSON line per case.
 WORKER = r'''
 import contextlib, gc, json, os, sys, time
-bridge, sizes, ops, modes, no_arrow_max, driver_memory = json.loads(sys.argv[1])
+bridge, sizes, ops, modes, no_arrow_max, driver_memory, repeat = json.loads(sys.argv[1])
 if bridge == "gatun":
     import gatun.pyspark
     gatun.pyspark.install()
@@ -50,6 +51,7 @@ import numpy as np, pandas as pd, pyarrow as pa
 from pyspark.sql import SparkSession
 from pyspark.core.context import SparkContext
 import pyspark.sql.pandas.conversion as conversion
+from pyspark.sql.pandas.conversion import PandasConversionMixin
 
 spark = (SparkSession.builder.master("local[2]").appName("gatun-arrow-bench")
          .config("spark.ui.enabled", "false").config("spark.driver.memory", driver_memory)
@@ -91,7 +93,19 @@ def reset_peak():
         return False
 
 
-def measured(fn):
+def release_free_memory():
+    """Gives back what pyarrow's pool and Gatun's spare arenas keep from earlier steps, so that a
+    cold run's peak counts all the memory the operation needs, under both bridges alike."""
+    pa.default_memory_pool().release_unused()
+    gatun_client = getattr(spark.sparkContext._gateway, "_gatun", None)
+    if gatun_client is not None and hasattr(gatun_client, "release_arrow_spares"):
+        gatun_client.release_arrow_spares()
+
+
+def measured(fn, cold=False):
+    gc.collect()
+    if cold:
+        release_free_memory()
     ok = reset_peak()  # after its gc.collect(), so that "before" is what the operation starts from
     before = status_kib("VmRSS")
     t = time.perf_counter()
@@ -119,6 +133,19 @@ def timing(owner, name):
         setattr(owner, name, real)
 
 
+def summary(runs, arrow):
+    """One case from its runs: the median time, the cold (first) run's peak, medians of the parts."""
+    def median(key):
+        values = sorted(r[key] for r in runs)
+        return values[len(values) // 2]
+    out = dict(secs=median("secs"), all_secs=[r["secs"] for r in runs], peak=runs[0]["peak"])
+    if arrow:
+        out.update({k: median(k) for k in runs[0] if k not in ("secs", "peak")})
+    elif "count" in runs[0]:
+        out["count"] = median("count")
+    return out
+
+
 def emit(**kw):
     print("CASE " + json.dumps(kw), flush=True)
 
@@ -132,6 +159,7 @@ for mode in modes:
     warm.toPandas()
     spark.createDataFrame(warm.toPandas()).count()
     warm.unpersist()
+    reps = 1 if mode == "no-arrow" else repeat  # minutes per run there
     for size in sizes:
         if mode == "no-arrow" and size > no_arrow_max:
             continue
@@ -139,34 +167,35 @@ for mode in modes:
         if "toPandas" in ops:
             df = source(rows)
             _, compute, _ = measured(lambda: df.write.format("noop").mode("overwrite").save())
-            collect = encode = None
-            if mode != "no-arrow":
-                # Spark's own share: the same job converting rows to Arrow batches, kept in the executors.
-                _, encode, _ = measured(lambda: df._jdf.toArrowBatchRdd().count())
-                batches, collect, _ = measured(lambda: df._collect_as_arrow())
-                del batches
-            pdf, secs, peak = measured(df.toPandas)
-            emit(label=label, op="toPandas", size=size, rows=rows, secs=secs, peak=peak,
-                 result_bytes=int(pdf.memory_usage(deep=True).sum()), compute=compute, encode=encode,
-                 collect=collect)
-            del pdf
+            # Spark's own share: the same job converting rows to Arrow batches, kept in the executors.
+            encode = measured(lambda: df._jdf.toArrowBatchRdd().count())[1] if mode != "no-arrow" else None
+            runs = []
+            for run in range(reps):
+                with timing(PandasConversionMixin, "_collect_as_arrow") as collect, \
+                        timing(conversion, "_convert_arrow_table_to_pandas") as to_pandas:
+                    pdf, secs, peak = measured(df.toPandas, cold=run == 0)
+                runs.append(dict(secs=secs, peak=peak, collect=collect[0], pandas=to_pandas[0]))
+                result_bytes = int(pdf.memory_usage(deep=True).sum())
+                del pdf
+            emit(label=label, op="toPandas", size=size, rows=rows, result_bytes=result_bytes, compute=compute,
+                 encode=encode, **summary(runs, arrow=mode != "no-arrow"))
             df.unpersist()
         if "createDataFrame" in ops:
-            pdf = source(rows).toPandas() if mode != "no-arrow" else None
-            if pdf is None:
-                spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
-                pdf = source(rows).toPandas()
-                spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "false")
+            spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+            pdf = source(rows).toPandas()
+            spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true" if mode != "no-arrow" else "false")
             spark.catalog.clearCache()
-            _, to_arrow, _ = measured(lambda: pa.Table.from_pandas(pdf, preserve_index=False))
-            with timing(conversion, "create_arrow_table_from_pandas") as convert, \
-                    timing(SparkContext, "_serialize_to_jvm") as send:
-                sdf, secs, peak = measured(lambda: spark.createDataFrame(pdf))
-            _, count_secs, _ = measured(sdf.count)
-            emit(label=label, op="createDataFrame", size=size, rows=rows, secs=secs, peak=peak,
-                 result_bytes=int(pdf.memory_usage(deep=True).sum()), to_arrow=to_arrow, count=count_secs,
-                 convert=convert[0] if mode != "no-arrow" else None, send=send[0] if mode != "no-arrow" else None)
-            del pdf, sdf
+            runs = []
+            for run in range(reps):
+                with timing(conversion, "create_arrow_table_from_pandas") as convert, \
+                        timing(SparkContext, "_serialize_to_jvm") as send:
+                    sdf, secs, peak = measured(lambda: spark.createDataFrame(pdf), cold=run == 0)
+                _, count_secs, _ = measured(sdf.count)
+                runs.append(dict(secs=secs, peak=peak, convert=convert[0], send=send[0], count=count_secs))
+                del sdf
+            emit(label=label, op="createDataFrame", size=size, rows=rows,
+                 result_bytes=int(pdf.memory_usage(deep=True).sum()), **summary(runs, arrow=mode != "no-arrow"))
+            del pdf
         gc.collect()
 spark.stop()
 '''
@@ -192,7 +221,8 @@ def human(n: float) -> str:
 def run_bridge(bridge: str, args: argparse.Namespace, modes: list[str]) -> list[dict]:
     env = {k: v for k, v in os.environ.items() if k != "GATUN_PYSPARK"}
     env["PYSPARK_PYTHON"] = sys.executable
-    spec = [bridge, args.sizes, args.ops, modes, args.no_arrow_max, args.driver_memory]
+    spec = [bridge, args.sizes, args.ops, modes, args.no_arrow_max, args.driver_memory,
+            args.repeat]
     print(f"== {bridge} ({', '.join(modes)})", flush=True)
     proc = subprocess.run([sys.executable, "-c", WORKER, json.dumps(spec)], env=env, capture_output=True,
                           text=True, timeout=args.timeout)
@@ -222,7 +252,8 @@ def extrapolate(cases: list[dict], sizes: list[int], label: str) -> list[dict]:
 
 def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
     L = ["# PySpark Arrow paths: Gatun vs stock PySpark (Arrow on / off)", "",
-         f"Run {meta['when']} on {meta['machine']}; one timed run per case after a small warm-up; "
+         f"Run {meta['when']} on {meta['machine']}; {meta.get('repeat', 1)} timed run(s) per case after a small "
+         "warm-up (median shown, range in brackets; Arrow disabled: one run); "
          f"local[2], driver memory {meta['driver_memory']}. Sizes are Arrow bytes of a mixed-type table "
          "(bigint, double, int, string, timestamp, bool). `*` = extrapolated linearly from the largest "
          "measured size (Arrow disabled is too slow to run there). Timings on a shared 2-core machine are "
@@ -248,8 +279,8 @@ def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
                 pr = f"{grew / c['result_bytes']:.2f}" if grew is not None and c.get("result_bytes") else ""
                 if op == "toPandas" and c.get("collect") is not None:
                     br = (f"Spark: scan {c['compute']:.3f}, scan + Arrow encoding {c['encode']:.3f}; "
-                          f"batches to Python ≈ {max(0.0, c['collect'] - c['encode']):.3f}; "
-                          f"pandas ≈ {max(0.0, c['secs'] - c['collect']):.3f}")
+                          f"collecting the batches {c['collect']:.3f} (≈ {max(0.0, c['collect'] - c['encode']):.3f} "
+                          f"beyond encoding); PySpark's Arrow→pandas {c['pandas']:.3f}")
                 elif op == "toPandas" and c.get("compute") is not None:
                     br = f"compute {c['compute']:.3f}"
                 elif op == "createDataFrame" and c.get("convert") is not None:
@@ -259,20 +290,50 @@ def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
                     br = f"then count() {c['count']:.3f}"
                 else:
                     br = ""
-                L.append(f"| {human(size)} | {c['rows']:,} | {c['label']} | {c['secs']:.3f}{star} | {ratio} | "
+                spread = (f" ({min(c['all_secs']):.2f}–{max(c['all_secs']):.2f})"
+                          if len(c.get("all_secs", [])) > 1 else "")
+                L.append(f"| {human(size)} | {c['rows']:,} | {c['label']} | {c['secs']:.3f}{star}{spread} | {ratio} | "
                          f"{peak} | {res} | {pr} | {br} |")
         L.append("")
+        L += bound_lines(op, rows)
     L += ["`vs gatun` is that row's time over Gatun's at the same size (above 1 = Gatun faster). "
-          "`peak RSS Δ` is the Python process's peak resident memory during the operation above its "
-          "resident memory just before it; pyarrow's memory pool keeps what the previous step (the separate collection) freed, and stock PySpark's batches reuse it without growing the RSS, while Gatun's batches live in fresh shared memory (extension arenas), so most likely Gatun's Δ counts the Arrow batches and stock's does not (at 1 GiB stock's Δ is 0.18 GiB above the pandas result, for 1 GiB of batches). Breakdown, toPandas: `scan` is a `noop` write of the cached "
-          "frame, `scan + Arrow encoding` the same job turning rows into Arrow batches (kept in the "
-          "executors), `batches to Python` the rest of collecting them (`_collect_as_arrow`: Spark's task "
-          "results and the bridge), `pandas` toPandas minus that collection. createDataFrame: time in "
+          "`peak RSS Δ` is the Python process's peak resident memory during the first (cold) run above its "
+          "resident memory just before it, after giving back what pyarrow's memory pool and Gatun's spare "
+          "arenas kept from earlier steps, so that it counts all the memory the operation needs under both "
+          "bridges (later runs reuse that memory and would show less). Breakdown, toPandas: `scan` is a "
+          "`noop` write of the cached frame, `scan + Arrow encoding` the same job turning rows into Arrow "
+          "batches (kept in the executors), `collecting the batches` the time inside `_collect_as_arrow` "
+          "during toPandas (the same job plus moving the batches to Python), `PySpark's Arrow→pandas` the "
+          "time inside PySpark's `_convert_arrow_table_to_pandas`. createDataFrame: time in "
           "PySpark's `create_arrow_table_from_pandas`, in `SparkContext._serialize_to_jvm` (temp file or "
           "arena), and the rest (Spark building the DataFrame, schema handling).", "",
           f"Raw numbers: `{NAME}.json`; chart: `{NAME}.png`. Command: `{meta['command']}`."]
     with open(path, "w") as f:
         f.write("\n".join(L) + "\n")
+
+
+def bound_lines(op: str, rows: list[dict]) -> list[str]:
+    """What any bridge could gain at most over stock Arrow-enabled PySpark: the ratio if moving the
+    batches cost nothing, i.e. stock's time over the time Gatun's run spent in bridge-independent
+    work (toPandas: Spark's job without the collection, PySpark's pandas conversion and the rest;
+    createDataFrame: everything but the batches to the JVM)."""
+    out = []
+    for size in sorted({c["size"] for c in rows}):
+        gatun = next((c for c in rows if c["size"] == size and c["label"] == "gatun"), None)
+        stock = next((c for c in rows if c["size"] == size and c["label"] == "py4j"), None)
+        if not gatun or not stock or gatun.get("collect" if op == "toPandas" else "send") is None:
+            continue
+        if op == "toPandas":
+            moving = max(0.0, gatun["collect"] - gatun["encode"])
+        else:
+            moving = gatun["send"]
+        floor = gatun["secs"] - moving
+        out.append(f"- {human(size)}: with free transfers Gatun would still take {floor:.3f} s "
+                   f"(of {gatun['secs']:.3f} s): the best ratio any bridge could reach against stock's "
+                   f"{stock['secs']:.3f} s here is **{stock['secs'] / floor:.2f}x**.")
+    if out:
+        out = [f"Upper bound of the gain from the bridge ({op}):", ""] + out + [""]
+    return out
 
 
 def write_chart(path: str, cases: list[dict]) -> None:
@@ -315,6 +376,7 @@ def main() -> int:
     ap.add_argument("--no-arrow", choices=("run", "skip"), default="run", help="stock PySpark with Arrow disabled")
     ap.add_argument("--no-arrow-max", default="16MiB", help="largest size run with Arrow disabled (above: extrapolated)")
     ap.add_argument("--driver-memory", default="4g", help="spark.driver.memory (1 GiB results need ~8g)")
+    ap.add_argument("--repeat", type=int, default=1, help="timed runs per case (Arrow enabled); the median is reported")
     ap.add_argument("--timeout", type=float, default=7200)
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--no-chart", action="store_true")
@@ -331,7 +393,7 @@ def main() -> int:
     os.makedirs(args.out, exist_ok=True)
     meta = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-            "driver_memory": args.driver_memory, "command": " ".join(["bench/pyspark_arrow_bench.py"] + sys.argv[1:])}
+            "driver_memory": args.driver_memory, "repeat": args.repeat, "command": " ".join(["bench/pyspark_arrow_bench.py"] + sys.argv[1:])}
     md, js, png = (os.path.join(args.out, f"{NAME}.{ext}") for ext in ("md", "json", "png"))
     with open(js, "w") as f:
         json.dump({"meta": meta, "cases": cases}, f, indent=1)

@@ -44,15 +44,26 @@ def _over_gatun(sc: Any) -> bool:
     return sc is not None and isinstance(getattr(sc, "_gateway", None), py4j_compat.ClientServer)
 
 
-def _arrow_batches_from_jvm(sc: Any, collector: Any) -> list["pa.RecordBatch"]:  # noqa: F821
-    """The record batches of a started `ArrowBatchCollector`, in order (the JVM -> Python seam)."""
+def _arrow_batches_from_jvm(sc: Any, collector: Any, split: bool = False) -> list["pa.RecordBatch"]:  # noqa: F821
+    """The record batches of a started `ArrowBatchCollector`, in order (the JVM -> Python seam).
+
+    With `split` (PySpark's selfDestruct mode), every column of every batch is copied out into an
+    allocation of its own, as PySpark does it, so that the pandas conversion can free each column as
+    it goes; the batches then stream through the arena, each span going back as soon as its batch is
+    copied, so the arena-backed table never exists whole (no extension arenas, no second copy of it)."""
     from . import arrow
 
     client = sc._gateway._gatun
     exporter = collector.exporter(client.arrow_arena())
     if exporter is None:  # the job failed before it had a schema; the caller raises its error
         return []
-    _, batches = arrow.get_arrow_batches(client, exporter)
+    if split:
+        import pyarrow as pa
+
+        batches = [pa.RecordBatch.from_arrays([pa.concat_arrays([a]) for a in b], schema=b.schema)
+                   for b in arrow.get_arrow_data(client, exporter, reader=True)]
+    else:
+        _, batches = arrow.get_arrow_batches(client, exporter)
     log.debug("Arrow from the JVM over Gatun through the arena: %d batches, %d bytes",
               len(batches), sum(b.nbytes for b in batches))
     return batches
@@ -87,13 +98,7 @@ def _collect_as_arrow(self: Any, split_batches: bool = False, empty_list_if_zero
     with SCCallSiteSync(self._sc):
         collector = self._sc._jvm.dev.gatun.spark.ArrowBatchCollector.start(self._jdf)
     try:
-        batches = _arrow_batches_from_jvm(self._sc, collector)
-        if split_batches:
-            # selfDestruct frees each column as it is converted only if every column of every
-            # batch has an allocation of its own, as PySpark does it (this also copies them out of
-            # the arena).
-            batches = [pa.RecordBatch.from_arrays([pa.concat_arrays([a]) for a in b], schema=b.schema)
-                       for b in batches]
+        batches = _arrow_batches_from_jvm(self._sc, collector, split=split_batches)
     finally:
         # The job's own failure wins, converted as PySpark converts it.
         with unwrap_spark_exception():

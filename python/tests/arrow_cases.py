@@ -122,6 +122,8 @@ CASES = {
         "id", "spark_partition_id() p").toPandas(),
     "toPandas after shuffle": lambda spark: spark.range(5_000).selectExpr("id % 10 k", "id").groupBy(
         "k").count().orderBy("k").toPandas(),
+    "toPandas self-destruct": lambda spark: with_conf(
+        spark, "spark.sql.execution.arrow.pyspark.selfDestruct.enabled", "true", lambda: _all_types(spark).toPandas()),
     "toPandas empty": lambda spark: _all_types(spark).where("id < 0").toPandas(),
     "toArrow empty": lambda spark: _all_types(spark).where("id < 0").toArrow(),
     "toPandas no columns": lambda spark: spark.range(3).select().toPandas(),
@@ -141,6 +143,15 @@ CASES = {
     "createDataFrame arrow bad schema": lambda spark: spark.createDataFrame(sample_arrow(), "id string"),
 }
 CASE_NAMES = list(CASES)
+
+
+def with_conf(spark, key, value, fn):
+    old = spark.conf.get(key, None)
+    spark.conf.set(key, value)
+    try:
+        return fn()
+    finally:
+        spark.conf.unset(key) if old is None else spark.conf.set(key, old)
 
 
 def pd_frame(columns, datetimes=False):

@@ -284,6 +284,32 @@ def test_frames_larger_than_the_arena_stay_in_shared_memory(spark, monkeypatch):
     np.testing.assert_array_equal(pdf["d"].to_numpy(), np.arange(n, dtype=np.float64))
 
 
+def test_self_destruct_streams_through_the_arena(spark, monkeypatch):
+    """With selfDestruct, toPandas of 32 MiB through an 8 MiB arena copies each batch out as it
+    comes (PySpark wants an allocation per column), so the spans go back at once and no extension
+    arena is made: the arena-backed table never exists whole."""
+    import gatun.arrow
+
+    client = spark.sparkContext._gateway._gatun
+    monkeypatch.setattr(client, "_arrow", None)
+    monkeypatch.setattr(client, "_arrow_arena_bytes", 8 << 20)
+    grown = []
+    real_grow = gatun.arrow._Held.grow
+    monkeypatch.setattr(gatun.arrow._Held, "grow", lambda self: grown.append(1) or real_grow(self))
+    n = 2_000_000
+    df = spark.range(0, n, 1, 2).selectExpr("id", "cast(id as double) d")
+    spark.conf.set("spark.sql.execution.arrow.pyspark.selfDestruct.enabled", "true")
+    try:
+        pdf = df.toPandas()
+    finally:
+        spark.conf.unset("spark.sql.execution.arrow.pyspark.selfDestruct.enabled")
+    arena = client._arrow_arena()
+    assert grown == [] and len(arena.extensions) == 0
+    np.testing.assert_array_equal(pdf["id"].to_numpy(), np.arange(n))
+    np.testing.assert_array_equal(pdf["d"].to_numpy(), np.arange(n, dtype=np.float64))
+    assert arena.java.freeBytes() == arena.size - gatun.arrow.ARENA_DATA_OFFSET  # every span came back
+
+
 def test_empty_frames_cross_without_batches(spark):
     table = pa.table({"a": pa.array([], pa.int64())})
     assert table.to_batches() == []  # nothing to send, not even a schema
