@@ -20,6 +20,8 @@ Gatun's spare arenas emptied first, against the size of the pandas result (toPan
   rows as Arrow batches without moving them (`toArrowBatchRdd().count()`), and within toPandas:
   collecting the batches into Python (`_collect_as_arrow`, which includes that job) and PySpark's
   pandas conversion (`_convert_arrow_table_to_pandas`);
+* toPandas-selfDestruct: the same with `spark.sql.execution.arrow.pyspark.selfDestruct.enabled`
+  (PySpark frees each Arrow column as it converts it: its low-memory mode);
 * createDataFrame: time inside PySpark's own pandas -> Arrow conversion
   (`create_arrow_table_from_pandas`), inside `SparkContext._serialize_to_jvm` (the batches to the
   JVM: a temp file on stock PySpark, the arena over Gatun), and the rest.
@@ -39,6 +41,9 @@ import time
 
 NAME = "pyspark-arrow"
 HERE = os.path.dirname(os.path.abspath(__file__))
+# toPandas-selfDestruct: toPandas with spark.sql.execution.arrow.pyspark.selfDestruct.enabled, which
+# frees each Arrow column as PySpark converts it (lower peak memory).
+OPS = ("toPandas", "toPandas-selfDestruct", "createDataFrame")
 
 # Runs in a child process: one bridge, every size and operation; prints one JSON line per case.
 WORKER = r'''
@@ -58,6 +63,7 @@ spark = (SparkSession.builder.master("local[2]").appName("gatun-arrow-bench")
          .config("spark.driver.maxResultSize", "0").config("spark.sql.execution.arrow.pyspark.enabled", "true")
          .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "false").getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")
+SELF_DESTRUCT = "spark.sql.execution.arrow.pyspark.selfDestruct.enabled"
 COLUMNS = ["id", "cast(id * 7 % 1000003 as double) / 3 as x", "cast(id % 100000 as int) as i",
            "concat('item-', id % 100000) as s", "timestamp'2024-01-01 00:00:00' + make_interval(0,0,0,0,0,0,id % 86400) as ts",
            "id % 3 = 0 as flag"]
@@ -164,21 +170,26 @@ for mode in modes:
         if mode == "no-arrow" and size > no_arrow_max:
             continue
         rows = max(1, int(size / per_row))
-        if "toPandas" in ops:
+        if "toPandas" in ops or "toPandas-selfDestruct" in ops:
             df = source(rows)
             _, compute, _ = measured(lambda: df.write.format("noop").mode("overwrite").save())
             # Spark's own share: the same job converting rows to Arrow batches, kept in the executors.
             encode = measured(lambda: df._jdf.toArrowBatchRdd().count())[1] if mode != "no-arrow" else None
-            runs = []
-            for run in range(reps):
-                with timing(PandasConversionMixin, "_collect_as_arrow") as collect, \
-                        timing(conversion, "_convert_arrow_table_to_pandas") as to_pandas:
-                    pdf, secs, peak = measured(df.toPandas, cold=run == 0)
-                runs.append(dict(secs=secs, peak=peak, collect=collect[0], pandas=to_pandas[0]))
-                result_bytes = int(pdf.memory_usage(deep=True).sum())
-                del pdf
-            emit(label=label, op="toPandas", size=size, rows=rows, result_bytes=result_bytes, compute=compute,
-                 encode=encode, **summary(runs, arrow=mode != "no-arrow"))
+            for op in ("toPandas", "toPandas-selfDestruct"):
+                if op not in ops or (mode == "no-arrow" and op != "toPandas"):
+                    continue
+                spark.conf.set(SELF_DESTRUCT, str(op == "toPandas-selfDestruct").lower())
+                runs = []
+                for run in range(reps):
+                    with timing(PandasConversionMixin, "_collect_as_arrow") as collect, \
+                            timing(conversion, "_convert_arrow_table_to_pandas") as to_pandas:
+                        pdf, secs, peak = measured(df.toPandas, cold=run == 0)
+                    runs.append(dict(secs=secs, peak=peak, collect=collect[0], pandas=to_pandas[0]))
+                    result_bytes = int(pdf.memory_usage(deep=True).sum())
+                    del pdf
+                emit(label=label, op=op, size=size, rows=rows, result_bytes=result_bytes, compute=compute,
+                     encode=encode, **summary(runs, arrow=mode != "no-arrow"))
+            spark.conf.unset(SELF_DESTRUCT)
             df.unpersist()
         if "createDataFrame" in ops:
             spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -260,7 +271,7 @@ def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
          "noisy. Over Gatun the batches cross through the shared-memory Arrow arena "
          "(`gatun.spark_arrow`, spec/arrow.md); stock PySpark uses a local socket (toPandas) and a temp "
          "file (createDataFrame).", ""]
-    for op in ("toPandas", "createDataFrame"):
+    for op in OPS:
         rows = [c for c in cases if c["op"] == op]
         if not rows:
             continue
@@ -277,11 +288,11 @@ def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
                 peak = human(grew) if grew is not None else ""
                 res = human(c["result_bytes"]) if c.get("result_bytes") else ""
                 pr = f"{grew / c['result_bytes']:.2f}" if grew is not None and c.get("result_bytes") else ""
-                if op == "toPandas" and c.get("collect") is not None:
+                if op.startswith("toPandas") and c.get("collect") is not None:
                     br = (f"Spark: scan {c['compute']:.3f}, scan + Arrow encoding {c['encode']:.3f}; "
                           f"collecting the batches {c['collect']:.3f} (≈ {max(0.0, c['collect'] - c['encode']):.3f} "
                           f"beyond encoding); PySpark's Arrow→pandas {c['pandas']:.3f}")
-                elif op == "toPandas" and c.get("compute") is not None:
+                elif op.startswith("toPandas") and c.get("compute") is not None:
                     br = f"compute {c['compute']:.3f}"
                 elif op == "createDataFrame" and c.get("convert") is not None:
                     br = (f"PySpark's pandas→Arrow {c['convert']:.3f}; batches to the JVM {c['send']:.3f}; "
@@ -321,9 +332,9 @@ def bound_lines(op: str, rows: list[dict]) -> list[str]:
     for size in sorted({c["size"] for c in rows}):
         gatun = next((c for c in rows if c["size"] == size and c["label"] == "gatun"), None)
         stock = next((c for c in rows if c["size"] == size and c["label"] == "py4j"), None)
-        if not gatun or not stock or gatun.get("collect" if op == "toPandas" else "send") is None:
+        if not gatun or not stock or gatun.get("collect" if op.startswith("toPandas") else "send") is None:
             continue
-        if op == "toPandas":
+        if op.startswith("toPandas"):
             moving = max(0.0, gatun["collect"] - gatun["encode"])
         else:
             moving = gatun["send"]
@@ -342,7 +353,7 @@ def write_chart(path: str, cases: list[dict]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ops = [op for op in ("toPandas", "createDataFrame") if any(c["op"] == op for c in cases)]
+    ops = [op for op in OPS if any(c["op"] == op for c in cases)]
     labels = sorted({c["label"] for c in cases}, key=lambda s: (s != "gatun", s))
     sizes = sorted({c["size"] for c in cases})
     fig, axes = plt.subplots(1, len(ops), figsize=(6 * len(ops), 4.2), squeeze=False)
@@ -371,7 +382,7 @@ def write_chart(path: str, cases: list[dict]) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1MiB,16MiB", help="comma-separated, e.g. 1MiB,100MiB,1GiB")
-    ap.add_argument("--ops", default="toPandas,createDataFrame")
+    ap.add_argument("--ops", default=",".join(OPS), help="some of " + ", ".join(OPS))
     ap.add_argument("--bridges", default="gatun,py4j", help="gatun and/or py4j")
     ap.add_argument("--no-arrow", choices=("run", "skip"), default="run", help="stock PySpark with Arrow disabled")
     ap.add_argument("--no-arrow-max", default="16MiB", help="largest size run with Arrow disabled (above: extrapolated)")
@@ -384,6 +395,8 @@ def main() -> int:
     sizes = sorted(parse_size(s) for s in args.sizes.split(","))
     args.sizes = sizes
     args.ops = [o for o in args.ops.split(",") if o]
+    if not args.ops or set(args.ops) - set(OPS):
+        ap.error(f"--ops takes some of {', '.join(OPS)}, got {','.join(args.ops) or 'nothing'}")
     args.no_arrow_max = parse_size(args.no_arrow_max)
     cases: list[dict] = []
     for bridge in args.bridges.split(","):
