@@ -463,6 +463,13 @@ class ArenaTest {
         return offsets;
     }
 
+    /** How many mappings of the arena's (deleted) file this process has. */
+    private static long mappingsOf(ArrowArena a) throws IOException {
+        try (java.util.stream.Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.filter(l -> l.contains(a.path())).count();
+        }
+    }
+
     private static ArrowExporter copies(ArrowArena arena, VectorSchemaRoot schemaOf, byte[] msg, int n) {
         return ArrowExporter.fromIpcBatches(arena, schemaOf.getSchema(), java.util.Collections.nCopies(n, msg).iterator());
     }
@@ -476,6 +483,7 @@ class ArenaTest {
             assertEquals(a.length, b.length);
             ArrowArena ext = arena.extend(4 * ArrowArena.MIN_SIZE);
             ByteBuffer client = clientMap(ext);
+            assertEquals(1, mappingsOf(ext), "this test's client mapping");
             ArrowExporter ex = copies(arena, first, a, 2);
             ex.continueIn(ext);
             List<Long> spans = drain(ex, client, a);
@@ -496,6 +504,7 @@ class ArenaTest {
             next.continueIn(ext);
             assertFalse(ext.isKept());
             assertTrue(ext.mappedInJvm());
+            assertEquals(2, mappingsOf(ext), "the client's mapping and the JVM's own");
             // The old exporter, ended in this extension, must not retire it under its new writer.
             ex.close();
             List<Long> again = new ArrayList<>();
@@ -514,6 +523,7 @@ class ArenaTest {
 
             ext.close();
             assertFalse(ext.holdsFile() || ext.mappedInJvm(), "closing a kept extension unmaps it and closes its file");
+            assertEquals(1, mappingsOf(ext), "the JVM's mapping is gone at once (Unsafe.invokeCleaner), the client's stays");
             ArrowExporter third = copies(arena, first, a, 1);
             e = assertThrows(IllegalStateException.class, () -> third.continueIn(ext));
             assertTrue(e.getMessage().contains("closed"), e.getMessage());
