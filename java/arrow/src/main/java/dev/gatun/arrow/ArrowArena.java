@@ -244,7 +244,7 @@ public final class ArrowArena implements AutoCloseable {
 
     /**
      * True if {@code [address, address + length)} lies inside this arena's mapping in the JVM
-     * (always false for an extension, which the JVM does not map).
+     * (always false for an extension: readers never load vectors from one).
      */
     public boolean contains(long address, long length) {
         return buffer != null && length >= 0 && address >= this.address && address - this.address <= size - length;
