@@ -337,6 +337,8 @@ def _trim_spares(root_ref: "weakref.ref[Arena]", stop: threading.Event) -> None:
             due = root.release_spares(root.spare_idle)
         except GatunConnectionError:
             return  # the session ended
+        except GatunError:
+            due = None  # a close the JVM refused: that arena is dropped here anyway, go on
         wait = root.spare_idle if due is None else max(due, 0.01)
         del root
 

@@ -434,7 +434,9 @@ public final class ArrowArena implements AutoCloseable {
                     return;
                 }
                 retired = true;
-                if (!closed && !root.closed && root.spareBudget > 0 && touched <= root.spareBudget && channel.isOpen()) {
+                // Not with a span still being written (a racing misuse): its bytes are not counted yet.
+                if (!closed && !root.closed && root.spareBudget > 0 && touched <= root.spareBudget
+                        && channel.isOpen() && noSpanInFlight()) {
                     kept = true;
                     root.spares.addLast(this);
                     root.spareBytes += touched;
@@ -465,14 +467,19 @@ public final class ArrowArena implements AutoCloseable {
         }
     }
 
-    private void closeFileIfIdle() throws IOException {
-        if (channel == null || !retired || kept || !channel.isOpen()) {
-            return;
-        }
+    /** Whether every span is lent (the others are being written, through the file or the mapping). */
+    private boolean noSpanInFlight() {
         for (Span s : spans.values()) {
             if (s.kind != Kind.LENT) {
-                return;
+                return false;
             }
+        }
+        return true;
+    }
+
+    private void closeFileIfIdle() throws IOException {
+        if (channel == null || !retired || kept || !channel.isOpen() || !noSpanInFlight()) {
+            return;
         }
         if (mapping != null) {
             unmap(mapping);
