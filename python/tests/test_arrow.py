@@ -365,8 +365,10 @@ def _in_arenas(table: pa.Table, arenas) -> bool:
 
 def _big(n: int = 6 * 1024 * 1024, plus: int = 0) -> pa.Table:
     """96 MiB (two 8-byte columns of 6 Mi rows), values shifted by `plus`."""
-    return pa.table({"v": pa.array(range(plus, plus + n), pa.int64()),
-                     "w": pa.array(range(plus, plus + n), pa.float64())})
+    import numpy as np
+
+    v = np.arange(plus, plus + n, dtype=np.int64)
+    return pa.table({"v": pa.array(v), "w": pa.array(v.astype(np.float64))})
 
 
 def _collect(c: GatunClient, t: pa.Table) -> pa.Table:
@@ -488,7 +490,7 @@ def test_a_kept_slice_keeps_its_extension_out_of_reuse(helper_dir):
         assert holder in root.spares
 
 
-def test_spares_are_bounded_and_trimmed_when_idle(helper_dir):
+def test_spares_are_bounded_and_trimmed_when_idle(helper_dir, monkeypatch):
     """arrow_spare_bytes bounds the bytes the spares hold (the newest are kept); spares unused
     for spare_idle seconds are closed on both sides by the client's trimmer thread, which ends
     with the client."""
@@ -515,8 +517,32 @@ def test_spares_are_bounded_and_trimmed_when_idle(helper_dir):
         assert root.spares == [] and _arena_maps() == mine + 1, "idle spares are unmapped here"
         assert _arena_files_open(c.server_pid) == 0 and _arena_maps(c.server_pid) == 1
 
-        back = _collect(c, _big())
-        del back
+        # Two tables alive at once: the JVM keeps only the newer one's last extension. Dropped the
+        # other way round, Python keeps the older one's, which the JVM then refuses to recycle (its
+        # file is closed): Python drops it and makes a new extension instead.
+        root.spare_idle = 600
+        import gatun.arrow
+
+        taken = []
+        real_take = gatun.arrow.Arena.take_spare
+        monkeypatch.setattr(gatun.arrow.Arena, "take_spare",
+                            lambda self, *a: taken.append(real_take(self, *a)) or taken[-1])
+        expected = _big(plus=3)
+        first = _collect(c, _big())
+        second = _collect(c, _big(plus=7))
+        arenas = list(root.extensions)
+        first_last = max((a for a in arenas if id(a) in _arenas_of(first, arenas)), key=lambda a: a.size)
+        del second, arenas
+        gc.collect()
+        del first
+        gc.collect()
+        assert root.spares == [first_last]
+        taken.clear()
+        again = _collect(c, expected)
+        assert again.equals(expected)
+        assert taken[0] is first_last, "the spare was not tried"
+        assert not first_last.spare and id(first_last) not in _arenas_of(again, [first_last])
+        del again, first_last, taken
         gc.collect()
         assert root.spares
         c.close()
