@@ -8,7 +8,9 @@ each direction, the time until the receiving side holds every batch as Arrow dat
                  JVM -> Python: Java holds the batches as IPC byte[] (as Spark does after a
                  collect); ArrowExporter.fromIpcBatches + get_arrow_data builds a pyarrow.Table
                  (with a 64 MiB arena, it continues in extension arenas as the arena fills,
-                 spec/arrow.md §4.1; runs before that change copied the kept batches out).
+                 spec/arrow.md §4.1; runs before that change copied the kept batches out). The
+                 first run makes the extensions; later ones reuse them (kept as spares when the
+                 previous table was dropped), as repeated collections do.
 * gatun-stream   JVM -> Python only: the same, read as a RecordBatchReader whose batches are
                  dropped as they come (the arena is reused; no copy on the Python side).
 * socket         Arrow IPC stream over a loopback TCP socket, as PySpark's toPandas reads it:
@@ -147,8 +149,6 @@ def run_size(client: GatunClient, py4j: Py4JSide | None, size_mib: float, repeat
             py4j.helper.keep(b.serialize().to_pybytes())
 
     for i in range(repeat):
-        # Py4J moves ~10-100 MB/s: at 1 GiB one run of it takes minutes, and more would not change it.
-        slow_py4j = py4j is not None and (i == 0 or size_mib < 1024)
         # Python -> JVM
         def gatun_in():
             assert helper.drain(client.send_arrow_buffers(t)) == rows
@@ -166,13 +166,6 @@ def run_size(client: GatunClient, py4j: Py4JSide | None, size_mib: float, repeat
             th.join()
             assert got["rows"] == rows
         rec("py_to_jvm", "socket", timed(socket_in))
-
-        if slow_py4j:
-            def py4j_in():
-                py4j.helper.setSchema(schema_msg)
-                n = sum(py4j.helper.loadBatch(b.serialize().to_pybytes()) for b in t.to_batches())
-                assert n == rows
-            rec("py_to_jvm", "py4j", timed(py4j_in))
 
         # JVM -> Python
         def gatun_out():
@@ -196,13 +189,23 @@ def run_size(client: GatunClient, py4j: Py4JSide | None, size_mib: float, repeat
             assert got.num_rows == rows
         rec("jvm_to_py", "socket", timed(socket_out))
 
-        if slow_py4j:
-            def py4j_out():
-                schema = pa.ipc.read_schema(pa.py_buffer(py4j.helper.storedSchema()))
-                batches = [pa.ipc.read_record_batch(pa.ipc.read_message(pa.py_buffer(py4j.helper.storedBatch(i))), schema)
-                           for i in range(py4j.helper.storedCount())]
-                assert pa.Table.from_batches(batches, schema).num_rows == rows
-            rec("jvm_to_py", "py4j", timed(py4j_out))
+    # Py4J after the others: its minutes at 1 GiB would otherwise part Gatun's repeated runs by
+    # longer than the client keeps a dropped table's extension arenas for reuse (spec/arrow.md
+    # §4.1). It moves ~10-100 MB/s: at 1 GiB one run takes minutes, and more would not change it.
+    py4j_runs = 0 if py4j is None else repeat if size_mib < 1024 else 1
+    for _ in range(py4j_runs):
+        def py4j_in():
+            py4j.helper.setSchema(schema_msg)
+            n = sum(py4j.helper.loadBatch(b.serialize().to_pybytes()) for b in t.to_batches())
+            assert n == rows
+        rec("py_to_jvm", "py4j", timed(py4j_in))
+
+        def py4j_out():
+            schema = pa.ipc.read_schema(pa.py_buffer(py4j.helper.storedSchema()))
+            batches = [pa.ipc.read_record_batch(pa.ipc.read_message(pa.py_buffer(py4j.helper.storedBatch(i))), schema)
+                       for i in range(py4j.helper.storedCount())]
+            assert pa.Table.from_batches(batches, schema).num_rows == rows
+        rec("jvm_to_py", "py4j", timed(py4j_out))
 
     out = {"size_mib": size_mib, "ipc_bytes": nbytes, "rows": rows, "batches": len(t.to_batches()),
            "seconds": results, "gb_per_s": {}}
@@ -264,7 +267,7 @@ def write_report(res: dict, out_dir: Path, chart: bool) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1,100,1024", help="MiB of Arrow data, comma-separated")
-    ap.add_argument("--repeat", type=int, default=0, help="runs per cell (default: 10 / 3 / 2 by size)")
+    ap.add_argument("--repeat", type=int, default=0, help="runs per cell (default: 10 / 3 / 3 by size)")
     ap.add_argument("--arena", default="64MiB", help="Gatun arena size (default 64MiB)")
     ap.add_argument("--no-py4j", action="store_true")
     ap.add_argument("--out", default=str(BENCH_DIR / "results"))
@@ -282,9 +285,9 @@ def main() -> int:
                    "machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.python_version()}, "
                               f"pyarrow {pa.__version__}, {resolve_java()['java_home']}",
                    "arena_mib": client._arrow_arena().size // MIB, "note": args.note,
-                   "repeat": args.repeat or "10/3/2", "sizes": []}
+                   "repeat": args.repeat or "10/3/3", "sizes": []}
             for s in sizes:
-                repeat = args.repeat or (10 if s <= 10 else 3 if s <= 200 else 2)
+                repeat = args.repeat or (10 if s <= 10 else 3)
                 print(f"{s:g} MiB ...", flush=True)
                 r = run_size(client, py4j, s, repeat)
                 res["sizes"].append(r)

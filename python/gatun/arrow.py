@@ -11,16 +11,23 @@ import collections
 import mmap
 import os
 import struct
+import threading
+import time
 import weakref
 from typing import Any, Iterator
 
 from . import _native
-from .errors import GatunError, JavaException
+from .errors import GatunConnectionError, GatunError, JavaException
 from .proxies import JavaObject
 
 DEFAULT_ARENA_BYTES = 64 << 20
 # Extension arenas alive at once per client, at most (GatunClient(arrow_extension_bytes=...)).
 DEFAULT_EXTENSION_BYTES = 16 << 30
+# Bytes written into the spare extension arenas kept for reuse, at most
+# (GatunClient(arrow_spare_bytes=...); 0: none).
+DEFAULT_SPARE_BYTES = 1 << 30
+# A spare unused for this long is closed (seconds; it goes between one and two such periods later).
+SPARE_IDLE_SECONDS = 10.0
 MIN_ARENA_BYTES = 1 << 20
 ARENA_DATA_OFFSET = 256
 ARENA_MAGIC = b"GARN"
@@ -51,14 +58,16 @@ class _Lease:
 
     pyarrow holds it as the `base` of the foreign buffer over the span; every array sliced from
     that buffer keeps the buffer, so the lease dies exactly when the last view of the span does.
-    Its death hands the span back to the JVM's allocator.
+    Its death hands the span back to the JVM's allocator. A span of an extension arena also keeps
+    the `_Fill` it belongs to, which it releases only after its RETURNED store.
     """
 
-    __slots__ = ("arena", "offset")
+    __slots__ = ("arena", "offset", "fill")
 
-    def __init__(self, arena: "Arena", offset: int):
+    def __init__(self, arena: "Arena", offset: int, fill: "_Fill | None"):
         self.arena = arena
         self.offset = offset
+        self.fill = fill
 
     def __del__(self) -> None:
         try:
@@ -67,16 +76,45 @@ class _Lease:
             pass  # interpreter shutdown: the JVM side is going away too
 
 
+class _Fill:
+    """One filling of an extension arena by an exporter (spec/arrow.md §4.1).
+
+    Referred to by the collection while the exporter writes into the arena and by every lease of
+    its spans, so reference counting, not a counter that threads could race on, says when all of
+    them are gone: then every span of the fill is RETURNED, and if the exporter had left the arena
+    (`left`), the JVM retired it and the arena can become a spare of its root.
+    """
+
+    __slots__ = ("arena", "root", "left")
+
+    def __init__(self, arena: "Arena", root: "Arena"):
+        self.arena = arena
+        self.root = weakref.ref(root)  # the spares must not keep a closed client's root alive
+        self.left = False
+
+    def __del__(self) -> None:
+        # Runs wherever the last reference goes, often inside the garbage collector in the middle
+        # of a request on this thread's channel: list operations only, never a JVM call.
+        root = self.root()
+        if self.left and root is not None:
+            try:
+                root._spare(self.arena)
+            except Exception:
+                pass  # interpreter shutdown: nothing to keep
+
+
 class Arena:
     """The Python side of an Arrow arena: the mapping, reads in place, writes into spans.
 
     A session's root arena is made with `ArrowArena.create`; with `parent` (the root) this is an
     extension arena (`parent.java.extend(size)`), which only an exporter writes into (§4.1). The
-    root tracks its live extensions in `extensions`, bounded by `extension_bytes`.
+    root tracks its live extensions in `extensions`, bounded by `extension_bytes`, and keeps the
+    extensions of dropped tables as `spares` for the next large collection, bounded by
+    `spare_bytes` (the bytes written into them) and closed when idle for `spare_idle` seconds.
     """
 
     def __init__(self, client: Any, size: int, parent: "Arena | None" = None,
-                 extension_bytes: int = DEFAULT_EXTENSION_BYTES):
+                 extension_bytes: int = DEFAULT_EXTENSION_BYTES, spare_bytes: int = 0):
         pa = _pa()
         if parent is not None:
             self.java = parent.java.extend(size)
@@ -102,6 +140,8 @@ class Arena:
             if magic != ARENA_MAGIC or version != ARENA_LAYOUT_VERSION or announced != size:
                 raise GatunError(f"{path} is not a Gatun Arrow arena of {size} bytes (bad header)")
             self.java.mapped()
+            if parent is None and spare_bytes:
+                self.java.keepSpares(spare_bytes)
         except BaseException:
             self.java.close()
             raise
@@ -116,6 +156,21 @@ class Arena:
         self.extensions: weakref.WeakSet[Arena] = weakref.WeakSet()
         self.extension_bytes = extension_bytes
         self.max_size: int | None = None  # the server's largest arena, asked for when first needed
+        # The end of the furthest payload the JVM wrote here (the bytes a spare holds): the JVM
+        # counts the same for its own bound (ArrowArena.keepSpares).
+        self.touched = 0
+        self.spare = False  # an extension: in its root's spares
+        self.spare_since = 0.0
+        # A root: its spares, oldest first; the Java extensions Python let go of, for the JVM to
+        # close (from a safe place: a finaliser must not call the JVM); the idle trimmer.
+        self.spare_bytes = spare_bytes
+        self.spare_idle = SPARE_IDLE_SECONDS
+        self.spares: list[Arena] = []
+        self.to_close: collections.deque[Any] = collections.deque()
+        self.closed = False
+        self._spare_lock = threading.Lock()
+        self._stop_trimmer = threading.Event()
+        self._trimmer: threading.Thread | None = None
 
     def contains(self, address: int, length: int) -> bool:
         """Whether `[address, address + length)` lies inside this process's mapping of the arena."""
@@ -130,11 +185,13 @@ class Arena:
             raise GatunError(f"the server handed over a span at {offset} longer than the arena")
         return start, length
 
-    def read_batch(self, offset: int, schema: Any) -> Any:
+    def read_batch(self, offset: int, schema: Any, fill: _Fill | None = None) -> Any:
         """The record batch in a lent span, its buffers viewing the arena in place."""
         pa = _pa()
         start, length = self._payload(offset)
-        buf = pa.foreign_buffer(self.address + start, length, base=_Lease(self, offset))
+        if start + length > self.touched:
+            self.touched = start + length
+        buf = pa.foreign_buffer(self.address + start, length, base=_Lease(self, offset, fill))
         return pa.ipc.read_record_batch(pa.ipc.read_message(buf), schema)
 
     def copy_batch(self, offset: int, schema: Any) -> Any:
@@ -175,6 +232,115 @@ class Arena:
             self.java.abandon(offset)
             raise
         return offset
+
+    # --- spares (a root's; spec/arrow.md §4.1) -----------------------------------------------
+
+    def _spare(self, ext: "Arena") -> None:
+        """Keeps `ext`, whose last fill just ended, as a spare if the budget allows: the newest
+        spares are kept, older ones beyond the budget go. Called by `_Fill.__del__`, so list
+        operations only: what is let go of waits in `to_close` for the JVM to close it."""
+        # Never wait: the finaliser may run on a thread that holds the lock right now.
+        if not self._spare_lock.acquire(blocking=False):
+            self.to_close.append(ext.java)
+            return
+        try:
+            if self.closed:
+                return
+            if ext.touched > self.spare_bytes:
+                self.to_close.append(ext.java)
+                return
+            total = sum(a.touched for a in self.spares) + ext.touched
+            while total > self.spare_bytes:
+                old = self.spares.pop(0)
+                old.spare = False
+                total -= old.touched
+                self.to_close.append(old.java)
+            ext.spare = True
+            ext.spare_since = time.monotonic()
+            self.spares.append(ext)
+        finally:
+            self._spare_lock.release()
+
+    def take_spare(self, size: int, room: int) -> "Arena | None":
+        """The smallest spare of `size` to `room` bytes, no longer a spare; None if there is none."""
+        with self._spare_lock:
+            fits = [a for a in self.spares if size <= a.size <= room]
+            if not fits:
+                return None
+            best = min(fits, key=lambda a: a.size)
+            self.spares.remove(best)
+            best.spare = False
+            return best
+
+    def release_spares(self, idle: float | None = None) -> float | None:
+        """Closes the spares unused for `idle` seconds (all of them with None) and the extensions
+        Python let go of, on both sides. Returns the seconds until the next spare falls idle, None
+        when there is none. Makes JVM calls: never from a finaliser."""
+        now = time.monotonic()
+        with self._spare_lock:
+            kept = [a for a in self.spares if idle is not None and now - a.spare_since < idle]
+            for a in self.spares:
+                if a not in kept:
+                    a.spare = False
+                    self.to_close.append(a.java)
+            self.spares[:] = kept
+            due = min((a.spare_since + idle - now for a in kept), default=None) if idle is not None else None
+        self.settle()
+        return due
+
+    def settle(self) -> None:
+        """Has the JVM close the extensions Python let go of (their file and mapping there; Python
+        unmaps each once its `Arena` is unreferenced). Makes JVM calls: never from a finaliser."""
+        while True:
+            try:
+                java = self.to_close.popleft()
+            except IndexError:
+                return
+            java.close()
+
+    def start_trimmer(self) -> None:
+        """Starts the thread that closes idle spares, once (from a safe place: starting a thread
+        takes locks a finaliser must not)."""
+        if self._trimmer is None and self.spare_bytes and not self.closed:
+            self._trimmer = threading.Thread(target=_trim_spares, args=(weakref.ref(self), self._stop_trimmer),
+                                             name="gatun-arrow-spares", daemon=True)
+            self._trimmer.start()
+
+    def close_spares(self) -> None:
+        """At the client's close: no more spares; the JVM closes the ones it keeps (best effort:
+        the session may be gone already)."""
+        self.closed = True
+        self._stop_trimmer.set()
+        trimmer, self._trimmer = self._trimmer, None
+        if trimmer is None:
+            return  # no extension was ever made: nothing is kept
+        if trimmer is not threading.current_thread():
+            trimmer.join(5)
+        try:
+            self.release_spares()
+            self.java.keepSpares(0)
+        except GatunError:
+            pass
+
+
+def _trim_spares(root_ref: "weakref.ref[Arena]", stop: threading.Event) -> None:
+    """The idle trimmer's loop: a daemon thread with a weak reference to the root, so it neither
+    keeps the interpreter alive nor the client; it ends when the client closes."""
+    root = root_ref()
+    wait = root.spare_idle if root is not None else 0.0
+    del root
+    while not stop.wait(wait):
+        root = root_ref()
+        if root is None:
+            return
+        try:
+            due = root.release_spares(root.spare_idle)
+        except GatunConnectionError:
+            return  # the session ended
+        except GatunError:
+            due = None  # a close the JVM refused: that arena is dropped here anyway, go on
+        wait = root.spare_idle if due is None else max(due, 0.01)
+        del root
 
 
 class BatchSource:
@@ -257,24 +423,40 @@ class _Held:
         self.client = client
         self.root = root
         self.current = root
+        self.fill: _Fill | None = None  # of `current`, an extension, when the root keeps spares
         self.exporter = exporter
         self.schema = schema
         self.batches: list[Any] = []
         self.in_arena: list[tuple[int, Arena, int]] = []  # (index in batches, arena, span offset)
 
     def grow(self) -> bool:
-        """Moves the exporter into a new extension arena that holds the pending batch; False
-        when the server's maximum, /dev/shm or `extension_bytes` allow none."""
+        """Moves the exporter into an extension arena that holds the pending batch: a spare if
+        one fits, else a new one; False when the server's maximum, /dev/shm or `extension_bytes`
+        allow none."""
         root = self.root
+        root.settle()
         need = self.exporter.pendingSize() + ARENA_DATA_OFFSET
         if root.max_size is None:
             root.max_size = self.client.jvm.dev.gatun.arrow.ArrowArena.maxSize()
-        room = root.extension_bytes - sum(a.size for a in list(root.extensions))
+        room = root.extension_bytes - sum(a.size for a in list(root.extensions) if not a.spare)
         # Doubling keeps the number of extensions (and round trips) logarithmic in the table; pages
-        # never written cost no memory, so the unused tail of the last one is free.
+        # never written cost no memory, so the unused tail of the last one is free. Equal tables
+        # ask for equal sizes, so a repeated collection finds its spares again.
         size = min(-(-max(2 * self.current.size, need) // MIN_ARENA_BYTES) * MIN_ARENA_BYTES, root.max_size, room)
         if size < max(need, MIN_ARENA_BYTES):
             return False
+        while (spare := root.take_spare(size, room)) is not None:
+            try:
+                self.exporter.continueIn(spare.java)
+            except JavaException as e:
+                spare.java.close()
+                # Refused: the JVM closed its file (beyond its budget) or, against the rule that a
+                # fill ends after its last RETURNED store, a span is still lent. Try another.
+                if e.class_name != "java.lang.IllegalStateException":
+                    raise
+                continue
+            self._enter(spare)
+            return True
         try:
             ext = Arena(self.client, size, parent=root)
         except JavaException as e:
@@ -287,8 +469,21 @@ class _Held:
             ext.java.close()
             raise
         root.extensions.add(ext)
-        self.current = ext
+        root.start_trimmer()
+        self._enter(ext)
         return True
+
+    def _enter(self, arena: Arena) -> None:
+        """The exporter writes into `arena` now; the extension it left ends its fill once the
+        leases of its spans are gone (then it may become a spare)."""
+        if self.fill is not None:
+            self.fill.left = True
+        self.current = arena
+        self.fill = _Fill(arena, self.root) if arena is not self.root and self.root.spare_bytes else None
+
+    def finish(self) -> None:
+        """The stream ended: the exporter left the arena it wrote into last."""
+        self._enter(self.root)
 
     def evict(self) -> bool:
         """Copies the held arena-backed batches out, so their spans are returned; False if none."""
@@ -298,9 +493,9 @@ class _Held:
             self.batches[i] = arena.copy_batch(offset, self.schema)
         self.in_arena.clear()
         if self.current is not self.root:
-            # An extension is filled once; the root reuses the spans just returned.
+            # The root reuses the spans just returned; the extension may become a spare.
             self.exporter.continueIn(self.root.java)
-            self.current = self.root
+            self._enter(self.root)
         return True
 
 
@@ -322,7 +517,7 @@ def _stream(arena: Arena, exporter: JavaObject, schema: Any, held: _Held | None)
         elif offset == END:
             return
         elif held is not None:
-            batch = held.current.read_batch(offset, schema)
+            batch = held.current.read_batch(offset, schema, held.fill)
             held.in_arena.append((len(held.batches), held.current, offset))
         else:
             batch = arena.read_batch(offset, schema)
@@ -355,6 +550,7 @@ def get_arrow_batches(client: Any, obj: Any) -> tuple[Any, list[Any]]:
     held = _Held(client, arena, exporter, schema)
     # Consumed without a loop variable, which would pin the latest batch's span during eviction.
     collections.deque(_stream(arena, exporter, schema, held), maxlen=0)
+    held.finish()
     return schema, held.batches
 
 

@@ -34,12 +34,15 @@ class GatunClient:
     server wrote next to its socket, or `GATUN_TOKEN`. Use it as a context manager, or call
     `close()`. `arrow_arena_bytes` sizes the shared-memory arena of Arrow transfers (default
     64 MiB; see `send_arrow_buffers`); `arrow_extension_bytes` bounds the further shared memory a
-    whole table larger than the arena may take at once (default 16 GiB; see `get_arrow_data`).
+    whole table larger than the arena may take at once (default 16 GiB; see `get_arrow_data`);
+    `arrow_spare_bytes` bounds the bytes of that memory kept, after such a table is gone, for the
+    next one (default 1 GiB, 0: none; see `release_arrow_spares`).
     """
 
     def __init__(self, socket_path: str | None = None, token: bytes | str | None = None,
                  *, info_file: str | None = None, arrow_arena_bytes: int | str | None = None,
-                 arrow_extension_bytes: int | str | None = None, **launch_options: Any):
+                 arrow_extension_bytes: int | str | None = None, arrow_spare_bytes: int | str | None = None,
+                 **launch_options: Any):
         self._launcher: GatunLauncher | None = None
         self._control: ControlConnection | None = None
         self._lock = threading.RLock()
@@ -58,6 +61,9 @@ class GatunClient:
         self._arrow_arena_bytes = parse_size(arrow_arena_bytes) if arrow_arena_bytes is not None else None
         self._arrow_extension_bytes = (parse_size(arrow_extension_bytes) if arrow_extension_bytes is not None
                                        else None)
+        self._arrow_spare_bytes = parse_size(arrow_spare_bytes) if arrow_spare_bytes is not None else None
+        if self._arrow_spare_bytes is not None and self._arrow_spare_bytes < 0:
+            raise ValueError(f"arrow_spare_bytes must be >= 0, got {arrow_spare_bytes!r}")
         self.jvm = JVMView(self)
         if isinstance(token, str):
             token = bytes.fromhex(token)
@@ -104,6 +110,7 @@ class GatunClient:
 
     def close(self) -> None:
         """End the session (the server releases every object) and stop a server we started."""
+        self._close_arrow_spares()
         with self._lock:
             if self._closed:
                 return
@@ -120,6 +127,7 @@ class GatunClient:
 
     def shutdown(self) -> None:
         """Stop the server process (if it allows it), then close."""
+        self._close_arrow_spares()
         if self._control is not None:
             try:
                 self._control.shutdown_server()
@@ -579,8 +587,27 @@ class GatunClient:
                 self._arrow = arrow.Arena(
                     self, self._arrow_arena_bytes or arrow.DEFAULT_ARENA_BYTES,
                     extension_bytes=(arrow.DEFAULT_EXTENSION_BYTES if self._arrow_extension_bytes is None
-                                     else self._arrow_extension_bytes))
+                                     else self._arrow_extension_bytes),
+                    spare_bytes=(arrow.DEFAULT_SPARE_BYTES if self._arrow_spare_bytes is None
+                                 else self._arrow_spare_bytes))
             return self._arrow
+
+    def _close_arrow_spares(self) -> None:
+        # Before the channels close: the JVM lets go of the extension files it keeps for reuse.
+        arrow = self._arrow
+        if arrow is not None and not self._closed:
+            arrow.close_spares()
+
+    def release_arrow_spares(self) -> None:
+        """Frees now the shared memory kept for reuse after large tables were dropped.
+
+        `get_arrow_data` keeps the extension arenas of a dropped `Table` (up to
+        `arrow_spare_bytes`) so that the next large collection rewrites existing memory instead of
+        allocating new; they are freed anyway after 10-20 s unused, and at `close()`.
+        """
+        arrow = self._arrow
+        if arrow is not None:
+            arrow.release_spares()
 
     def arrow_arena(self) -> JavaObject:
         """The session's Java `dev.gatun.arrow.ArrowArena` (created on first use), for Java code
@@ -606,7 +633,9 @@ class GatunClient:
         Batches are read in place from the shared-memory arena; a batch's arena space is freed
         when no pyarrow object views it any more. A `Table` larger than the arena continues in
         extension arenas (more shared memory, still read in place, up to `arrow_extension_bytes`
-        alive at once), which go away with the last view of their batches.
+        alive at once). When the last view of an extension's batches goes, it is kept as a spare
+        for the next large `Table` (up to `arrow_spare_bytes`, freed after 10-20 s unused, by
+        `release_arrow_spares()` or at `close()`), else freed.
         """
         from . import arrow
         return arrow.get_arrow_data(self, obj, reader)

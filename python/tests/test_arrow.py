@@ -12,6 +12,7 @@ import gc
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -362,13 +363,33 @@ def _in_arenas(table: pa.Table, arenas) -> bool:
     return all(any(a.contains(b.address, b.size) for a in arenas) for b in buffers)
 
 
+def _big(n: int = 6 * 1024 * 1024, plus: int = 0) -> pa.Table:
+    """96 MiB (two 8-byte columns of 6 Mi rows), values shifted by `plus`."""
+    import numpy as np
+
+    v = np.arange(plus, plus + n, dtype=np.int64)
+    return pa.table({"v": pa.array(v), "w": pa.array(v.astype(np.float64))})
+
+
+def _collect(c: GatunClient, t: pa.Table) -> pa.Table:
+    """`t` to the JVM and back into one Table (through extension arenas when it is large)."""
+    return c.get_arrow_data(c.send_arrow_buffers(pa.Table.from_batches(t.to_batches(max_chunksize=65536))))
+
+
+def _arenas_of(table: pa.Table, arenas) -> set:
+    """The arenas (of `arenas`) that some buffer of `table` lies in."""
+    buffers = [b for col in table.columns for chunk in col.chunks for b in chunk.buffers() if b is not None]
+    return {id(a) for a in arenas for b in buffers if a.contains(b.address, b.size)}
+
+
 def test_table_larger_than_the_arena_stays_in_shared_memory(helper_dir, copies):
     """96 MiB through a 4 MiB arena into one Table: the exporter continues in extension arenas
-    (§4.1), every batch is read in place, nothing is copied out, the JVM lets go of the extensions
-    when the export ends (it never maps them) and Python unmaps them when the table is gone."""
+    (§4.1), every batch is read in place, nothing is copied out; without spares
+    (arrow_spare_bytes=0) the JVM lets go of the extensions when the export ends (it never maps
+    them) and Python unmaps them when the table is gone."""
     n = 6 * 1024 * 1024
-    t = pa.table({"v": pa.array(range(n), pa.int64()), "w": pa.array(range(n), pa.float64())})
-    with _client(helper_dir, "4MiB") as c:
+    t = _big(n)
+    with _client(helper_dir, "4MiB", arrow_spare_bytes=0) as c:
         gc.collect()
         mine = _arena_maps()  # this process also maps the arenas of the other tests' clients
         root = c._arrow_arena()
@@ -394,8 +415,144 @@ def test_table_larger_than_the_arena_stays_in_shared_memory(helper_dir, copies):
         del tail
         gc.collect()
         assert len(root.extensions) == 0 and _arena_maps() == mine + 1
+        assert root.spares == [] and root._trimmer is None
         # The root's spans are all back too.
         assert root.java.freeBytes() == root.size - 256
+
+
+def test_a_dropped_tables_extensions_serve_the_next_one(helper_dir, copies):
+    """Two successive 96 MiB collections through a 4 MiB arena: the second one is written into
+    the first one's extensions (kept as spares, recycled by the JVM through a mapping of its own),
+    and release_arrow_spares() frees them on both sides."""
+    t = _big()
+    with _client(helper_dir, "4MiB") as c:
+        gc.collect()
+        mine = _arena_maps()
+        root = c._arrow_arena()
+        back = _collect(c, t)
+        assert back.equals(t)
+        extensions = list(root.extensions)
+        assert len(extensions) >= 2 and root.spares == []
+        del back
+        gc.collect()
+        assert {id(a) for a in root.spares} == {id(a) for a in extensions}, "a dropped table's extensions are spares"
+        assert all(a.spare for a in extensions)
+        assert _arena_maps() == mine + 1 + len(extensions), "Python keeps the spares mapped"
+        assert _arena_files_open(c.server_pid) == len(extensions), "the JVM keeps their files open"
+        assert _arena_maps(c.server_pid) == 1
+
+        again = _collect(c, t)
+        assert again.equals(t)
+        assert copies == []
+        assert root.spares == [] and len(root.extensions) == len(extensions), "no new extension was made"
+        assert _arenas_of(again, extensions) == {id(a) for a in extensions}, "not written into the spares"
+        assert _in_arenas(again, [root, *extensions])
+        assert _arena_maps(c.server_pid) == 1 + len(extensions), "the JVM rewrites them through a mapping"
+
+        del again
+        gc.collect()
+        assert len(root.spares) == len(extensions)
+        del extensions
+        c.release_arrow_spares()
+        gc.collect()
+        assert root.spares == [] and len(root.extensions) == 0
+        assert _arena_maps() == mine + 1, "released spares are unmapped here"
+        assert _arena_files_open(c.server_pid) == 0 and _arena_maps(c.server_pid) == 1, \
+            "the JVM closed the released spares' files and dropped its mappings"
+
+
+def test_a_kept_slice_keeps_its_extension_out_of_reuse(helper_dir):
+    """A slice of the first table stays alive: its extension is no spare and is never rewritten;
+    the other extensions serve the second table, whose values differ."""
+    n = 6 * 1024 * 1024
+    t = _big(n)
+    with _client(helper_dir, "4MiB") as c:
+        root = c._arrow_arena()
+        back = _collect(c, t)
+        tail = back.slice(n - 10, 10)  # in the last extension
+        extensions = list(root.extensions)
+        (holder,) = [a for a in extensions if id(a) in _arenas_of(tail, extensions)]
+        del back
+        gc.collect()
+        assert len(root.spares) == len(extensions) - 1 and holder not in root.spares
+
+        t2 = _big(n, plus=1000)
+        again = _collect(c, t2)
+        assert again.equals(t2)
+        assert id(holder) not in _arenas_of(again, list(root.extensions)), "an extension still viewed was rewritten"
+        assert _arenas_of(again, extensions) == {id(a) for a in extensions if a is not holder}
+        assert tail.column("v").to_pylist() == list(range(n - 10, n))
+        assert tail.column("w").to_pylist() == [float(i) for i in range(n - 10, n)]
+
+        # Once the slice goes too, its extension is a spare like the others.
+        del tail, again
+        gc.collect()
+        assert holder in root.spares
+
+
+def test_spares_are_bounded_and_trimmed_when_idle(helper_dir, monkeypatch):
+    """arrow_spare_bytes bounds the bytes the spares hold (the newest are kept); spares unused
+    for spare_idle seconds are closed on both sides by the client's trimmer thread, which ends
+    with the client."""
+    with _client(helper_dir, "4MiB", arrow_spare_bytes="48MiB") as c:
+        gc.collect()
+        mine = _arena_maps()
+        root = c._arrow_arena()
+        root.spare_idle = 0.3  # seconds; read by the trimmer thread, which the first extension starts
+        back = _collect(c, _big())
+        last = max(root.extensions, key=lambda a: a.size)
+        del back
+        gc.collect()
+        # 8, 16 and 32 MiB extensions full, ~43 MiB of the 64 MiB one written: the newest fits in
+        # 48 MiB, with nothing else. The JVM, counting the same bytes, keeps the same one.
+        assert root.spares == [last] and last.touched <= 48 << 20
+        assert _arena_files_open(c.server_pid) == 1
+        del last
+        trimmer = root._trimmer
+        assert trimmer is not None and trimmer.daemon
+        deadline = time.monotonic() + 20
+        while (root.spares or _arena_files_open(c.server_pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gc.collect()
+        assert root.spares == [] and _arena_maps() == mine + 1, "idle spares are unmapped here"
+        assert _arena_files_open(c.server_pid) == 0 and _arena_maps(c.server_pid) == 1
+
+        # Two tables alive at once: the JVM keeps only the newer one's last extension. Dropped the
+        # other way round, Python keeps the older one's, which the JVM then refuses to recycle (its
+        # file is closed): Python drops it and makes a new extension instead.
+        root.spare_idle = 600
+        import gatun.arrow
+
+        taken = []
+        real_take = gatun.arrow.Arena.take_spare
+        monkeypatch.setattr(gatun.arrow.Arena, "take_spare",
+                            lambda self, *a: taken.append(real_take(self, *a)) or taken[-1])
+        expected = _big(plus=3)
+        first = _collect(c, _big())
+        second = _collect(c, _big(plus=7))
+        arenas = list(root.extensions)
+        first_last = max((a for a in arenas if id(a) in _arenas_of(first, arenas)), key=lambda a: a.size)
+        del second, arenas
+        gc.collect()
+        del first
+        gc.collect()
+        assert root.spares == [first_last]
+        taken.clear()
+        again = _collect(c, expected)
+        assert again.equals(expected)
+        assert taken[0] is first_last, "the spare was not tried"
+        assert not first_last.spare and id(first_last) not in _arenas_of(again, [first_last])
+        del again, first_last, taken
+        gc.collect()
+        assert root.spares
+        c.close()
+        trimmer.join(5)
+        assert not trimmer.is_alive(), "the trimmer outlives the client"
+        assert root.spares == []
+        del root
+        gc.collect()
+        # The root stays mapped here while the client's callback objects (BatchSource) refer to it.
+        assert _arena_maps() == mine + 1, "close() releases the spares"
 
 
 def test_extension_limit_falls_back_to_copying_out(helper_dir, copies):
@@ -411,6 +568,11 @@ def test_extension_limit_falls_back_to_copying_out(helper_dir, copies):
         assert copies, "nothing was copied out although the extensions could not hold the table"
         assert sum(a.size for a in root.extensions) <= 8 << 20
         del back
+        gc.collect()
+        # The extension the exporter left when it went back to the root is a spare now.
+        assert len(root.spares) == 1 and _arena_maps() == mine + 2
+        assert _arena_files_open(c.server_pid) == 1
+        c.release_arrow_spares()
         gc.collect()
         assert _arena_maps() == mine + 1 and _arena_maps(c.server_pid) == 1
         assert _arena_files_open(c.server_pid) == 0

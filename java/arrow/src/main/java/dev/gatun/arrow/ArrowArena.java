@@ -2,8 +2,11 @@ package dev.gatun.arrow;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
+import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
@@ -14,7 +17,9 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -36,10 +41,11 @@ import org.apache.arrow.memory.util.MemoryUtil;
  * <p>An arena made by {@link #create} is a session's <em>root</em>; {@link #extend} makes further
  * <em>extension</em> arenas of the same family, which only an {@link ArrowExporter} writes into
  * (after {@link ArrowExporter#continueIn}): they let a whole table larger than the root stay in
- * shared memory (spec/arrow.md §4.1). The JVM does not map an extension: it writes its spans with
- * positional writes to the file, which it keeps open only until the exporter moves on, ends or is
- * closed. An extension is filled once and never reused; the client's mapping, and with it the
- * shared memory, lives as long as the client's views of its spans.
+ * shared memory (spec/arrow.md §4.1). The JVM writes an extension's fresh pages with positional
+ * writes to the file, which it keeps open until the exporter moves on, ends or is closed; then it
+ * closes the file, unless the root keeps retired extensions for reuse ({@link #keepSpares}). An
+ * exporter may then continue in such a retired extension again once the client returned every
+ * span of it: the JVM maps it and rewrites its existing pages through that mapping.
  */
 public final class ArrowArena implements AutoCloseable {
     /** "GARN" read as a little-endian u32. */
@@ -62,6 +68,8 @@ public final class ArrowArena implements AutoCloseable {
 
     private static final VarHandle INTS =
             MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    /** {@code sun.misc.Unsafe.invokeCleaner}, bound, or null where the JDK does not offer it. */
+    private static final MethodHandle INVOKE_CLEANER = findInvokeCleaner();
 
     private enum Kind { WRITABLE, READING, EXPORTING, LENT }
 
@@ -69,6 +77,8 @@ public final class ArrowArena implements AutoCloseable {
         final long offset;
         long size;
         Kind kind;
+        /** An extension's span written through the JVM's mapping (its pages exist), not the file. */
+        boolean throughMapping;
 
         Span(long offset, long size, Kind kind) {
             this.offset = offset;
@@ -79,8 +89,16 @@ public final class ArrowArena implements AutoCloseable {
 
     /** A root's mapping; null for an extension. */
     private final MappedByteBuffer buffer;
-    /** An extension's file, open while its exporter writes into it; null for a root. */
+    /** An extension's file, open while its exporter writes into it or it is kept; null for a root. */
     private final FileChannel channel;
+    /** A recycled extension's mapping in the JVM, while its file is open; else null. */
+    private MappedByteBuffer mapping;
+    /**
+     * An extension's bytes written so far ({@code offset + 64 + length} of its furthest lent span):
+     * the pages below exist, so a recycled extension rewrites them through its mapping; a mapping
+     * would fault where tmpfs has no page to give, a positional write fails cleanly.
+     */
+    private long touched;
     private final long address;
     private final long size;
     private final Path file;
@@ -91,10 +109,20 @@ public final class ArrowArena implements AutoCloseable {
     private final TreeMap<Long, Long> free = new TreeMap<>();
     private final Map<Long, Span> spans = new HashMap<>();
     private final List<Span> lent = new ArrayList<>();
+    /** {@link #close()} was called: no more spans, never reused. */
     private boolean closed;
+    /** An extension's exporter left it: no more spans until an exporter recycles it. */
+    private boolean retired;
+    /** A retired extension the root keeps (its file open) for an exporter to recycle. */
+    private boolean kept;
     private boolean clientMapped;
     /** The exporter writing into this extension (it called continueIn), or null. */
     private ArrowExporter owner;
+    /** Root: the {@link #touched} bytes of retired extensions it may keep open (0: none). */
+    private long spareBudget;
+    /** Root: the retired extensions kept open, oldest first, and the sum of their touched bytes. */
+    private final Deque<ArrowArena> spares = new ArrayDeque<>();
+    private long spareBytes;
 
     private ArrowArena(MappedByteBuffer buffer, FileChannel channel, long size, Path file, ArrowArena root)
             throws IOException {
@@ -216,7 +244,7 @@ public final class ArrowArena implements AutoCloseable {
 
     /**
      * True if {@code [address, address + length)} lies inside this arena's mapping in the JVM
-     * (always false for an extension, which the JVM does not map).
+     * (always false for an extension: readers never load vectors from one).
      */
     public boolean contains(long address, long length) {
         return buffer != null && length >= 0 && address >= this.address && address - this.address <= size - length;
@@ -242,13 +270,46 @@ public final class ArrowArena implements AutoCloseable {
     }
 
     /**
+     * Keeps the files of retired extensions of this root's family open, as long as the bytes
+     * written into them total at most {@code bytes} (the oldest are closed beyond that), so that an
+     * exporter can continue in one again once the client returned all its spans (spec/arrow.md
+     * §4.1): rewriting existing pages costs a fraction of allocating fresh ones. 0, the default,
+     * closes an extension's file as soon as its exporter leaves it.
+     */
+    public void keepSpares(long bytes) throws IOException {
+        checkRoot("keepSpares");
+        if (bytes < 0) {
+            throw new IllegalArgumentException("keepSpares needs a byte count >= 0, got " + bytes);
+        }
+        synchronized (this) {
+            checkOpen();
+            spareBudget = bytes;
+            trimSpares();
+        }
+    }
+
+    /**
      * Stops giving out spans and deletes the file if it is still there. Memory still viewed on
      * either side stays mapped until the last view is gone; the JVM closes an extension's file
-     * once no span is being written (its spans are only lent to the client, which maps them).
+     * (and unmaps a recycled one) once no span is being written (its spans are only lent to the
+     * client, which maps them). Closing a root closes the extensions it keeps for reuse.
      */
     @Override
     public void close() throws IOException {
-        retire();
+        synchronized (root) {
+            if (root == this) {
+                closed = true;
+                spareBudget = 0;
+                trimSpares();
+            } else {
+                synchronized (this) {
+                    closed = true;
+                    retired = true;
+                    unkeep();
+                    closeFileIfIdle();
+                }
+            }
+        }
         deleteFile();
     }
 
@@ -288,54 +349,182 @@ public final class ArrowArena implements AutoCloseable {
         return other.root == root;
     }
 
+    /*
+     * Locking: an extension's retirement, reuse and closing change the root's list of kept
+     * extensions too, so they hold the root's monitor, then the extension's; span operations hold
+     * only the arena's own monitor. Nothing takes the root's monitor while holding an extension's.
+     */
+
     /**
      * Makes {@code exporter} the only writer of this extension; the client must have mapped it.
-     * A root may be continued into by any exporter of its family.
+     * A retired extension the root keeps is recycled for it ({@link #recycle}). A root may be
+     * continued into by any exporter of its family.
      */
-    synchronized void claim(ArrowExporter exporter) {
-        checkOpen();
-        if (root == this) {
-            return;
+    void claim(ArrowExporter exporter) {
+        synchronized (root) {
+            synchronized (this) {
+                checkOpen();
+                if (root == this) {
+                    return;
+                }
+                if (!clientMapped) {
+                    throw new IllegalArgumentException("the client has not mapped this Arrow arena yet (mapped() was not called)");
+                }
+                if (retired) {
+                    recycle(exporter);
+                    return;
+                }
+                if (owner != null && owner != exporter) {
+                    throw new IllegalArgumentException("this Arrow arena extension is already written by another exporter");
+                }
+                owner = exporter;
+            }
         }
-        if (!clientMapped) {
-            throw new IllegalArgumentException("the client has not mapped this Arrow arena yet (mapped() was not called)");
+    }
+
+    /**
+     * Hands a retired, kept extension to a new exporter, empty: only once every span it lent says
+     * {@code RETURNED}, i.e. no view of the client's reads it any more, so rewriting it changes no
+     * data anyone sees. Maps it, to rewrite its existing pages through the mapping.
+     */
+    private void recycle(ArrowExporter exporter) {
+        if (!kept) {
+            throw new IllegalStateException("this Arrow arena extension was retired and its file closed (the session"
+                    + " keeps no more retired extensions than keepSpares allows): make a new one with extend()");
         }
-        if (owner != null && owner != exporter) {
-            throw new IllegalArgumentException("this Arrow arena extension is already written by another exporter");
+        if (mapping == null) {
+            try {
+                mapping = channel.map(FileChannel.MapMode.READ_WRITE, 0, size);
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot map this Arrow arena extension for reuse: " + e.getMessage(), e);
+            }
+            mapping.order(ByteOrder.LITTLE_ENDIAN);
+            // Fills the new mapping's page table for the pages that exist: a read maps up to 16 of
+            // them per fault (the kernel's fault-around), where a first write faults on each one
+            // (measured: halves the first reuse of 1 GiB). Nothing beyond them, which a read of
+            // tmpfs through a shared mapping would allocate.
+            mapping.slice(0, (int) writtenPagesEnd()).load();
         }
+        for (Span s : spans.values()) {
+            // Acquire: the client's reads of the span happen before its RETURNED store, and our
+            // rewrites of it come after this load.
+            if (s.kind != Kind.LENT || (int) INTS.getAcquire(mapping, (int) s.offset) != RETURNED) {
+                throw new IllegalStateException("this Arrow arena extension cannot be reused yet: the span at "
+                        + s.offset + " is still in use (the client has not returned it)");
+            }
+        }
+        spans.clear();
+        free.clear();
+        free.put((long) DATA_OFFSET, size - DATA_OFFSET);
+        unkeep();
+        retired = false;
         owner = exporter;
     }
 
     /**
-     * The exporter is done with this arena: no more spans. An extension's file is closed as soon as
-     * no span is being written (lent spans are the client's, in its own mapping).
+     * {@code by}, this extension's exporter, is done with it: no more spans. The root keeps it for
+     * reuse if its budget allows; otherwise the JVM closes its file as soon as no span is being
+     * written (lent spans are the client's, in its own mapping).
      */
-    synchronized void retire() throws IOException {
-        closed = true;
-        closeFileIfIdle();
+    void retire(ArrowExporter by) throws IOException {
+        synchronized (root) {
+            synchronized (this) {
+                // An exporter that ended here long ago must not retire it under its next writer.
+                if (root == this || owner != by || retired) {
+                    return;
+                }
+                retired = true;
+                // Not with a span still being written (a racing misuse): its bytes are not counted yet.
+                if (!closed && !root.closed && root.spareBudget > 0 && touched <= root.spareBudget
+                        && channel.isOpen() && noSpanInFlight()) {
+                    kept = true;
+                    root.spares.addLast(this);
+                    root.spareBytes += touched;
+                }
+                closeFileIfIdle();
+            }
+            root.trimSpares();
+        }
+    }
+
+    /** Root, holding its monitor: closes the oldest kept extensions beyond the spare budget. */
+    private void trimSpares() throws IOException {
+        while (spareBytes > spareBudget && !spares.isEmpty()) {
+            ArrowArena oldest = spares.peekFirst();
+            synchronized (oldest) {
+                oldest.unkeep();
+                oldest.closeFileIfIdle();
+            }
+        }
+    }
+
+    /** Holding the root's monitor and this one's: takes this extension off the root's kept list. */
+    private void unkeep() {
+        if (kept) {
+            kept = false;
+            root.spares.remove(this);
+            root.spareBytes -= touched;
+        }
+    }
+
+    /** Whether every span is lent (the others are being written, through the file or the mapping). */
+    private boolean noSpanInFlight() {
+        for (Span s : spans.values()) {
+            if (s.kind != Kind.LENT) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void closeFileIfIdle() throws IOException {
-        if (channel == null || !closed || !channel.isOpen()) {
+        if (channel == null || !retired || kept || !channel.isOpen() || !noSpanInFlight()) {
             return;
         }
-        for (Span s : spans.values()) {
-            if (s.kind != Kind.LENT) {
-                return;
-            }
+        if (mapping != null) {
+            unmap(mapping);
+            mapping = null;
         }
         channel.close();
     }
 
-    /** Whether the JVM holds the extension's file open (for tests: a retired one must not). */
+    /**
+     * The end of the pages holding the bytes written so far: they exist (tmpfs keeps a page once
+     * written, until the file goes), whatever the page size (4 KiB or more).
+     */
+    private long writtenPagesEnd() {
+        return Math.min(size, (touched + 4095) & ~4095L);
+    }
+
+    /** Whether the JVM holds the extension's file open (for tests: a retired one must not, unless kept). */
     synchronized boolean holdsFile() {
         return channel != null && channel.isOpen();
     }
 
+    /** Whether the JVM maps this extension (for tests: only while a recycled one's file is open). */
+    synchronized boolean mappedInJvm() {
+        return mapping != null;
+    }
+
+    /** Whether the lent span at {@code offset} was written through the JVM's mapping (for tests). */
+    synchronized boolean writtenThroughMapping(long offset) {
+        Span s = spans.get(offset);
+        return s != null && s.throughMapping;
+    }
+
+    /** Whether the root keeps this retired extension for reuse (for tests). */
+    synchronized boolean isKept() {
+        return kept;
+    }
+
     /** Where the exporter writes a span's payload of at most {@code max} bytes. */
-    WritableByteChannel spanWriter(long offset, long max) {
+    synchronized WritableByteChannel spanWriter(long offset, long max) {
         if (buffer != null) {
             return new BufferChannel(buffer.slice((int) offset + SPAN_HEADER, (int) max));
+        }
+        Span s = spans.get(offset);
+        if (s != null && s.throughMapping) {
+            return new BufferChannel(mapping.slice((int) offset + SPAN_HEADER, (int) max));
         }
         return new FileSpanChannel(channel, offset + SPAN_HEADER, max);
     }
@@ -371,19 +560,35 @@ public final class ArrowArena implements AutoCloseable {
     /** A span for the JVM to write an IPC message into (JVM to Python), or null if none fits now. */
     synchronized long exportSpan(long payloadBytes) {
         checkOpen();
+        if (retired) {
+            throw new IllegalStateException("this Arrow arena extension is retired: its exporter left it");
+        }
         Span s = take(payloadBytes, Kind.EXPORTING);
-        return s == null ? -1 : s.offset;
+        if (s == null) {
+            return -1;
+        }
+        // A recycled extension: memcpy into pages that exist (several times faster than making
+        // new ones); fresh pages beyond take positional writes, which fail cleanly on a full tmpfs.
+        s.throughMapping = mapping != null && s.offset + SPAN_HEADER + payloadBytes <= writtenPagesEnd();
+        return s.offset;
     }
 
     /** Writes an exported span's length and marks it lent to the client, after its payload is written. */
     synchronized void lend(long offset, long length) throws IOException {
         Span s = spans.get(offset);
         if (buffer == null) {
-            // Never reclaimed (an extension is filled once), so not in the lent list.
-            ByteBuffer header = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-            header.putInt(0, LENT);
-            header.putLong(8, length);
-            writeFully(channel, header, offset);
+            // Not in the lent list: an extension's spans are not reclaimed one by one, only all
+            // together when it is recycled.
+            if (s.throughMapping) {
+                mapping.putLong((int) offset + 8, length);
+                INTS.setRelease(mapping, (int) offset, LENT);
+            } else {
+                ByteBuffer header = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+                header.putInt(0, LENT);
+                header.putLong(8, length);
+                writeFully(channel, header, offset);
+            }
+            touched = Math.max(touched, offset + SPAN_HEADER + length);
             s.kind = Kind.LENT;
             closeFileIfIdle();
             return;
@@ -483,6 +688,35 @@ public final class ArrowArena implements AutoCloseable {
             n += v;
         }
         return n;
+    }
+
+    private static MethodHandle findInvokeCleaner() {
+        try {
+            Class<?> unsafe = Class.forName("sun.misc.Unsafe");
+            Field instance = unsafe.getDeclaredField("theUnsafe");
+            instance.setAccessible(true);
+            return MethodHandles.lookup()
+                    .findVirtual(unsafe, "invokeCleaner", MethodType.methodType(void.class, ByteBuffer.class))
+                    .bindTo(instance.get(null));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Unmaps a mapping nothing uses any more, now, so that the JVM does not pin the shared memory
+     * until a garbage collection that may not come for long. Java 17 has no public way; where
+     * {@code sun.misc.Unsafe.invokeCleaner} is missing or refused, the collector unmaps it.
+     */
+    private static void unmap(MappedByteBuffer m) {
+        if (INVOKE_CLEANER == null) {
+            return;
+        }
+        try {
+            INVOKE_CLEANER.invokeExact((ByteBuffer) m);
+        } catch (Throwable e) {
+            // Refused (e.g. --sun-misc-unsafe-memory-access=deny): left to the collector.
+        }
     }
 
     private static long align64(long n) {

@@ -179,8 +179,10 @@ public final class ArrowExporter implements AutoCloseable {
 
     /**
      * Writes the following batches into {@code next}: an extension made by {@link ArrowArena#extend}
-     * from this exporter's arena family and mapped by the client, or that family's root again. An
-     * extension this exporter leaves is retired (the JVM closes its file; the client keeps its views).
+     * from this exporter's arena family and mapped by the client, a retired one its root kept whose
+     * spans the client all returned (it is reused, spec/arrow.md §4.1; else
+     * {@link IllegalStateException}), or that family's root again. An extension this exporter
+     * leaves is retired (the JVM closes its file or keeps it for reuse; the client keeps its views).
      */
     public void continueIn(ArrowArena next) throws IOException {
         if (closed) {
@@ -203,7 +205,7 @@ public final class ArrowExporter implements AutoCloseable {
     /** Retires the current arena if it is an extension: this exporter writes nothing more there. */
     private void leave() throws IOException {
         if (!arena.isRoot()) {
-            arena.retire();
+            arena.retire(this);
         }
     }
 

@@ -451,4 +451,137 @@ class ArenaTest {
             foreign.close();
         }
     }
+
+    /** Pulls every batch of {@code ex} into {@code ext} (already continued into); returns the span offsets. */
+    private static List<Long> drain(ArrowExporter ex, ByteBuffer client, byte[] expected) throws IOException {
+        List<Long> offsets = new ArrayList<>();
+        for (long off = ex.next(); off != ArrowExporter.END; off = ex.next()) {
+            assertTrue(off >= ArrowArena.DATA_OFFSET, "no room in the extension: " + off);
+            assertArrayEquals(expected, lentPayload(client, off));
+            offsets.add(off);
+        }
+        return offsets;
+    }
+
+    /** How many mappings of the arena's (deleted) file this process has. */
+    private static long mappingsOf(ArrowArena a) throws IOException {
+        try (java.util.stream.Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.filter(l -> l.contains(a.path())).count();
+        }
+    }
+
+    private static ArrowExporter copies(ArrowArena arena, VectorSchemaRoot schemaOf, byte[] msg, int n) {
+        return ArrowExporter.fromIpcBatches(arena, schemaOf.getSchema(), java.util.Collections.nCopies(n, msg).iterator());
+    }
+
+    @Test
+    void keptExtensionIsRecycledOnlyOnceEverySpanIsReturned() throws IOException {
+        arena.keepSpares(64L << 20);
+        try (VectorSchemaRoot first = sample(2000, 10_000); VectorSchemaRoot second = sample(2000, 20_000)) {
+            byte[] a = message(first);
+            byte[] b = message(second);
+            assertEquals(a.length, b.length);
+            ArrowArena ext = arena.extend(4 * ArrowArena.MIN_SIZE);
+            ByteBuffer client = clientMap(ext);
+            assertEquals(1, mappingsOf(ext), "this test's client mapping");
+            ArrowExporter ex = copies(arena, first, a, 2);
+            ex.continueIn(ext);
+            List<Long> spans = drain(ex, client, a);
+            assertEquals(2, spans.size());
+            assertTrue(ext.holdsFile() && ext.isKept(), "the root keeps a retired extension within its budget");
+            assertFalse(ext.mappedInJvm(), "the JVM maps an extension only to recycle it");
+            assertThrows(IllegalStateException.class, () -> ext.exportSpan(10));
+
+            // The client still views the second span: nobody may rewrite the extension.
+            client.putInt((int) (long) spans.get(0), ArrowArena.RETURNED);
+            ArrowExporter next = copies(arena, second, b, 4);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> next.continueIn(ext));
+            assertTrue(e.getMessage().contains("still in use"), e.getMessage());
+            assertTrue(ext.isKept(), "a refused reuse leaves the extension kept");
+            assertArrayEquals(a, lentPayload(client, spans.get(1)), "the span still viewed is unchanged");
+
+            client.putInt((int) (long) spans.get(1), ArrowArena.RETURNED);
+            next.continueIn(ext);
+            assertFalse(ext.isKept());
+            assertTrue(ext.mappedInJvm());
+            assertEquals(2, mappingsOf(ext), "the client's mapping and the JVM's own");
+            // The old exporter, ended in this extension, must not retire it under its new writer.
+            ex.close();
+            List<Long> again = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                long off = next.next();
+                assertTrue(off >= ArrowArena.DATA_OFFSET);
+                assertArrayEquals(b, lentPayload(client, off));
+                again.add(off);
+            }
+            assertEquals(spans, again.subList(0, 2), "the same spans again, from the start");
+            // Pages written before are rewritten through the JVM's mapping, fresh ones with file writes.
+            assertTrue(ext.writtenThroughMapping(again.get(0)) && ext.writtenThroughMapping(again.get(1)));
+            assertFalse(ext.writtenThroughMapping(again.get(2)) || ext.writtenThroughMapping(again.get(3)));
+            assertEquals(ArrowExporter.END, next.next());
+            assertTrue(ext.isKept() && ext.mappedInJvm(), "kept again, still mapped for its next reuse");
+
+            ext.close();
+            assertFalse(ext.holdsFile() || ext.mappedInJvm(), "closing a kept extension unmaps it and closes its file");
+            assertEquals(1, mappingsOf(ext), "the JVM's mapping is gone at once (Unsafe.invokeCleaner), the client's stays");
+            ArrowExporter third = copies(arena, first, a, 1);
+            e = assertThrows(IllegalStateException.class, () -> third.continueIn(ext));
+            assertTrue(e.getMessage().contains("closed"), e.getMessage());
+            // The client's mapping still holds the last data it was lent.
+            assertArrayEquals(b, lentPayload(client, again.get(3)));
+            next.close();
+            third.close();
+        }
+    }
+
+    /** An extension filled with two copies of {@code msg} and retired, its spans all returned by the client. */
+    private ArrowArena filledAndReturned(VectorSchemaRoot data, byte[] msg) throws IOException {
+        ArrowArena ext = arena.extend(2 * ArrowArena.MIN_SIZE);
+        ByteBuffer client = clientMap(ext);
+        ArrowExporter ex = copies(arena, data, msg, 2);
+        ex.continueIn(ext);
+        for (long off : drain(ex, client, msg)) {
+            client.putInt((int) off, ArrowArena.RETURNED);
+        }
+        ex.close();
+        return ext;
+    }
+
+    @Test
+    void extensionsBeyondTheSpareBudgetAreClosedOldestFirstAndRefused() throws IOException {
+        try (VectorSchemaRoot data = sample(2000, 0)) {
+            byte[] msg = message(data);
+            // Without keepSpares an extension's file closes when its exporter leaves: no reuse.
+            ArrowArena unkept = filledAndReturned(data, msg);
+            assertFalse(unkept.holdsFile() || unkept.isKept());
+            ArrowExporter ex = copies(arena, data, msg, 1);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> ex.continueIn(unkept));
+            assertTrue(e.getMessage().contains("closed"), e.getMessage());
+
+            // Room for the bytes of two filled extensions, not three: the oldest goes.
+            arena.keepSpares(5L * msg.length);
+            ArrowArena oldest = filledAndReturned(data, msg);
+            ArrowArena middle = filledAndReturned(data, msg);
+            assertTrue(oldest.isKept() && middle.isKept());
+            ArrowArena newest = filledAndReturned(data, msg);
+            assertFalse(oldest.isKept() || oldest.holdsFile(), "the oldest kept extension is closed beyond the budget");
+            assertTrue(middle.isKept() && newest.isKept());
+            e = assertThrows(IllegalStateException.class, () -> ex.continueIn(oldest));
+            assertTrue(e.getMessage().contains("closed"), e.getMessage());
+            ex.continueIn(middle);
+            assertFalse(middle.isKept());
+
+            // keepSpares(0) lets go of every kept one; closing the root too.
+            arena.keepSpares(0);
+            assertFalse(newest.isKept() || newest.holdsFile());
+            arena.keepSpares(64L << 20);
+            ArrowArena last = filledAndReturned(data, msg);
+            assertTrue(last.isKept());
+            assertThrows(IllegalArgumentException.class, () -> arena.keepSpares(-1));
+            assertThrows(IllegalArgumentException.class, () -> last.keepSpares(1));
+            arena.close();
+            assertFalse(last.isKept() || last.holdsFile(), "closing the root closes the extensions it keeps");
+            ex.close();
+        }
+    }
 }
