@@ -272,7 +272,7 @@ def main() -> int:
     ap.add_argument("--no-py4j", action="store_true")
     ap.add_argument("--out", default=str(BENCH_DIR / "results"))
     ap.add_argument("--no-chart", action="store_true")
-    ap.add_argument("--note", default="Shared 2-core machine with other work running: timings are noisy.")
+    ap.add_argument("--note", default="Shared 2-core machine: timings are noisy.")
     args = ap.parse_args()
     sizes = [float(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="gatun-arrow-bench-") as work:
