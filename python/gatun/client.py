@@ -25,6 +25,16 @@ _U64_U8 = struct.Struct("<QB")
 _CALLBACK_HEAD = struct.Struct("<Q")
 
 
+def _size_option(name: str, value: int | str | None) -> int | None:
+    """A size keyword argument in bytes (None: its default)."""
+    if value is None:
+        return None
+    n = parse_size(value)
+    if n < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return n
+
+
 class GatunClient:
     """A connection to a Gatun server.
 
@@ -58,12 +68,9 @@ class GatunClient:
         self._idle_callback_threads = 0
         self._closed = False
         self._arrow: Any = None
-        self._arrow_arena_bytes = parse_size(arrow_arena_bytes) if arrow_arena_bytes is not None else None
-        self._arrow_extension_bytes = (parse_size(arrow_extension_bytes) if arrow_extension_bytes is not None
-                                       else None)
-        self._arrow_spare_bytes = parse_size(arrow_spare_bytes) if arrow_spare_bytes is not None else None
-        if self._arrow_spare_bytes is not None and self._arrow_spare_bytes < 0:
-            raise ValueError(f"arrow_spare_bytes must be >= 0, got {arrow_spare_bytes!r}")
+        self._arrow_arena_bytes = _size_option("arrow_arena_bytes", arrow_arena_bytes)
+        self._arrow_extension_bytes = _size_option("arrow_extension_bytes", arrow_extension_bytes)
+        self._arrow_spare_bytes = _size_option("arrow_spare_bytes", arrow_spare_bytes)
         self.jvm = JVMView(self)
         if isinstance(token, str):
             token = bytes.fromhex(token)

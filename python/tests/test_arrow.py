@@ -721,3 +721,11 @@ def test_inside_a_spark_driver():
         assert client.get_arrow_data(client.send_arrow_buffers(t)).equals(t)
     finally:
         spark.stop()
+
+
+@pytest.mark.parametrize("option", ["arrow_arena_bytes", "arrow_extension_bytes", "arrow_spare_bytes"])
+def test_negative_arrow_sizes_are_refused_before_anything_starts(option):
+    with pytest.raises(ValueError, match=f"{option} must be >= 0, got -1"):
+        GatunClient(**{option: -1})
+    with pytest.raises(ValueError, match="not a size"):
+        GatunClient(**{option: "lots"})

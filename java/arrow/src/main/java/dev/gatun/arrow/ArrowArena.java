@@ -519,14 +519,22 @@ public final class ArrowArena implements AutoCloseable {
 
     /** Where the exporter writes a span's payload of at most {@code max} bytes. */
     synchronized WritableByteChannel spanWriter(long offset, long max) {
-        if (buffer != null) {
-            return new BufferChannel(buffer.slice((int) offset + SPAN_HEADER, (int) max));
-        }
-        Span s = spans.get(offset);
-        if (s != null && s.throughMapping) {
-            return new BufferChannel(mapping.slice((int) offset + SPAN_HEADER, (int) max));
+        ByteBuffer view = mappedView(spans.get(offset));
+        if (view != null) {
+            return new BufferChannel(view.slice((int) offset + SPAN_HEADER, (int) max));
         }
         return new FileSpanChannel(channel, offset + SPAN_HEADER, max);
+    }
+
+    /**
+     * The JVM's mapping a span is written through: the root's, or a recycled extension's for a span
+     * over pages that exist; null where the span is written through the file.
+     */
+    private ByteBuffer mappedView(Span s) {
+        if (buffer != null) {
+            return buffer;
+        }
+        return s != null && s.throughMapping ? mapping : null;
     }
 
     /**
@@ -576,27 +584,25 @@ public final class ArrowArena implements AutoCloseable {
     /** Writes an exported span's length and marks it lent to the client, after its payload is written. */
     synchronized void lend(long offset, long length) throws IOException {
         Span s = spans.get(offset);
-        if (buffer == null) {
-            // Not in the lent list: an extension's spans are not reclaimed one by one, only all
-            // together when it is recycled.
-            if (s.throughMapping) {
-                mapping.putLong((int) offset + 8, length);
-                INTS.setRelease(mapping, (int) offset, LENT);
-            } else {
-                ByteBuffer header = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-                header.putInt(0, LENT);
-                header.putLong(8, length);
-                writeFully(channel, header, offset);
-            }
-            touched = Math.max(touched, offset + SPAN_HEADER + length);
-            s.kind = Kind.LENT;
-            closeFileIfIdle();
+        ByteBuffer view = mappedView(s);
+        if (view != null) {
+            view.putLong((int) offset + 8, length);
+            INTS.setRelease(view, (int) offset, LENT);
+        } else {
+            ByteBuffer header = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+            header.putInt(0, LENT);
+            header.putLong(8, length);
+            writeFully(channel, header, offset);
+        }
+        s.kind = Kind.LENT;
+        if (buffer != null) {
+            lent.add(s);
             return;
         }
-        buffer.putLong((int) offset + 8, length);
-        s.kind = Kind.LENT;
-        lent.add(s);
-        INTS.setRelease(buffer, (int) offset, LENT);
+        // Not in the lent list: an extension's spans are not reclaimed one by one, only all
+        // together when it is recycled.
+        touched = Math.max(touched, offset + SPAN_HEADER + length);
+        closeFileIfIdle();
     }
 
     /** Frees a span the JVM holds (a reader moved past it, or an export was not handed out). */
