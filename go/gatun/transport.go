@@ -8,26 +8,12 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
 )
-
-// spinDuration is how long a waiting side spins on the peer's sequence word before it parks
-// (spec §2.2: about 50 µs, so that a busy peer's answer costs no system call).
-const spinDuration = 50 * time.Microsecond
-
-// hotSpinDuration is the first part of the spin, in which the waiting side only looks (as the
-// Python client's HOT_SPIN_NS and the server's hot spin).
-const hotSpinDuration = 5 * time.Microsecond
-
-// wokenSpinDuration is the spin after a publish that had to wake the server: its answer then takes
-// a thread wake-up, often longer than spinDuration on a busy machine; catching it spinning lets the
-// next request find the server still spinning, instead of both sides parking on every call.
-var wokenSpinDuration = 250 * time.Microsecond
 
 // cancelGrace is how long a cancelled call waits for the server's answer after CANCEL before the
 // channel is given up (the Java code may ignore the interrupt).
@@ -162,7 +148,9 @@ type channel struct {
 	sent         uint64
 	received     uint64
 	parked       bool // our parked flag is up and a doorbell may be on its way
-	rang         bool // our last publish woke the server from its park
+	wait         waitPolicy
+	arrivedFn    func() bool   // ch.arrived, bound once so that a spin allocates nothing
+	parkStart    time.Duration // when the wait that parked began (monotonic)
 
 	names    map[string]uint32
 	pending  []string // names defined by the message being sent
@@ -262,8 +250,10 @@ func mapChannel(c *Client, conn *net.UnixConn, maxMessage uint64) (*channel, err
 		serverSeq:    (*uint64)(unsafe.Pointer(&mem[offServerSeq])),
 		clientParked: (*uint32)(unsafe.Pointer(&mem[offClientParked])),
 		serverParked: (*uint32)(unsafe.Pointer(&mem[offServerParked])),
+		wait:         c.waitSpec.newPolicy(),
 		names:        make(map[string]uint32),
 	}
+	ch.arrivedFn = ch.arrived
 	ch.sent = atomic.LoadUint64(ch.clientSeq)
 	ch.received = atomic.LoadUint64(ch.serverSeq)
 	ch.enc.c = c
@@ -336,11 +326,9 @@ func (ch *channel) commitNames() {
 // plain atomic.Store is one too on amd64, but not under the race detector, whose atomic stores are
 // release-only: with them, both sides parked at once now and then in `go test -race`.
 func (ch *channel) publish() error {
-	ch.rang = false
 	ch.sent++
 	atomic.SwapUint64(ch.clientSeq, ch.sent)
 	if atomic.LoadUint32(ch.serverParked) == 1 && atomic.CompareAndSwapUint32(ch.serverParked, 1, 0) {
-		ch.rang = true
 		ch.bell[0] = 1
 		if _, err := ch.conn.Write(ch.bell[:]); err != nil {
 			return ch.lost(err)
@@ -354,51 +342,12 @@ func (ch *channel) arrived() bool {
 }
 
 func (ch *channel) tookTurn() {
+	if ch.parkStart != 0 { // this wait parked: tell the policy how long it took
+		ch.wait.parked(monotonic() - ch.parkStart)
+		ch.parkStart = 0
+	}
 	ch.received++
 	ch.parked = false
-}
-
-// spin watches the server's sequence word until its frame arrives (true) or the spin is over
-// (spec §2.2). For hotSpinDuration it only looks (a busy server answers within it; the clock is
-// first read after 32 looks, so a quick answer costs no clock read at all). Then, until
-// spinDuration (wokenSpinDuration after a publish that woke the server), it gives its core away
-// between looks: on a machine with more runnable threads than cores the server thread may be
-// waiting for exactly this core, and a pure spin would starve it into parking on every call.
-func (ch *channel) spin() bool {
-	var start time.Time
-	for i := 1; ; i++ {
-		if ch.arrived() {
-			return true
-		}
-		if i&31 == 0 {
-			if start.IsZero() {
-				start = time.Now()
-			} else if time.Since(start) >= hotSpinDuration {
-				break
-			}
-		}
-	}
-	limit := spinDuration
-	if ch.rang {
-		limit = wokenSpinDuration
-	}
-	for i := 1; ; i++ {
-		if ch.arrived() {
-			return true
-		}
-		if i&7 == 0 {
-			if time.Since(start) >= limit {
-				return false
-			}
-			// The OS thread yields its core; every 64 looks the goroutine also yields its P, to
-			// other goroutines of this process that wait to run (more callers than Ps).
-			if i&63 == 0 {
-				runtime.Gosched()
-			} else {
-				_, _, _ = syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
-			}
-		}
-	}
 }
 
 // call is the state of one request on a channel, shared by its awaits.
@@ -410,7 +359,7 @@ type call struct {
 
 var errCancelTimeout = errors.New("gatun: the server did not answer a cancelled call in time")
 
-// await waits for the server's next frame: spin, then park (spec §2.2). When the call's context
+// await waits for the server's next frame: spin as the wait policy says, then park (spec §2.2). When the call's context
 // ends while parked, it sends CANCEL for this channel and keeps waiting (up to cancelGrace) for the
 // answer, which the caller reads and discards.
 func (ch *channel) await(st *call) error {
@@ -419,10 +368,12 @@ func (ch *channel) await(st *call) error {
 			ch.tookTurn()
 			return nil
 		}
-		if ch.spin() {
+		start := monotonic()
+		if ch.wait.spin(ch.arrivedFn) {
 			ch.tookTurn()
 			return nil
 		}
+		ch.parkStart = start
 		if ch.raiseParked() {
 			return nil
 		}
