@@ -158,12 +158,13 @@ type channel struct {
 
 	enc  encoder
 	bell [1]byte
-	// arm and disarm hand a parked call's context to the watch goroutine (started on the first
-	// park); fired says it cut the read short.
-	arm    chan context.Context
-	disarm chan struct{}
-	fired  bool
-	inUse  atomic.Int32 // hold* below
+	// raw is the socket for the park's own blocking poll (park.go); pollFn, pollTimeout and
+	// pollOut serve it without allocating.
+	raw         syscall.RawConn
+	pollFn      func(fd uintptr)
+	pollTimeout time.Duration
+	pollOut     pollResult
+	inUse       atomic.Int32 // hold* below
 	// retired: the channel is closed; whoever moves inUse from holdFree to holdUnmapped unmaps it.
 	retired atomic.Bool
 	broken  error
@@ -254,6 +255,10 @@ func mapChannel(c *Client, conn *net.UnixConn, maxMessage uint64) (*channel, err
 		names:        make(map[string]uint32),
 	}
 	ch.arrivedFn = ch.arrived
+	if ch.raw, err = conn.SyscallConn(); err != nil {
+		return nil, fmt.Errorf("%w: channel socket: %v", ErrConnection, err)
+	}
+	ch.pollFn = ch.pollOnce
 	ch.sent = atomic.LoadUint64(ch.clientSeq)
 	ch.received = atomic.LoadUint64(ch.serverSeq)
 	ch.enc.c = c
@@ -267,6 +272,7 @@ func (ch *channel) retire() {
 	if ch.retired.Swap(true) {
 		return
 	}
+	ch.shutdown() // wakes a park blocked in poll at once
 	_ = ch.conn.Close()
 	if ch.inUse.CompareAndSwap(holdFree, holdUnmapped) {
 		ch.unmap()
@@ -282,10 +288,6 @@ func (ch *channel) letGo() {
 }
 
 func (ch *channel) unmap() {
-	if ch.arm != nil {
-		close(ch.arm) // nobody holds the channel, so nobody parks on it: the watcher ends
-		ch.arm = nil
-	}
 	if ch.mem != nil {
 		_ = syscall.Munmap(ch.mem)
 		ch.mem, ch.data = nil, nil
@@ -424,52 +426,6 @@ func (ch *channel) raiseParked() bool {
 		return true
 	}
 	return false
-}
-
-// parkedRead blocks reading one doorbell byte. The read ends early with os.ErrDeadlineExceeded when
-// the call's context ends (before CANCEL was sent) or the grace after CANCEL runs out.
-func (ch *channel) parkedRead(st *call) (int, error) {
-	if st.cancelSent {
-		_ = ch.conn.SetReadDeadline(st.giveUpAt)
-		n, err := ch.conn.Read(ch.bell[:])
-		_ = ch.conn.SetReadDeadline(time.Time{})
-		return n, err
-	}
-	if st.ctx.Done() == nil {
-		return ch.conn.Read(ch.bell[:])
-	}
-	if st.ctx.Err() != nil {
-		return 0, os.ErrDeadlineExceeded
-	}
-	// The channel's watcher ends the read when the context ends. It is one goroutine per channel,
-	// handed the context through channels, so that a parked call allocates nothing (context.AfterFunc
-	// would allocate on every park).
-	if ch.arm == nil {
-		ch.arm, ch.disarm = make(chan context.Context), make(chan struct{})
-		go ch.watch()
-	}
-	ch.arm <- st.ctx
-	n, err := ch.conn.Read(ch.bell[:])
-	ch.disarm <- struct{}{}
-	if ch.fired {
-		ch.fired = false
-		_ = ch.conn.SetReadDeadline(time.Time{})
-	}
-	return n, err
-}
-
-// watch serves parkedRead: for each context armed, it waits for its end, which cuts the parked
-// read short with a past deadline, or for the disarm. It ends when unmap closes arm.
-func (ch *channel) watch() {
-	for ctx := range ch.arm {
-		select {
-		case <-ctx.Done():
-			ch.fired = true // read by parkedRead after the disarm hand-off below
-			_ = ch.conn.SetReadDeadline(time.Unix(1, 0))
-			<-ch.disarm
-		case <-ch.disarm:
-		}
-	}
 }
 
 // lost marks the channel broken by a failed socket operation and explains it.
