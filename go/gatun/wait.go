@@ -82,21 +82,28 @@ var clockBase = time.Now()
 // monotonic reads the monotonic clock (time.Since of a fixed instant uses only its monotonic part).
 func monotonic() time.Duration { return time.Since(clockBase) }
 
+// spinFor's outcomes; spinArrivedLate: the frame came, but the spinner lost its core on the way.
 const (
-	spinTimedOut    = -1
-	spinDescheduled = -2
+	spinArrived = iota
+	spinArrivedLate
+	spinTimedOut
+	spinDescheduled
 )
 
-// spinFor is the one spin loop: it watches arrived for up to budget and returns how long the frame
-// took (0 or more), spinTimedOut, or spinDescheduled when two clock reads were further apart than
-// spinGap. It never yields the core: sched_yield is a weak hint on CFS/EEVDF and behind a
-// CPU-bound thread can cost a whole slice; the policy parks instead.
-func spinFor(arrived func() bool, budget time.Duration, clock func() time.Duration) time.Duration {
+// spinFor is the one spin loop: it watches arrived for up to budget, reading the clock every 32
+// looks and once more when the frame came, and returns a spin* outcome (spinDescheduled or
+// spinArrivedLate when two clock reads were further apart than spinGap). It never yields the
+// core: sched_yield is a weak hint on CFS/EEVDF and behind a CPU-bound thread can cost a whole
+// slice; the policy parks instead.
+func spinFor(arrived func() bool, budget time.Duration, clock func() time.Duration) int {
 	start := clock()
 	last := start
 	for i := 1; ; i++ {
 		if arrived() {
-			return max(0, clock()-start)
+			if clock()-last > spinGap {
+				return spinArrivedLate
+			}
+			return spinArrived
 		}
 		if i&31 == 0 {
 			now := clock()
@@ -114,7 +121,7 @@ func spinFor(arrived func() bool, budget time.Duration, clock func() time.Durati
 // spin spins as the policy says: true when the frame arrived, false when the caller must park.
 func (p *waitPolicy) spin(arrived func() bool) bool {
 	if !p.adaptive {
-		return p.fixed > 0 && spinFor(arrived, p.fixed, p.clock) >= 0
+		return p.fixed > 0 && spinFor(arrived, p.fixed, p.clock) <= spinArrivedLate
 	}
 	if !p.maySpin {
 		return false
@@ -128,25 +135,27 @@ func (p *waitPolicy) spin(arrived func() bool) bool {
 		probe, spin = true, maxSpin
 	}
 	outcome := spinFor(arrived, spin, p.clock)
-	switch {
-	case outcome >= 0:
+	if outcome == spinArrived {
 		p.budget = maxSpin
 		p.probeBackoff = minProbe
 		return true
-	case outcome == spinDescheduled || probe:
-		p.budget = 0
-		if probe {
-			p.probeBackoff = min(maxProbe, 2*p.probeBackoff)
-		}
-		p.nextProbe = p.clock() + p.probeBackoff
-	default:
+	}
+	if outcome == spinTimedOut && !probe {
 		p.budget /= 2
 		if p.budget < minSpin {
 			p.budget = 0
 			p.nextProbe = p.clock() + p.probeBackoff
 		}
+		return false
 	}
-	return false
+	// The spin lost its core (the frame may have come meanwhile: it cost a slice all the same), or
+	// a probe did not pay.
+	p.budget = 0
+	if probe {
+		p.probeBackoff = min(maxProbe, 2*p.probeBackoff)
+	}
+	p.nextProbe = p.clock() + p.probeBackoff
+	return outcome == spinArrivedLate
 }
 
 // parked records that the last spin gave up and the park that followed ended after waited in all.

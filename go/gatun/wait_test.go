@@ -89,6 +89,20 @@ func TestWaitPolicyRules(t *testing.T) {
 				t.Fatalf("spun on after the jump: %v", clk.now-before)
 			}
 		}},
+		{"a frame found after losing the core still stops the spinning", func(t *testing.T, p *waitPolicy, clk *fakeClock) {
+			looks := 0
+			got := p.spin(func() bool {
+				looks++
+				if looks == 1 {
+					clk.now += slice // descheduled; the server published meanwhile
+					return false
+				}
+				return true
+			})
+			if !got || p.budget != 0 {
+				t.Fatalf("got %v, budget %v", got, p.budget)
+			}
+		}},
 		{"a short park earns a probe after the back-off", func(t *testing.T, p *waitPolicy, clk *fakeClock) {
 			p.spin(preempted(clk))
 			p.parked(10 * time.Microsecond)

@@ -59,8 +59,11 @@ static inline uint64_t now_ns(void) {
 /* The part of a spin done holding the GIL: most answers come within it, and other Python threads
  * wait at most this long for the GIL. */
 #define HOT_SPIN_NS 5000ull
-#define SPIN_TIMED_OUT (-1)
-#define SPIN_DESCHEDULED (-2)
+/* spin_for()'s outcomes. ARRIVED_LATE: the frame came, but the spinner lost its core on the way. */
+#define SPIN_ARRIVED 0
+#define SPIN_ARRIVED_LATE 1
+#define SPIN_TIMED_OUT 2
+#define SPIN_DESCHEDULED 3
 
 typedef struct {
     int kind;
@@ -222,16 +225,17 @@ static inline void took_turn(Region *self) {
 }
 
 /* The one spin loop: pause-spins on the server's sequence word for up to budget ns, holding the
- * GIL for the first HOT_SPIN_NS and releasing it for the rest. Returns the ns until the frame
- * arrived (0 or more), SPIN_TIMED_OUT, or SPIN_DESCHEDULED when two clock reads were more than
- * GAP_NS apart. It never yields: sched_yield is a weak hint on CFS/EEVDF, and behind a CPU-bound
- * thread it can cost a whole slice; the policy parks instead. */
-static int64_t spin_for(Region *self, uint64_t budget) {
+ * GIL for the first HOT_SPIN_NS and releasing it for the rest, reading the clock every 32 looks
+ * and once more when the frame came. Returns a SPIN_* outcome; SPIN_DESCHEDULED or
+ * SPIN_ARRIVED_LATE when two clock reads were more than GAP_NS apart. It never yields:
+ * sched_yield is a weak hint on CFS/EEVDF, and behind a CPU-bound thread it can cost a whole
+ * slice; the policy parks instead. */
+static int spin_for(Region *self, uint64_t budget) {
     uint64_t start = now_ns(), last = start;
     uint64_t hot = budget < HOT_SPIN_NS ? budget : HOT_SPIN_NS;
     for (unsigned i = 1;; i++) {
         cpu_relax();
-        if (arrived(self)) return (int64_t)(now_ns() - start);
+        if (arrived(self)) return now_ns() - last > GAP_NS ? SPIN_ARRIVED_LATE : SPIN_ARRIVED;
         if ((i & 31) == 0) {
             uint64_t now = now_ns();
             if (now - last > GAP_NS) return SPIN_DESCHEDULED;
@@ -240,12 +244,12 @@ static int64_t spin_for(Region *self, uint64_t budget) {
         }
     }
     if (hot >= budget) return SPIN_TIMED_OUT;
-    int64_t outcome = SPIN_TIMED_OUT;
+    int outcome = SPIN_TIMED_OUT;
     Py_BEGIN_ALLOW_THREADS
     for (unsigned i = 1;; i++) {
         cpu_relax();
         if (arrived(self)) {
-            outcome = (int64_t)(now_ns() - start);
+            outcome = now_ns() - last > GAP_NS ? SPIN_ARRIVED_LATE : SPIN_ARRIVED;
             break;
         }
         if ((i & 31) == 0) {
@@ -265,7 +269,7 @@ static int64_t spin_for(Region *self, uint64_t budget) {
 /* Spin as the policy says: 1 when the frame arrived, 0 when the caller must park. */
 static int policy_spin(Region *self) {
     WaitPolicy *p = &self->policy;
-    if (p->kind == POLICY_FIXED) return p->fixed_ns > 0 && spin_for(self, p->fixed_ns) >= 0;
+    if (p->kind == POLICY_FIXED) return p->fixed_ns > 0 && spin_for(self, p->fixed_ns) <= SPIN_ARRIVED_LATE;
     if (!p->may_spin) return 0;
     int probe = 0;
     uint64_t spin = p->budget;
@@ -274,24 +278,26 @@ static int policy_spin(Region *self) {
         probe = 1;
         spin = MAX_SPIN_NS;
     }
-    int64_t outcome = spin_for(self, spin);
-    if (outcome >= 0) {
+    int outcome = spin_for(self, spin);
+    if (outcome == SPIN_ARRIVED) {
         p->budget = MAX_SPIN_NS;
         p->probe_backoff = MIN_PROBE_NS;
         return 1;
     }
-    if (outcome == SPIN_DESCHEDULED || probe) {
-        p->budget = 0;
-        if (probe) p->probe_backoff = p->probe_backoff * 2 < MAX_PROBE_NS ? p->probe_backoff * 2 : MAX_PROBE_NS;
-        p->next_probe = now_ns() + p->probe_backoff;
-    } else {
+    if (outcome == SPIN_TIMED_OUT && !probe) {
         p->budget /= 2;
         if (p->budget < MIN_SPIN_NS) {
             p->budget = 0;
             p->next_probe = now_ns() + p->probe_backoff;
         }
+        return 0;
     }
-    return 0;
+    /* The spin lost its core (the frame may have come meanwhile: it cost a slice all the same),
+     * or a probe did not pay. */
+    p->budget = 0;
+    if (probe) p->probe_backoff = p->probe_backoff * 2 < MAX_PROBE_NS ? p->probe_backoff * 2 : MAX_PROBE_NS;
+    p->next_probe = now_ns() + p->probe_backoff;
+    return outcome == SPIN_ARRIVED_LATE;
 }
 
 /* Wait for the server's frame: 0 when it is in the region, -1 when the server closed the socket

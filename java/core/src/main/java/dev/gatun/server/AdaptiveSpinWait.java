@@ -12,8 +12,8 @@ import java.util.function.LongSupplier;
  *       answers within it.
  *   <li>A spin that runs out halves the budget; below {@link #MIN_SPIN_NANOS} it is 0 and the side
  *       parks at once, as a blocking socket would.
- *   <li>A spin during which the clock jumped (the spinner lost its core) ends at once, parks, and
- *       drops the budget to 0: on an oversubscribed machine a spinner only delays its peer, and a
+ *   <li>A spin during which the clock jumped (the spinner lost its core) ends at once, parks (unless
+ *       the frame came meanwhile), and drops the budget to 0: on an oversubscribed machine a spinner only delays its peer, and a
  *       parked side is woken by the doorbell with the scheduler's prompt wake-up.
  *   <li>With the budget at 0, a wait whose park ended within {@link #MAX_SPIN_NANOS} (a spin could
  *       have caught it) earns one probe spin, at most once per back-off period; the period doubles
@@ -58,26 +58,28 @@ final class AdaptiveSpinWait implements WaitPolicy {
             probe = true;
             spinNanos = MAX_SPIN_NANOS;
         }
-        long outcome = WaitPolicy.spinFor(arrived, spinNanos, clock);
-        if (outcome >= 0) {
+        int outcome = WaitPolicy.spinFor(arrived, spinNanos, clock);
+        if (outcome == ARRIVED) {
             budget = MAX_SPIN_NANOS;
             probeBackoff = MIN_PROBE_NANOS;
             return true;
         }
-        if (outcome == DESCHEDULED || probe) {
-            budget = 0;
-            if (probe) {
-                probeBackoff = Math.min(MAX_PROBE_NANOS, probeBackoff * 2);
-            }
-            nextProbe = clock.getAsLong() + probeBackoff;
-        } else {
+        if (outcome == TIMED_OUT && !probe) {
             budget = budget / 2;
             if (budget < MIN_SPIN_NANOS) {
                 budget = 0;
                 nextProbe = clock.getAsLong() + probeBackoff;
             }
+            return false;
         }
-        return false;
+        // The spin lost its core (the frame may have come meanwhile: it cost a slice all the same),
+        // or a probe did not pay.
+        budget = 0;
+        if (probe) {
+            probeBackoff = Math.min(MAX_PROBE_NANOS, probeBackoff * 2);
+        }
+        nextProbe = clock.getAsLong() + probeBackoff;
+        return outcome == ARRIVED_LATE;
     }
 
     @Override

@@ -16,7 +16,7 @@ final class FixedSpinWait implements WaitPolicy {
 
     @Override
     public boolean spin(BooleanSupplier arrived) {
-        return budgetNanos > 0 && WaitPolicy.spinFor(arrived, budgetNanos, clock) >= 0;
+        return budgetNanos > 0 && WaitPolicy.spinFor(arrived, budgetNanos, clock) <= ARRIVED_LATE;
     }
 
     @Override

@@ -62,10 +62,13 @@ interface WaitPolicy {
         throw new IllegalArgumentException("unknown wait policy '" + n + "' (expected adaptive, park or spin:MICROS)");
     }
 
-    /** {@link #spin}'s outcome when the budget ran out. */
-    long TIMED_OUT = -1;
-    /** {@link #spin}'s outcome when the spinner lost its core for longer than {@link #GAP_NANOS}. */
-    long DESCHEDULED = -2;
+    /** {@link #spinFor}'s outcomes. */
+    int ARRIVED = 0;
+    /** The frame arrived, but the spinner had lost its core on the way: it cost a slice. */
+    int ARRIVED_LATE = 1;
+    int TIMED_OUT = 2;
+    /** The spinner lost its core for longer than {@link #GAP_NANOS} and the frame is not there. */
+    int DESCHEDULED = 3;
     /**
      * Two clock reads of one spin further apart than this mean the spinner was off its core:
      * a scheduler slice lasts milliseconds, and a spin loop reads the clock every microsecond or so.
@@ -74,17 +77,17 @@ interface WaitPolicy {
 
     /**
      * The one spin loop every policy uses: pause-spins on {@code arrived} for up to
-     * {@code budgetNanos} by {@code clock} (System::nanoTime but in tests). Returns the nanoseconds until the frame arrived (0 or more),
-     * {@link #TIMED_OUT}, or {@link #DESCHEDULED}. It never yields: {@code Thread.yield()} behind a
+     * {@code budgetNanos} by {@code clock} (System::nanoTime but in tests), reading the clock every
+     * 32 looks and once more when the frame came. It never yields: {@code Thread.yield()} behind a
      * CPU-bound thread can cost a whole scheduler slice, and the policy parks instead.
      */
-    static long spinFor(BooleanSupplier arrived, long budgetNanos, LongSupplier clock) {
+    static int spinFor(BooleanSupplier arrived, long budgetNanos, LongSupplier clock) {
         long start = clock.getAsLong();
         long last = start;
         for (int i = 1; ; i++) {
             Thread.onSpinWait();
             if (arrived.getAsBoolean()) {
-                return Math.max(0, clock.getAsLong() - start);
+                return clock.getAsLong() - last > GAP_NANOS ? ARRIVED_LATE : ARRIVED;
             }
             if ((i & 0x1F) == 0) {
                 long now = clock.getAsLong();

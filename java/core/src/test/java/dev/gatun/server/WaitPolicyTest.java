@@ -96,6 +96,20 @@ class WaitPolicyTest {
     }
 
     @Test
+    void aFrameFoundAfterLosingTheCoreStillStopsTheSpinning() {
+        boolean[] preempted = {false};
+        assertTrue(policy.spin(() -> {
+            if (!preempted[0]) {
+                preempted[0] = true;
+                clock.advance(SLICE_NANOS); // descheduled; the peer published meanwhile
+                return false;
+            }
+            return true;
+        }), "the frame is there: take it");
+        assertEquals(0, policy.budget(), "but that spin cost a slice: park next time");
+    }
+
+    @Test
     void aShortParkEarnsAProbeAfterTheBackOffAndAPayingProbeRestoresSpinning() {
         assertFalse(policy.spin(preempted()));
         policy.parked(10_000);
