@@ -12,8 +12,8 @@ Parts (``--parts``, default all):
   runs with the min-max of the runs.
 - ``pyspark``: a fresh driver per sample (``local[2]``), Gatun and stock alternating: start-up,
   ``spark.conf.get`` and a 200-column select idle and while a long Spark job runs in another
-  thread; then the same fixed Spark job timed alone and while the driver keeps making calls
-  (the job's own time: does the bridge take the executors' CPU?).
+  thread; then the same fixed Spark job timed alone and while the driver makes 1,000 calls a
+  second, paced (the job's own time: does the bridge take the executors' CPU?).
 - ``startup``: SparkSession start-up with nproc busy processes beside it, Gatun and stock
   alternating.
 
@@ -262,10 +262,17 @@ out["job_alone_s"] = statistics.median([job() for _ in range(2)])
 calls = [0]
 busy = threading.Event(); busy.set()
 def caller():
+    # The same driver work under both bridges: 10 calls every 10 ms (1,000 a second), paced, as a
+    # driver that does something between its calls; a tight loop would make the faster bridge do
+    # more work and take more CPU from the executors.
+    nxt = time.monotonic()
     while busy.is_set():
-        spark.conf.get("spark.sql.shuffle.partitions"); calls[0] += 1
-        if calls[0] % 500 == 0:
-            select200()
+        for _ in range(10):
+            spark.conf.get("spark.sql.shuffle.partitions"); calls[0] += 1
+        nxt += 0.01
+        delay = nxt - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
 th = threading.Thread(target=caller, daemon=True)
 th.start()
 out["job_with_calls_s"] = statistics.median([job() for _ in range(2)])

@@ -224,6 +224,21 @@ static inline void took_turn(Region *self) {
     self->state = STATE_MY_TURN;
 }
 
+/* Spins from start until the clock passes start + limit: a SPIN_* outcome, or -1 when the limit
+ * passed with nothing seen. *last is the previous clock read, carried across phases. */
+static int spin_phase(Region *self, uint64_t start, uint64_t *last, uint64_t limit) {
+    for (unsigned i = 1;; i++) {
+        cpu_relax();
+        if (arrived(self)) return now_ns() - *last > GAP_NS ? SPIN_ARRIVED_LATE : SPIN_ARRIVED;
+        if ((i & 31) == 0) {
+            uint64_t now = now_ns();
+            if (now - *last > GAP_NS) return SPIN_DESCHEDULED;
+            if (now - start >= limit) return -1;
+            *last = now;
+        }
+    }
+}
+
 /* The one spin loop: pause-spins on the server's sequence word for up to budget ns, holding the
  * GIL for the first HOT_SPIN_NS and releasing it for the rest, reading the clock every 32 looks
  * and once more when the frame came. Returns a SPIN_* outcome; SPIN_DESCHEDULED or
@@ -232,38 +247,13 @@ static inline void took_turn(Region *self) {
  * slice; the policy parks instead. */
 static int spin_for(Region *self, uint64_t budget) {
     uint64_t start = now_ns(), last = start;
-    uint64_t hot = budget < HOT_SPIN_NS ? budget : HOT_SPIN_NS;
-    for (unsigned i = 1;; i++) {
-        cpu_relax();
-        if (arrived(self)) return now_ns() - last > GAP_NS ? SPIN_ARRIVED_LATE : SPIN_ARRIVED;
-        if ((i & 31) == 0) {
-            uint64_t now = now_ns();
-            if (now - last > GAP_NS) return SPIN_DESCHEDULED;
-            if (now - start >= hot) break;
-            last = now;
-        }
-    }
-    if (hot >= budget) return SPIN_TIMED_OUT;
-    int outcome = SPIN_TIMED_OUT;
+    int outcome = spin_phase(self, start, &last, budget < HOT_SPIN_NS ? budget : HOT_SPIN_NS);
+    if (outcome >= 0) return outcome;
+    if (budget <= HOT_SPIN_NS) return SPIN_TIMED_OUT;
     Py_BEGIN_ALLOW_THREADS
-    for (unsigned i = 1;; i++) {
-        cpu_relax();
-        if (arrived(self)) {
-            outcome = now_ns() - last > GAP_NS ? SPIN_ARRIVED_LATE : SPIN_ARRIVED;
-            break;
-        }
-        if ((i & 31) == 0) {
-            uint64_t now = now_ns();
-            if (now - last > GAP_NS) {
-                outcome = SPIN_DESCHEDULED;
-                break;
-            }
-            if (now - start >= budget) break;
-            last = now;
-        }
-    }
+    outcome = spin_phase(self, start, &last, budget);
     Py_END_ALLOW_THREADS
-    return outcome;
+    return outcome >= 0 ? outcome : SPIN_TIMED_OUT;
 }
 
 /* Spin as the policy says: 1 when the frame arrived, 0 when the caller must park. */
