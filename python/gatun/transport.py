@@ -130,7 +130,8 @@ class Channel:
         self.chunk_payload = capacity - p.FRAME_HEADER
         self.region = _native.Region(self.mm, self.sock.fileno())
         # Method/field name ids of this channel (spec §3.2 Name). A name joins `names` once a
-        # frame defining it has been handed to the server; until then it waits in `pending_names`.
+        # frame defining it has been handed to the server (for a chunked message: its last chunk);
+        # until then it waits in `pending_names`, which a request that fails before that clears.
         self.names: dict[str, int] = {}
         self.pending_names: dict[str, int] = {}
         self.in_transfer = False
@@ -223,10 +224,11 @@ class Channel:
             p.FRAME.pack_into(mm, data, n, ftype, p.FLAG_MORE if more else 0, 0, total)
             mm[data + 16:data + 16 + n] = view[pos:pos + n]
             pos += n
+            if not more:
+                self._commit_names()  # the server decodes the message, and its names, on this chunk
             self._publish()
             self._await_turn()
             if not more:
-                self._commit_names()  # the server decodes the message, and its names, now
                 self.in_transfer = False
                 return
             _, rtype, _, _, _ = p.FRAME.unpack_from(mm, data)
