@@ -220,6 +220,11 @@ def meaning_value(v: dict) -> Any:
         return chr(x)
     if kind == "bytes":
         return bytes.fromhex(x)
+    if kind == "float_bits":
+        return struct.unpack("<f", struct.pack("<I", int(x, 16)))[0]
+    if kind == "decimal":
+        import decimal
+        return decimal.Decimal(x)
     return x
 
 

@@ -198,6 +198,44 @@ VECTORS = [
     frame(S2C, "CONTINUE", {}),
 ]
 
+
+# Every ERROR code (spec §3.3), with the server's message for a typical case.
+ERROR_CODES = {
+    1: ("NOT_ALLOWED", "class java.lang.Runtime is not allowed by the allowlist"),
+    2: ("NO_SUCH_CLASS", "no such interface: a.b.Nope"),
+    3: ("NO_SUCH_MEMBER", "no public method 'nope' in java.lang.StringBuilder"),
+    4: ("NO_MATCHING_OVERLOAD", "no overload of java.lang.Math.max accepts (java.lang.String)"),
+    5: ("BAD_HANDLE", "unknown object handle 5 (released, or from another session)"),
+    6: ("PROTOCOL", "name id 0 was never defined on this channel"),
+    7: ("LIMIT", "a RETURN message of 3000000 bytes is over the limit of 1048576 bytes"),
+    8: ("BAD_ARGUMENT", "index 5 is out of range for an array of length 5"),
+}
+VECTORS += [frame(S2C, "ERROR", {"code": code, "message": msg}, note=name.lower())
+            for code, (name, msg) in ERROR_CODES.items()]
+# Every OBJECT shape (spec §4), as the server returns it.
+SHAPES = {0: "plain", 1: "list", 2: "map", 3: "set", 4: "array", 5: "iterator"}
+VECTORS += [frame(S2C, "RETURN", {"value": {"object": {"handle": H, "shape": n}}}, note=f"shape_{name}")
+            for n, name in SHAPES.items() if name != "list"]  # return_list_proxy is shape 1
+# Every value tag the server returns (spec §4.1), one RETURN each.
+S2C_VALUES = [
+    ("null", {"null": None}), ("true", {"bool": True}), ("false", {"bool": False}),
+    ("byte", {"byte": -5}), ("short", {"short": 1234}), ("char", {"char": 0x20AC}),
+    ("char_lone_surrogate", {"char": 0xD800}),
+    ("long", {"long": "-9223372036854775808"}), ("float", {"float_bits": "0x3fc00000"}),
+    ("double", {"double": 2.5}), ("string_non_ascii", {"string": "Grüße, 世界 𝄞"}),
+    ("string_empty", {"string": ""}), ("bytes", {"bytes": "00ff10"}), ("decimal", {"decimal": "-12.50"}),
+]
+VECTORS += [frame(S2C, "RETURN", {"value": v}, note=n) for n, v in S2C_VALUES]
+# Non-ASCII names and class names.
+VECTORS += [
+    frame(C2S, "CALL", {"target": {"object": H}, "name": {"id": 0, "define": "größe"}, "args": []}, note="define_non_ascii_name"),
+    frame(C2S, "GET_FIELD", {"target": {"class": "3"}, "name": {"id": 0, "define": "名前"}}, note="non_ascii_name"),
+    frame(C2S, "RESOLVE_CLASS", {"name": "java.util.Map.Entry"}, note="dotted_nested"),
+    frame(C2S, "RESOLVE_CLASS", {"name": "[Ljava.lang.String;"}, note="array_descriptor"),
+    frame(S2C, "CALLBACK", {"callback": "0", "method": "apply", "args": [
+        {"object": {"handle": H, "shape": 0}}, {"int": 7}]}, note="object_argument"),
+]
+
 # A chunk: the first of several chunks of a 100-byte RETURN(BYTES) message. Only its header is
 # meaningful on its own; total is the whole message, length this chunk.
 _chunk_payload = value({"bytes": "ab" * 95})  # 1 + 4 + 95 = 100 bytes
