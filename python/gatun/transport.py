@@ -35,12 +35,17 @@ def _recv_exact(sock: socket.socket, n: int, what: str) -> bytes:
     return bytes(data)
 
 
+def hello_bytes(kind: int, token: bytes, session_id: bytes = b"") -> bytes:
+    """HELLO (spec §1.2): 40 bytes for a session, 56 for a channel (with the session id)."""
+    return p.MAGIC + struct.pack("<HBB", p.PROTOCOL_VERSION, kind, 0) + token + session_id
+
+
 def _hello(socket_path: str, kind: int, token: bytes, session_id: bytes = b"") -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(10.0)
         sock.connect(socket_path)
-        sock.sendall(p.MAGIC + struct.pack("<HBB", p.PROTOCOL_VERSION, kind, 0) + token + session_id)
+        sock.sendall(hello_bytes(kind, token, session_id))
         status = _recv_exact(sock, 1, "the hand-shake")[0]
         if status != 0:
             (n,) = struct.unpack("<H", _recv_exact(sock, 2, "the hand-shake"))

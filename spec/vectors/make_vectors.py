@@ -249,6 +249,191 @@ HELLO = {
                             "session": bytes(range(100, 116)).hex()}},
 }
 
+# WELCOME for each status (spec §1.2), with the server's messages.
+SESSION_ID = bytes(range(100, 116))
+WELCOME = {
+    "session_ok": {"hex": (b"\x00" + SESSION_ID + struct.pack("<Q", 2147483000)).hex(),
+                   "meaning": {"status": 0, "kind": 1, "session": SESSION_ID.hex(), "max_message_bytes": "2147483000"}},
+    "channel_ok": {"hex": (b"\x00" + struct.pack("<IQ", 3, 4194304) + s("/dev/shm/gatun-x/gatun-6465666768-3")).hex(),
+                   "meaning": {"status": 0, "kind": 2, "channel": 3, "region_size": "4194304",
+                               "path": "/dev/shm/gatun-x/gatun-6465666768-3"}},
+}
+for status, message in [(1, "authentication failed"),
+                        (2, "unsupported protocol version 2; this server speaks version 1"),
+                        (3, "malformed hello: bad magic"), (4, "unknown session"),
+                        (5, "cannot create a shared-memory region of 4194304 bytes: No space left on device")]:
+    raw = message.encode("utf-8")
+    WELCOME[f"refused_{status}"] = {"hex": (struct.pack("<BH", status, len(raw)) + raw).hex(),
+                                    "meaning": {"status": status, "message": message}}
+
+# Control messages (spec §1.3).
+CONTROL = {
+    "cancel": {"hex": struct.pack("<BI", 1, 3).hex(), "meaning": {"type": "CANCEL", "channel": 3}},
+    "close": {"hex": "02", "meaning": {"type": "CLOSE"}},
+    "shutdown": {"hex": "03", "meaning": {"type": "SHUTDOWN"}},
+}
+
+# The region header (spec §2) of a 64 KiB region, as the server writes it (bytes 0-23), the
+# control words' offsets, the MAPPED and doorbell bytes.
+REGION = {
+    "hex": (b"GSHM" + struct.pack("<IQII", 1, 65536, 512, 65536 - 512)).hex(),
+    "meaning": {"size": "65536", "layout_version": 1, "data_offset": 512, "data_capacity": 65024,
+                "client_seq": 64, "server_seq": 128, "client_parked": 192, "server_parked": 256,
+                "initial_words": 0},
+    "mapped": "01",
+    "doorbell": "01",
+}
+
+CONNECTION_INFO = {
+    "text": '{"protocol": 1, "socket": "/tmp/gatun-ab/gatun.sock", "token": "'
+            + bytes(range(32)).hex() + '", "pid": 4242}',
+    "meaning": {"protocol": 1, "socket": "/tmp/gatun-ab/gatun.sock", "token": bytes(range(32)).hex(), "pid": 4242},
+}
+
+
+def chunked(direction, kind, b, capacity):
+    """A message split into chunks for a region whose data capacity is `capacity` (spec §3.1)."""
+    payload = body(kind, b)
+    room = capacity - 16
+    frames = []
+    for pos in range(0, len(payload), room):
+        part = payload[pos:pos + room]
+        more = pos + room < len(payload)
+        frames.append(struct.pack("<IBBHQ", len(part), TYPES[kind], 1 if more else 0, 0, len(payload)) + part)
+    return payload, frames
+
+
+CONTINUE_FRAME = struct.pack("<IBBHQ", 0, 0x7F, 0, 0, 0)
+# A complete chunked exchange on a channel with a data capacity of 4096 bytes: a 9000-byte BYTES
+# argument makes a 9,020-byte CALL in three chunks; the server answers each chunk but the last with
+# CONTINUE and the last with RETURN. Then a chunked answer (RETURN of 5000 bytes) in two chunks.
+_big = bytes((i * 7) % 256 for i in range(9000))
+_call_body = {"target": {"class": "3"}, "name": {"id": 0, "define": "hashCode"}, "args": [{"bytes": _big.hex()}]}
+_payload, _chunks = chunked(C2S, "CALL", _call_body, 4096)
+_ret_body = {"value": {"bytes": bytes(range(256)).hex() * 19 + "00" * 131}}
+_rpayload, _rchunks = chunked(S2C, "RETURN", _ret_body, 4096)
+_ret_small = frame(S2C, "RETURN", {"value": {"int": 99}})
+CHUNKED = {
+    "data_capacity": 4096,
+    "request": {"type": "CALL", "total": len(_payload), "body": _call_body},
+    "answer": {"type": "RETURN", "total": len(_rpayload), "body": _ret_body},
+    "steps": (
+        [{"direction": C2S if i % 2 == 0 else S2C, "hex": h.hex()}
+         for i, h in enumerate(x for c in _chunks[:-1] for x in (c, CONTINUE_FRAME))]
+        + [{"direction": C2S, "hex": _chunks[-1].hex()}, {"direction": S2C, "hex": _ret_small["hex"]}]
+    ),
+    "answer_steps": (
+        [{"direction": S2C if i % 2 == 0 else C2S, "hex": h.hex()}
+         for i, h in enumerate(x for c in _rchunks[:-1] for x in (c, CONTINUE_FRAME))]
+        + [{"direction": S2C, "hex": _rchunks[-1].hex()}]
+    ),
+    # The server refuses a message over its limit on the first chunk: ERROR LIMIT instead of CONTINUE.
+    "refused_steps": [
+        {"direction": C2S, "hex": _chunks[0].hex()},
+        {"direction": S2C, "hex": frame(S2C, "ERROR", {"code": 7, "message":
+            f"a CALL message of {len(_payload)} bytes is over the limit of 8192 bytes"})["hex"]},
+    ],
+}
+
+# Multi-message scenarios: what a client sends, in order, on one new channel.
+SCENARIOS = {
+    # A first use of "append" fails in the client (an argument it cannot encode): nothing is sent
+    # and the name is not defined. "length" then takes id 0, and "append" is defined as id 1.
+    "define_fail_use": [
+        {"call": "append", "args": "unencodable", "sends": None},
+        {"call": "length", "args": [], "sends": frame(C2S, "CALL", {"target": {"object": H}, "name": {"id": 0, "define": "length"}, "args": []})["hex"]},
+        {"call": "append", "args": [{"string": "x"}], "sends": frame(C2S, "CALL", {"target": {"object": H}, "name": {"id": 1, "define": "append"}, "args": [{"string": "x"}]})["hex"]},
+        {"call": "append", "args": [{"string": "y"}], "sends": frame(C2S, "CALL", {"target": {"object": H}, "name": {"id": 1}, "args": [{"string": "y"}]})["hex"]},
+    ],
+    # Defining an id again replaces its string: the third frame calls "b".
+    "redefine": [
+        frame(C2S, "CALL", {"target": {"object": H}, "name": {"id": 0, "define": "a"}, "args": []})["hex"],
+        frame(C2S, "CALL", {"target": {"object": H}, "name": {"id": 0, "define": "b"}, "args": []})["hex"],
+        frame(C2S, "CALL", {"target": {"object": H}, "name": {"id": 0}, "args": []})["hex"],
+    ],
+    "redefine_names": ["a", "b", "b"],
+    # A released handle is unknown: RELEASE answers NULL, the next use of the handle BAD_HANDLE.
+    "release_then_use": [
+        {"sends": frame(C2S, "RELEASE", {"handles": [H]})["hex"], "answer_type": "RETURN", "answer_value": {"null": None}},
+        {"sends": frame(C2S, "CALL", {"target": {"object": H}, "name": {"id": 0, "define": "toString"}, "args": []})["hex"],
+         "answer_type": "ERROR", "answer_code": 5},
+    ],
+}
+
+
+def raw_frame(ftype, payload, flags=0, total=None, length=None, reserved=0):
+    return struct.pack("<IBBHQ", len(payload) if length is None else length, ftype, flags, reserved,
+                       len(payload) if total is None else total) + payload
+
+
+_define_x = struct.pack("<IH", 0x80000000, 1) + b"x"
+# Negative vectors: bytes a server must refuse, with the answer. Frames are sent on a fresh
+# channel; "error" is the ERROR code and "message" a prefix of its message. After PROTOCOL the
+# server closes the channel. "accepted" vectors must be served normally.
+NEGATIVE = {
+    "frames": [
+        {"name": "unknown_type", "hex": raw_frame(0x66, b"").hex(), "error": 6, "message": "unknown request type"},
+        {"name": "truncated_call", "hex": raw_frame(0x01, struct.pack("<BQ", 1, 3)).hex(), "error": 6, "message": "frame is truncated"},
+        {"name": "trailing_bytes", "hex": raw_frame(0x0B, b"\x00").hex(), "error": 6, "message": "SESSION_INFO frame has 1 trailing bytes"},
+        {"name": "unknown_target_kind", "hex": raw_frame(0x01, struct.pack("<BQ", 2, 3) + _define_x + b"\0\0").hex(), "error": 6, "message": "unknown target kind 2"},
+        {"name": "undefined_name", "hex": raw_frame(0x01, struct.pack("<BQI", 1, 3, 0) + b"\0\0").hex(), "error": 6, "message": "name id 0 was never defined on this channel"},
+        {"name": "name_id_too_large", "hex": raw_frame(0x01, struct.pack("<BQIH", 1, 3, 0x80000000 | (1 << 20), 1) + b"x" + b"\0\0").hex(), "error": 6, "message": "name id 1048576 is over the maximum"},
+        {"name": "unknown_value_tag", "hex": raw_frame(0x01, struct.pack("<BQ", 1, 3) + _define_x + b"\x01\x00\x13").hex(), "error": 6, "message": "unknown value tag 0x13"},
+        {"name": "count_over_frame", "hex": raw_frame(0x07, struct.pack("<I", 1000)).hex(), "error": 6, "message": "count 1000 is larger than the rest of the frame"},
+        {"name": "unknown_array_op", "hex": raw_frame(0x0A, struct.pack("<QB", 5, 9)).hex(), "error": 6, "message": "unknown ARRAY op 9"},
+        {"name": "length_differs_from_total", "hex": raw_frame(0x0B, b"", total=5).hex(), "error": 6, "message": "frame length 0 differs from its total 5"},
+        {"name": "continue_outside_chunks", "hex": raw_frame(0x7F, b"").hex(), "error": 6, "message": "CONTINUE, but no chunked message is being sent"},
+        {"name": "callback_return_without_callback", "hex": raw_frame(0x10, b"\x00").hex(), "error": 6, "message": "CALLBACK_RETURN but no callback is waiting"},
+        {"name": "serve_callbacks_with_payload", "hex": raw_frame(0x20, b"\x00").hex(), "error": 6, "message": "SERVE_CALLBACKS carries a payload"},
+        {"name": "unknown_handle", "hex": raw_frame(0x08, b"\x0c" + struct.pack("<QQ", 5, 1)).hex(), "error": 5, "message": "unknown object handle 5"},
+        {"name": "bad_decimal", "hex": raw_frame(0x01, struct.pack("<BQ", 1, 3) + _define_x + b"\x01\x00\x12" + s("1.2.3")).hex(), "error": 8, "message": "not a decimal number"},
+    ],
+    "accepted_frames": [
+        {"name": "reserved_and_unknown_flags_ignored", "hex": raw_frame(0x0B, b"", flags=0x02, reserved=0xABCD).hex(),
+         "answer_type": "RETURN"},
+    ],
+    # HELLOs and the WELCOME status the server answers. The server's token is bytes 0..31.
+    "hellos": [
+        {"name": "bad_magic", "hex": (b"GATX" + struct.pack("<HBB", 1, 1, 0) + bytes(range(32))).hex(), "status": 3},
+        {"name": "unsupported_version", "hex": (b"GATN" + struct.pack("<HBB", 2, 1, 0) + bytes(range(32))).hex(), "status": 2},
+        {"name": "unknown_kind", "hex": (b"GATN" + struct.pack("<HBB", 1, 3, 0) + bytes(range(32))).hex(), "status": 3},
+        {"name": "wrong_token", "hex": (b"GATN" + struct.pack("<HBB", 1, 1, 0) + bytes(32)).hex(), "status": 1},
+        {"name": "unknown_session", "hex": (b"GATN" + struct.pack("<HBB", 1, 2, 0) + bytes(range(32)) + bytes(16)).hex(), "status": 4},
+        {"name": "too_short", "hex": (b"GATN" + struct.pack("<HB", 1, 1)).hex(), "status": 3},
+        {"name": "reserved_byte_ignored", "hex": (b"GATN" + struct.pack("<HBB", 1, 1, 7) + bytes(range(32))).hex(), "status": 0},
+    ],
+}
+
+# Every number spec/protocol.md defines, by group (spec/vectors/constants.json). Each
+# implementation tests its own constants against this file.
+CONSTANTS = {
+    "protocol_version": 1,
+    "hello": {"MAGIC": "GATN", "KIND_SESSION": 1, "KIND_CHANNEL": 2, "SESSION_HELLO_BYTES": 40,
+              "CHANNEL_HELLO_BYTES": 56, "TOKEN_BYTES": 32, "SESSION_ID_BYTES": 16,
+              "HANDSHAKE_TIMEOUT_MILLIS": 10000},
+    "welcome_status": {"OK": 0, "AUTH_FAILED": 1, "UNSUPPORTED_VERSION": 2, "MALFORMED": 3,
+                       "UNKNOWN_SESSION": 4, "LIMIT_REACHED": 5},
+    "bytes": {"MAPPED": 1, "DOORBELL": 1},
+    "control": {"CANCEL": 0x01, "CLOSE": 0x02, "SHUTDOWN": 0x03},
+    "region": {"MAGIC": "GSHM", "LAYOUT_VERSION": 1, "OFF_MAGIC": 0, "OFF_LAYOUT_VERSION": 4,
+               "OFF_REGION_SIZE": 8, "OFF_DATA_OFFSET": 16, "OFF_DATA_CAPACITY": 20,
+               "OFF_CLIENT_SEQ": 64, "OFF_SERVER_SEQ": 128, "OFF_CLIENT_PARKED": 192,
+               "OFF_SERVER_PARKED": 256, "DATA_OFFSET": 512, "MIN_SIZE": 65536,
+               "MAX_SIZE": 1073741824, "DEFAULT_SIZE": 4194304},
+    "frame": {"HEADER_BYTES": 16, "FLAG_MORE": 1},
+    "frame_types": TYPES,
+    "targets": {"OBJECT": 0, "CLASS": 1},
+    "array_ops": {"LENGTH": 0, "GET": 1, "SET": 2, "SLICE": 3},
+    "names": {"DEFINE_BIT": 0x80000000, "MAX_ID": 1 << 20},
+    "error_codes": {name: code for code, (name, _) in ERROR_CODES.items()},
+    "value_tags": {"NULL": 0x00, "TRUE": 0x01, "FALSE": 0x02, "BYTE": 0x03, "SHORT": 0x04, "CHAR": 0x05,
+                   "INT": 0x06, "LONG": 0x07, "FLOAT": 0x08, "DOUBLE": 0x09, "STRING": 0x0A, "BYTES": 0x0B,
+                   "OBJECT": 0x0C, "CLASS": 0x0D, "LIST": 0x0E, "MAP": 0x0F, "SET": 0x10, "CALLBACK": 0x11,
+                   "DECIMAL": 0x12},
+    "shapes": {name.upper(): n for n, name in SHAPES.items()},
+    "limits": {"DEFAULT_MAX_MESSAGE_BYTES": 2147483000},
+}
+
 if __name__ == "__main__":
     out = {
         "protocol_version": 1,
@@ -256,7 +441,17 @@ if __name__ == "__main__":
         "chunk": {"hex": _chunk.hex(), "meaning": {"type": "RETURN", "flags": 1, "length": 40,
                                                     "total": len(_chunk_payload)}},
         "hello": HELLO,
+        "welcome": WELCOME,
+        "control": CONTROL,
+        "region": REGION,
+        "connection_info": CONNECTION_INFO,
+        "chunked": CHUNKED,
+        "scenarios": SCENARIOS,
+        "negative": NEGATIVE,
     }
     path = pathlib.Path(__file__).with_name("frames.json")
     path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {len(VECTORS)} frames to {path}")
+    path = pathlib.Path(__file__).with_name("constants.json")
+    path.write_text(json.dumps(CONSTANTS, indent=1) + "\n")
+    print(f"wrote {path}")

@@ -1,0 +1,241 @@
+"""spec/vectors beyond single frames, through the Python client's real code paths.
+
+Constants, the hand-shake (WELCOME for each status, parsed by the transport), control messages,
+the region header, the connection info, the name-table scenario, and the negative vectors, which
+run against a real server JVM.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatun import GatunConnectionError, protocol as p
+from gatun import transport
+from gatun.transport import Channel, ControlConnection, hello_bytes
+
+SPEC = Path(__file__).parents[2] / "spec" / "vectors"
+VECTORS = json.loads((SPEC / "frames.json").read_text())
+CONSTANTS = json.loads((SPEC / "constants.json").read_text())
+
+
+def test_constants_match_the_spec() -> None:
+    c = CONSTANTS
+    assert p.PROTOCOL_VERSION == c["protocol_version"]
+    assert p.MAGIC == c["hello"]["MAGIC"].encode()
+    assert (p.HELLO_SESSION, p.HELLO_CHANNEL) == (c["hello"]["KIND_SESSION"], c["hello"]["KIND_CHANNEL"])
+    assert len(hello_bytes(p.HELLO_SESSION, bytes(32))) == c["hello"]["SESSION_HELLO_BYTES"]
+    assert len(hello_bytes(p.HELLO_CHANNEL, bytes(32), bytes(16))) == c["hello"]["CHANNEL_HELLO_BYTES"]
+    statuses = {v: k for k, v in c["welcome_status"].items()}
+    assert set(p.WELCOME_STATUS) == set(statuses) - {0}
+    assert p.MAPPED == bytes([c["bytes"]["MAPPED"]]) and p.DOORBELL == bytes([c["bytes"]["DOORBELL"]])
+    assert (p.CONTROL_CANCEL, p.CONTROL_CLOSE, p.CONTROL_SHUTDOWN) == tuple(c["control"][k] for k in ("CANCEL", "CLOSE", "SHUTDOWN"))
+    assert p.REGION_MAGIC == c["region"]["MAGIC"].encode()
+    assert p.REGION_HEADER == c["region"]["DATA_OFFSET"]
+    assert p.FRAME_HEADER == c["frame"]["HEADER_BYTES"] == p.FRAME.size
+    assert p.FLAG_MORE == c["frame"]["FLAG_MORE"]
+    for name, code in c["frame_types"].items():
+        assert getattr(p, name) == code, name
+    assert (p.TARGET_OBJECT, p.TARGET_CLASS) == (c["targets"]["OBJECT"], c["targets"]["CLASS"])
+    for name, op in c["array_ops"].items():
+        assert getattr(p, f"ARRAY_{name}") == op, name
+    assert p.ERROR_NAMES == {code: name for name, code in c["error_codes"].items()}
+    for name, code in c["error_codes"].items():
+        assert getattr(p, f"ERR_{name}") == code, name
+    for name, tag in c["value_tags"].items():
+        assert getattr(p, f"T_{name}") == tag, name
+    for name, shape in c["shapes"].items():
+        assert getattr(p, "SHAPE_OBJECT" if name == "PLAIN" else f"SHAPE_{name}") == shape, name
+
+
+def test_region_header_vector() -> None:
+    r = VECTORS["region"]
+    raw = bytes.fromhex(r["hex"])
+    m = r["meaning"]
+    assert raw[:4] == p.REGION_MAGIC
+    assert struct.unpack_from("<IQII", raw, 4) == (m["layout_version"], int(m["size"]), m["data_offset"], m["data_capacity"])
+    assert m["data_offset"] == p.REGION_HEADER
+    assert bytes.fromhex(r["mapped"]) == p.MAPPED and bytes.fromhex(r["doorbell"]) == p.DOORBELL
+
+
+def test_connection_info_vector(tmp_path) -> None:
+    from gatun.launcher import ConnectionInfo
+
+    info_file = tmp_path / "info.json"
+    info_file.write_text(VECTORS["connection_info"]["text"])
+    info = ConnectionInfo.read(str(info_file))
+    m = VECTORS["connection_info"]["meaning"]
+    assert (info.socket_path, info.token, info.pid) == (m["socket"], bytes.fromhex(m["token"]), m["pid"])
+
+
+class _Sock:
+    """Records what the real control-connection code writes."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def sendall(self, b: bytes) -> None:
+        self.data += b
+
+    def close(self) -> None:
+        pass
+
+
+def test_control_messages_encode() -> None:
+    cc = ControlConnection.__new__(ControlConnection)
+    cc._lock = threading.Lock()
+    for name, send in (("cancel", lambda: cc.cancel(VECTORS["control"]["cancel"]["meaning"]["channel"])),
+                       ("close", cc.close), ("shutdown", cc.shutdown_server)):
+        cc.sock = _Sock()
+        send()
+        assert cc.sock.data.hex() == VECTORS["control"][name]["hex"], name
+
+
+def _serve_once(reply: bytes) -> tuple[str, threading.Thread, list[bytes]]:
+    """A listener that reads a HELLO and answers `reply`: the client's WELCOME parser, in isolation."""
+    d = tempfile.mkdtemp(prefix="gatun-vec-")
+    path = os.path.join(d, "s.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    got: list[bytes] = []
+
+    def run() -> None:
+        conn, _ = srv.accept()
+        got.append(conn.recv(56))
+        conn.sendall(reply)
+        conn.recv(1)  # until the client closes
+        conn.close()
+        srv.close()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return path, t, got
+
+
+@pytest.mark.parametrize("name", [k for k in VECTORS["welcome"] if k.startswith("refused_")])
+def test_welcome_refusals_parse(name: str) -> None:
+    v = VECTORS["welcome"][name]
+    path, t, _ = _serve_once(bytes.fromhex(v["hex"]))
+    with pytest.raises(GatunConnectionError) as e:
+        transport._hello(path, p.HELLO_SESSION, bytes(32))
+    assert v["meaning"]["message"] in str(e.value)
+    assert p.WELCOME_STATUS[v["meaning"]["status"]] in str(e.value)
+    t.join(5)
+
+
+def test_welcome_session_ok_parses() -> None:
+    v = VECTORS["welcome"]["session_ok"]
+    token = bytes(range(32))
+    path, t, got = _serve_once(bytes.fromhex(v["hex"]))
+    cc = ControlConnection(path, token)
+    try:
+        assert got[0] == bytes.fromhex(VECTORS["hello"]["session"]["hex"])
+        assert cc.session_id.hex() == v["meaning"]["session"]
+        assert cc.max_message_bytes == int(v["meaning"]["max_message_bytes"])
+    finally:
+        cc.sock.close()
+    t.join(5)
+
+
+def test_scenario_define_fail_use() -> None:
+    """A first use that fails to encode defines nothing; the next new name takes its id."""
+    from test_vectors import RecordingClient
+
+    c = RecordingClient()
+    handle = int(VECTORS["frames"][0]["meaning"]["body"]["target"]["object"])
+    for step in VECTORS["scenarios"]["define_fail_use"]:
+        if step["args"] == "unencodable":
+            with pytest.raises(OverflowError):
+                c._call(p.TARGET_OBJECT, handle, step["call"], [2**70])
+            assert c.sent == []
+            continue
+        args = [a["string"] for a in step["args"]]
+        c._call(p.TARGET_OBJECT, handle, step["call"], args)
+        assert c.frame() == step["sends"]
+
+
+# --- negative vectors, against a real server ------------------------------------------------
+
+def _raw_exchange(ch: Channel, raw: bytes) -> tuple[int, Any, int]:
+    ch.mm[ch.data:ch.data + len(raw)] = raw
+    ch._publish()
+    ch._await_turn()
+    return ch.read_frame()
+
+
+@pytest.mark.parametrize("v", VECTORS["negative"]["frames"], ids=[v["name"] for v in VECTORS["negative"]["frames"]])
+def test_server_refuses_negative_frames(client, v: dict) -> None:
+    control = ControlConnection(client._socket_path, client._token)
+    ch = Channel(control)
+    try:
+        ftype, buf, pos = _raw_exchange(ch, bytes.fromhex(v["hex"]))
+        assert ftype == p.ERROR
+        (code,) = p.U16.unpack_from(buf, pos)
+        message, _ = p.decode_str(buf, pos + 2)
+        assert (code, message[:len(v["message"])]) == (v["error"], v["message"])
+        if code == p.ERR_PROTOCOL:  # the server closes the channel after PROTOCOL
+            ch.mm[ch.data:ch.data + 16] = p.FRAME.pack(0, p.SESSION_INFO, 0, 0, 0)
+            with pytest.raises(GatunConnectionError):
+                ch._publish()
+                ch._await_turn()
+    finally:
+        ch.close()
+        control.close()
+
+
+@pytest.mark.parametrize("v", VECTORS["negative"]["accepted_frames"], ids=[v["name"] for v in VECTORS["negative"]["accepted_frames"]])
+def test_server_accepts_reserved_bits(client, v: dict) -> None:
+    control = ControlConnection(client._socket_path, client._token)
+    ch = Channel(control)
+    try:
+        ftype, _, _ = _raw_exchange(ch, bytes.fromhex(v["hex"]))
+        assert ftype == getattr(p, v["answer_type"])
+    finally:
+        ch.close()
+        control.close()
+
+
+VECTOR_TOKEN = bytes(range(32))
+
+
+def _with_token(raw: bytes, token: bytes) -> bytes:
+    """The vector's HELLO with the running server's token in place of the vectors' (bytes 0..31)."""
+    if raw[8:40] == VECTOR_TOKEN:
+        return raw[:8] + token + raw[40:]
+    return raw
+
+
+@pytest.mark.parametrize("v", VECTORS["negative"]["hellos"], ids=[v["name"] for v in VECTORS["negative"]["hellos"]])
+def test_server_answers_hellos(client, v: dict) -> None:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(15)
+    s.connect(client._socket_path)
+    try:
+        raw = _with_token(bytes.fromhex(v["hex"]), client._token)
+        s.sendall(raw)
+        if len(raw) < 8:
+            s.shutdown(socket.SHUT_WR)
+        assert s.recv(1) == bytes([v["status"]])
+    finally:
+        s.close()
+
+
+def test_server_parses_the_hello_vectors(client) -> None:
+    """The session HELLO vector opens a session; the channel one names an unknown session."""
+    for kind, status in (("session", 0), ("channel", 4)):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(15)
+        s.connect(client._socket_path)
+        try:
+            s.sendall(_with_token(bytes.fromhex(VECTORS["hello"][kind]["hex"]), client._token))
+            assert s.recv(1) == bytes([status]), kind
+        finally:
+            s.close()
