@@ -283,7 +283,7 @@ class VectorsServerTest {
     }
 
     /** Ignores every request but the one a test overrides. */
-    private abstract static class RequestHandlerAdapter implements RequestHandler {
+    abstract static class RequestHandlerAdapter implements RequestHandler {
         @Override
         public void call(int targetKind, long target, String name, Object[] args) {
         }
