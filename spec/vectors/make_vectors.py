@@ -14,6 +14,13 @@ Meaning format (JSON), shared by every implementation's vector tests:
   names:  {"id": n} or {"id": n, "define": s}
   targets: {"object": "decimal handle"} or {"class": "decimal class id"}
 u64 quantities are decimal strings, so that no JSON reader loses precision.
+
+Besides "frames", frames.json has: "hello" and "welcome" (each status), "control", "region" (the
+header, the MAPPED and doorbell bytes), "connection_info", "chunked" (a complete exchange with
+CONTINUE on a channel with a 4096-byte data capacity, a chunked answer, and a refusal),
+"scenarios" (multi-message sequences on one channel) and "negative" (bytes the server must
+refuse, with its exact answer; the token in HELLO vectors is bytes 0..31, which tests replace with
+their server's token). constants.json lists every number of the protocol.
 """
 import json
 import pathlib
