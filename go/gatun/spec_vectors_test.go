@@ -2,9 +2,14 @@ package gatun
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -113,5 +118,127 @@ func TestFailedFirstUseDefinesNoName(t *testing.T) {
 	}
 	if s, err := As[string](sb.Call(ctx, "toString")); err != nil || !strings.HasPrefix(s, "x") {
 		t.Fatalf("toString = %q, %v", s, err)
+	}
+}
+
+type wireVectors struct {
+	Hello   map[string]struct{ Hex string } `json:"hello"`
+	Welcome map[string]struct {
+		Hex     string         `json:"hex"`
+		Meaning map[string]any `json:"meaning"`
+	} `json:"welcome"`
+	Control map[string]struct {
+		Hex     string         `json:"hex"`
+		Meaning map[string]any `json:"meaning"`
+	} `json:"control"`
+}
+
+func loadWireVectors(t *testing.T) *wireVectors {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "spec", "vectors", "frames.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v wireVectors
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	return &v
+}
+
+// answerOnce listens on a fresh socket, reads a HELLO and answers reply: the client's WELCOME
+// parsing in isolation. It returns the socket path and the HELLO bytes it received.
+func answerOnce(t *testing.T, reply []byte) (string, <-chan []byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		defer l.Close()
+		c, err := l.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		b := make([]byte, 40)
+		_, _ = io.ReadFull(c, b)
+		got <- b
+		_, _ = c.Write(reply)
+		_, _ = c.Read(make([]byte, 1)) // until the client closes
+	}()
+	return path, got
+}
+
+// TestWelcomeVectors parses each WELCOME vector with the client's hand-shake code.
+func TestWelcomeVectors(t *testing.T) {
+	v := loadWireVectors(t)
+	token := make([]byte, 32)
+	for i := range token {
+		token[i] = byte(i)
+	}
+	for name, w := range v.Welcome {
+		if name == "channel_ok" {
+			continue // needs a real region file: the integration tests open channels
+		}
+		t.Run(name, func(t *testing.T) {
+			reply, _ := hex.DecodeString(w.Hex)
+			path, got := answerOnce(t, reply)
+			cc, err := openControl(context.Background(), path, token)
+			if hello := <-got; hex.EncodeToString(hello) != v.Hello["session"].Hex {
+				t.Errorf("HELLO sent %x", hello)
+			}
+			if int(w.Meaning["status"].(float64)) != 0 {
+				if err == nil || !errors.Is(err, ErrConnection) || !strings.Contains(err.Error(), w.Meaning["message"].(string)) {
+					t.Fatalf("refusal: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cc.conn.Close()
+			if hex.EncodeToString(cc.session) != w.Meaning["session"].(string) ||
+				strconv.FormatUint(cc.maxMessage, 10) != w.Meaning["max_message_bytes"].(string) {
+				t.Fatalf("session %x, max %d", cc.session, cc.maxMessage)
+			}
+		})
+	}
+}
+
+// TestControlVectors encodes CANCEL with the control connection's own code.
+func TestControlVectors(t *testing.T) {
+	v := loadWireVectors(t)
+	path := filepath.Join(t.TempDir(), "c.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() { c, _ := l.Accept(); accepted <- c }()
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	peer := <-accepted
+	defer peer.Close()
+	cc := &controlConn{conn: conn.(*net.UnixConn)}
+	cancel := v.Control["cancel"]
+	if err := cc.cancel(uint32(cancel.Meaning["channel"].(float64))); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 5)
+	if _, err := io.ReadFull(peer, got); err != nil || hex.EncodeToString(got) != cancel.Hex {
+		t.Fatalf("CANCEL %x (%v), vector %s", got, err, cancel.Hex)
+	}
+	for name, b := range map[string]byte{"close": controlClose, "shutdown": controlShutdown} {
+		if hex.EncodeToString([]byte{b}) != v.Control[name].Hex {
+			t.Errorf("%s is %#x, vector %s", name, b, v.Control[name].Hex)
+		}
 	}
 }
