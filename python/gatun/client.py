@@ -200,9 +200,11 @@ class GatunClient:
         nid = ch.pending_names.get(name)
         if nid is None:
             nid = len(ch.names) + len(ch.pending_names)
+            if nid >= p.MAX_NAME_ID:
+                raise GatunError(f"more than {p.MAX_NAME_ID} distinct member names on one channel")
             ch.pending_names[name] = nid
         raw = name.encode("utf-8")
-        out += struct.pack("<IH", nid | 0x80000000, len(raw))
+        out += struct.pack("<IH", nid | p.NAME_DEFINE, len(raw))
         out += raw
 
     # --- requests ----------------------------------------------------------------------------

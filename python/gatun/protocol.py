@@ -58,6 +58,10 @@ WELCOME_STATUS = {
     5: "limit reached",
 }
 
+# Names (spec §3.2): bit 31 of a Name's id marks a definition; ids stay below MAX_NAME_ID.
+NAME_DEFINE = 0x80000000
+MAX_NAME_ID = 1 << 20
+
 # Targets.
 TARGET_OBJECT = 0
 TARGET_CLASS = 1

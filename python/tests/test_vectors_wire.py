@@ -43,6 +43,7 @@ def test_constants_match_the_spec() -> None:
     assert p.FLAG_MORE == c["frame"]["FLAG_MORE"]
     for name, code in c["frame_types"].items():
         assert getattr(p, name) == code, name
+    assert (p.NAME_DEFINE, p.MAX_NAME_ID) == (c["names"]["DEFINE_BIT"], c["names"]["MAX_ID"])
     assert (p.TARGET_OBJECT, p.TARGET_CLASS) == (c["targets"]["OBJECT"], c["targets"]["CLASS"])
     for name, op in c["array_ops"].items():
         assert getattr(p, f"ARRAY_{name}") == op, name
