@@ -375,3 +375,63 @@ def test_chunked_exchange_through_the_real_channel() -> None:
         ours.close()
         theirs.close()
     assert not failures, failures
+
+
+def test_chunked_refusal_through_the_real_channel() -> None:
+    """The refusal vector: ERROR LIMIT in place of CONTINUE ends send_frame; the names are not counted."""
+    import mmap
+    import time
+
+    from gatun import _native
+    from test_vectors import RecordingClient
+
+    chunked = VECTORS["chunked"]
+    capacity = chunked["data_capacity"]
+    mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
+    mm[0:4] = p.REGION_MAGIC
+    struct.pack_into("<IQII", mm, 4, 1, len(mm), p.REGION_HEADER, capacity)
+    ours, theirs = socket.socketpair()
+    ch = Channel.__new__(Channel)
+    ch.mm, ch.sock, ch.data, ch.capacity = mm, ours, p.REGION_HEADER, capacity
+    ch.chunk_payload = capacity - p.FRAME_HEADER
+    ch.max_message_bytes = 1 << 30
+    ch.region = _native.Region(mm, ours.fileno())
+    ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
+    first, refusal = (bytes.fromhex(st["hex"]) for st in chunked["refused_steps"])
+    failures: list[str] = []
+
+    def server() -> None:
+        deadline = time.monotonic() + 10
+        while struct.unpack_from("<Q", mm, 64)[0] == 0:
+            if time.monotonic() > deadline:
+                theirs.close()
+                return
+            time.sleep(0)
+        if bytes(mm[p.REGION_HEADER:p.REGION_HEADER + len(first)]) != first:
+            failures.append("the first chunk differs from the vector")
+        mm[p.REGION_HEADER:p.REGION_HEADER + len(refusal)] = refusal
+        struct.pack_into("<Q", mm, 128, 1)
+        if struct.unpack_from("<I", mm, 192)[0] == 1:
+            struct.pack_into("<I", mm, 192, 0)
+            theirs.send(p.DOORBELL)
+
+    t = threading.Thread(target=server, daemon=True)
+    t.start()
+    try:
+        builder = RecordingClient()
+        body = chunked["request"]["body"]
+        builder._call(p.TARGET_CLASS, int(body["target"]["class"]), body["name"]["define"],
+                      [bytes.fromhex(body["args"][0]["bytes"])])
+        _, payload = builder.sent.pop()
+        ch.pending_names["hashCode"] = 0  # as the client's builder left it for this channel
+        ch.send_frame(p.CALL, payload)
+        assert ch.pending_names == {} and ch.names == {}  # refused unread: defined nothing
+        ftype, buf, pos = ch.read_frame()
+        assert ftype == p.ERROR
+        assert buf[pos:pos + len(refusal) - 16] == refusal[16:]
+    finally:
+        t.join(10)
+        ch.region.release()
+        ours.close()
+        theirs.close()
+    assert not failures, failures

@@ -214,7 +214,7 @@ ERROR_CODES = {
     4: ("NO_MATCHING_OVERLOAD", "no overload of java.lang.Math.max accepts (java.lang.String)"),
     5: ("BAD_HANDLE", "unknown object handle 5 (released, or from another session)"),
     6: ("PROTOCOL", "name id 0 was never defined on this channel"),
-    7: ("LIMIT", "a RETURN message of 3000000 bytes is over the limit of 1048576 bytes"),
+    7: ("LIMIT", "a RETURN message of 3000000 bytes exceeds max message bytes (1048576)"),
     8: ("BAD_ARGUMENT", "index 5 is out of range for an array of length 5"),
 }
 VECTORS += [frame(S2C, "ERROR", {"code": code, "message": msg}, note=name.lower())
@@ -334,11 +334,13 @@ CHUNKED = {
          for i, h in enumerate(x for c in _rchunks[:-1] for x in (c, CONTINUE_FRAME))]
         + [{"direction": S2C, "hex": _rchunks[-1].hex()}]
     ),
-    # The server refuses a message over its limit on the first chunk: ERROR LIMIT instead of CONTINUE.
+    # A server whose limit is 8192 bytes refuses the same message on its first chunk: ERROR LIMIT
+    # instead of CONTINUE, and the client sends no more chunks.
+    "refused_limit": 8192,
     "refused_steps": [
         {"direction": C2S, "hex": _chunks[0].hex()},
         {"direction": S2C, "hex": frame(S2C, "ERROR", {"code": 7, "message":
-            f"a CALL message of {len(_payload)} bytes is over the limit of 8192 bytes"})["hex"]},
+            f"a CALL message of {len(_payload)} bytes exceeds max message bytes (8192)"})["hex"]},
     ],
 }
 

@@ -36,9 +36,37 @@ class ChunkedVectorTest {
     private long seen;
 
     @Test
-    void chunkedExchange(@TempDir Path dir) throws Exception {
+    void refusedOnTheFirstChunk(@TempDir Path dir) throws Exception {
         JsonObject chunked = VectorsTest.vectors().getAsJsonObject("chunked");
-        int capacity = chunked.get("data_capacity").getAsInt();
+        mapRegion(dir, chunked.get("data_capacity").getAsInt());
+        UnixDomainSocketAddress address = UnixDomainSocketAddress.of(dir.resolve("s.sock"));
+        try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX).bind(address)) {
+            clientSocket = SocketChannel.open(address);
+            SocketChannel serverSocket = listener.accept();
+            Channel server = new Channel(region, serverSocket, true, chunked.get("refused_limit").getAsLong());
+            Thread serving = new Thread(() -> {
+                try {
+                    server.receive();
+                } catch (GatunException e) { // what RequestLoop answers: the ERROR in place of CONTINUE
+                    server.begin(FrameType.ERROR).u16(e.code().code).string(e.getMessage());
+                    try {
+                        server.send();
+                    } catch (IOException io) {
+                        throw new RuntimeException(io);
+                    }
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            }, "chunked-refusal-server");
+            serving.start();
+            play(chunked.getAsJsonArray("refused_steps"), true);
+            serving.join(30_000);
+            serverSocket.close();
+            clientSocket.close();
+        }
+    }
+
+    private void mapRegion(Path dir, int capacity) throws IOException {
         Path file = dir.resolve("region");
         try (FileChannel fc = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
@@ -51,6 +79,12 @@ class ChunkedVectorTest {
         }
         region = ShmRegion.open(file);
         assertEquals(capacity, region.dataCapacity());
+    }
+
+    @Test
+    void chunkedExchange(@TempDir Path dir) throws Exception {
+        JsonObject chunked = VectorsTest.vectors().getAsJsonObject("chunked");
+        mapRegion(dir, chunked.get("data_capacity").getAsInt());
         UnixDomainSocketAddress address = UnixDomainSocketAddress.of(dir.resolve("s.sock"));
         try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX).bind(address)) {
             clientSocket = SocketChannel.open(address);
