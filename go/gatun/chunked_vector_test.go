@@ -46,58 +46,7 @@ func TestChunkedExchangeVector(t *testing.T) {
 		t.Fatal(err)
 	}
 	cv := v.Chunked
-	dir := t.TempDir()
-	size := regionHeader + cv.DataCapacity
-	file := filepath.Join(dir, "region")
-	head := make([]byte, size)
-	copy(head, "GSHM")
-	binary.LittleEndian.PutUint32(head[4:], 1)
-	binary.LittleEndian.PutUint64(head[8:], uint64(size))
-	binary.LittleEndian.PutUint32(head[16:], regionHeader)
-	binary.LittleEndian.PutUint32(head[20:], uint32(cv.DataCapacity))
-	if err := os.WriteFile(file, head, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(file, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(mem)
-
-	l, err := net.Listen("unix", filepath.Join(dir, "s.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() { c, _ := l.Accept(); accepted <- c }()
-	conn, err := net.Dial("unix", filepath.Join(dir, "s.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := <-accepted
-	defer server.Close()
-	welcome := binary.LittleEndian.AppendUint32(nil, 1)
-	welcome = binary.LittleEndian.AppendUint64(welcome, uint64(size))
-	welcome = binary.LittleEndian.AppendUint32(welcome, uint32(len(file)))
-	welcome = append(welcome, file...)
-	if _, err := server.Write(welcome); err != nil {
-		t.Fatal(err)
-	}
-	ch, err := mapChannel(nil, conn.(*net.UnixConn), 1<<30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.unmap()
-	if mapped := make([]byte, 1); func() bool { _, err := server.Read(mapped); return err != nil || mapped[0] != 1 }() {
-		t.Fatal("no MAPPED byte")
-	}
-
+	ch, mem, server := fakeServerChannel(t, cv.DataCapacity)
 	clientSeq := (*uint64)(unsafe.Pointer(&mem[offClientSeq]))
 	serverSeq := (*uint64)(unsafe.Pointer(&mem[offServerSeq]))
 	clientParked := (*uint32)(unsafe.Pointer(&mem[offClientParked]))
@@ -174,5 +123,114 @@ func TestChunkedExchangeVector(t *testing.T) {
 	}
 	if err := <-failed; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// fakeServerChannel sets up a channel through mapChannel, with a WELCOME this test writes, on a
+// region of the given data capacity; the caller plays the server on mem and server.
+func fakeServerChannel(t *testing.T, capacity int) (*channel, []byte, net.Conn) {
+	t.Helper()
+	dir := t.TempDir()
+	size := regionHeader + capacity
+	file := filepath.Join(dir, "region")
+	head := make([]byte, size)
+	copy(head, "GSHM")
+	binary.LittleEndian.PutUint32(head[4:], 1)
+	binary.LittleEndian.PutUint64(head[8:], uint64(size))
+	binary.LittleEndian.PutUint32(head[16:], regionHeader)
+	binary.LittleEndian.PutUint32(head[20:], uint32(capacity))
+	if err := os.WriteFile(file, head, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(file, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Munmap(mem) })
+	l, err := net.Listen("unix", filepath.Join(dir, "s.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() { c, _ := l.Accept(); accepted <- c }()
+	conn, err := net.Dial("unix", filepath.Join(dir, "s.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := <-accepted
+	t.Cleanup(func() { server.Close() })
+	welcome := binary.LittleEndian.AppendUint32(nil, 1)
+	welcome = binary.LittleEndian.AppendUint64(welcome, uint64(size))
+	welcome = binary.LittleEndian.AppendUint32(welcome, uint32(len(file)))
+	welcome = append(welcome, file...)
+	if _, err := server.Write(welcome); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := mapChannel(nil, conn.(*net.UnixConn), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ch.unmap)
+	mapped := make([]byte, 1)
+	if _, err := server.Read(mapped); err != nil || mapped[0] != 1 {
+		t.Fatal("no MAPPED byte")
+	}
+	return ch, mem, server
+}
+
+// TestClientRefusesBadServerFrames: each negative server frame fails the channel.
+func TestClientRefusesBadServerFrames(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "spec", "vectors", "frames.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Negative struct {
+			ServerFrames []struct {
+				Name   string
+				Frames []string
+			} `json:"server_frames"`
+		} `json:"negative"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	for _, nv := range v.Negative.ServerFrames {
+		t.Run(nv.Name, func(t *testing.T) {
+			ch, mem, server := fakeServerChannel(t, 4096)
+			clientSeq := (*uint64)(unsafe.Pointer(&mem[offClientSeq]))
+			serverSeq := (*uint64)(unsafe.Pointer(&mem[offServerSeq]))
+			clientParked := (*uint32)(unsafe.Pointer(&mem[offClientParked]))
+			go func() {
+				for i, h := range nv.Frames {
+					frame, _ := hex.DecodeString(h)
+					deadline := time.Now().Add(10 * time.Second)
+					for atomic.LoadUint64(clientSeq) == uint64(i) { // the request, then each CONTINUE
+						if time.Now().After(deadline) {
+							server.Close()
+							return
+						}
+						runtime.Gosched()
+					}
+					copy(mem[regionHeader:], frame)
+					atomic.StoreUint64(serverSeq, uint64(i+1))
+					if atomic.CompareAndSwapUint32(clientParked, 1, 0) {
+						_, _ = server.Write([]byte{1})
+					}
+				}
+			}()
+			if _, err := (&Client{}).roundTrip(context.Background(), ch, tSessionInfo, nil); err == nil {
+				t.Fatal("a malformed answer was accepted")
+			}
+			if ch.broken == nil {
+				t.Fatal("the channel is still marked usable")
+			}
+		})
 	}
 }

@@ -331,9 +331,14 @@ static PyObject *Region_roundtrip(Region *self, PyObject *const *args, Py_ssize_
         return CLOSED;
     }
     uint32_t rlen;
+    uint64_t rtotal;
     memcpy(&rlen, frame, 4);
+    memcpy(&rtotal, frame + 8, 8);
     unsigned char rtype = (unsigned char)frame[4], rflags = (unsigned char)frame[5];
-    if (rtype != FRAME_RETURN || rflags != 0 || rlen < 1 || rlen + FRAME_BYTES > self->capacity) {
+    /* Anything unusual (a header whose length and total differ included) is left to Python,
+     * which checks it and fails the channel. */
+    if (rtype != FRAME_RETURN || rflags != 0 || rlen < 1 || rtotal != rlen ||
+        (uint64_t)rlen + FRAME_BYTES > self->capacity) {
         Py_INCREF(NOT_SIMPLE);
         return NOT_SIMPLE;
     }

@@ -385,6 +385,8 @@ class GatunClient:
         ch.pending_names.clear()
         if isinstance(e, KeyboardInterrupt):
             self._after_interrupt(ch)
+        elif isinstance(e, GatunProtocolError):
+            self._discard_channel(ch)  # the server broke the protocol: the channel is not used again
         elif isinstance(e, (GatunConnectionError, OSError)):
             self._discard_channel(ch)
             if not isinstance(e, GatunConnectionError):

@@ -249,7 +249,11 @@ class Channel:
         """
         mm, data = self.mm, self.data
         length, ftype, flags, _, total = p.FRAME.unpack_from(mm, data)
+        if length > self.chunk_payload or length > total:
+            self._fail(f"bad frame header from the server: length {length}, total {total}")
         if not flags & p.FLAG_MORE:
+            if length != total:
+                self._fail(f"the server's frame length {length} differs from its total {total}")
             return ftype, mm, data + 16
         if total > self.max_message_bytes:
             self._fail(f"the server announced a message of {total} bytes, over the limit of "
@@ -267,7 +271,9 @@ class Channel:
             p.FRAME.pack_into(mm, data, 0, p.CONTINUE, 0, 0, 0)
             self._publish()
             self._await_turn()
-            length, ftype, flags, _, _ = p.FRAME.unpack_from(mm, data)
+            length, chunk_type, flags, _, chunk_total = p.FRAME.unpack_from(mm, data)
+            if chunk_type != ftype or chunk_total != total or length > self.chunk_payload:
+                self._fail("a chunk from the server changed the type or total of its message")
         if pos != total:
             self._fail("the server's chunks do not add up to the announced total")
         self.in_transfer = False

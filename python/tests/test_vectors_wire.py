@@ -435,3 +435,55 @@ def test_chunked_refusal_through_the_real_channel() -> None:
         ours.close()
         theirs.close()
     assert not failures, failures
+
+
+@pytest.mark.parametrize("v", VECTORS["negative"]["server_frames"], ids=[v["name"] for v in VECTORS["negative"]["server_frames"]])
+def test_client_refuses_bad_server_frames(v: dict) -> None:
+    """A malformed answer fails the channel: the client raises and does not use the channel again."""
+    import mmap
+    import time
+
+    from gatun import GatunClient, GatunError, _native
+
+    capacity = 4096
+    mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
+    mm[0:4] = p.REGION_MAGIC
+    struct.pack_into("<IQII", mm, 4, 1, len(mm), p.REGION_HEADER, capacity)
+    ours, theirs = socket.socketpair()
+    ch = Channel.__new__(Channel)
+    ch.mm, ch.sock, ch.data, ch.capacity = mm, ours, p.REGION_HEADER, capacity
+    ch.chunk_payload = capacity - p.FRAME_HEADER
+    ch.max_message_bytes = 1 << 30
+    ch.region = _native.Region(mm, ours.fileno())
+    ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
+    ch.channel_id = 1
+    frames = [bytes.fromhex(h) for h in v["frames"]]
+
+    def server() -> None:
+        deadline = time.monotonic() + 10
+        for i, frame in enumerate(frames):
+            while struct.unpack_from("<Q", mm, 64)[0] == i:  # the request, then each CONTINUE
+                if time.monotonic() > deadline:
+                    theirs.close()
+                    return
+                time.sleep(0)
+            mm[p.REGION_HEADER:p.REGION_HEADER + len(frame)] = frame
+            struct.pack_into("<Q", mm, 128, i + 1)
+            if struct.unpack_from("<I", mm, 192)[0] == 1:
+                struct.pack_into("<I", mm, 192, 0)
+                theirs.send(p.DOORBELL)
+
+    c = GatunClient("/nonexistent.sock", token=bytes(32))
+    c._local.channel = ch
+    c._channels.append(ch)
+    t = threading.Thread(target=server, daemon=True)
+    t.start()
+    try:
+        with pytest.raises(GatunError):
+            c._request(ch, p.SESSION_INFO, b"")
+        assert ch.broken is not None
+        assert getattr(c._local, "channel", None) is not ch  # the next request takes a new channel
+    finally:
+        t.join(10)
+        ours.close()
+        theirs.close()

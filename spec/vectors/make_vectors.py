@@ -401,6 +401,19 @@ NEGATIVE = {
         {"name": "reserved_and_unknown_flags_ignored", "hex": raw_frame(0x0B, b"", flags=0x02, reserved=0xABCD).hex(),
          "answer_type": "RETURN"},
     ],
+    # Server -> client bytes a client must refuse: it fails the channel (a protocol error; the
+    # channel is not used again). Each follows a SESSION_INFO request; "frames" are the server's
+    # frames in order, each but the last answered by the client with CONTINUE.
+    "server_frames": [
+        {"name": "unknown_value_tag", "frames": [raw_frame(0x40, b"\x13").hex()]},
+        {"name": "length_differs_from_total", "frames": [raw_frame(0x40, b"\x00", total=3).hex()]},
+        {"name": "chunk_changes_type", "frames": [raw_frame(0x40, b"\x0b" + struct.pack("<I", 4) + b"ab", flags=1, total=9).hex(),
+                                                  raw_frame(0x41, b"cd", total=9).hex()]},
+        {"name": "chunk_changes_total", "frames": [raw_frame(0x40, b"\x0b" + struct.pack("<I", 4) + b"ab", flags=1, total=9).hex(),
+                                                   raw_frame(0x40, b"cd", total=10).hex()]},
+        {"name": "chunks_longer_than_total", "frames": [raw_frame(0x40, b"\x0b" + struct.pack("<I", 4) + b"ab", flags=1, total=9).hex(),
+                                                        raw_frame(0x40, b"cdef", total=9).hex()]},
+    ],
     # HELLOs and the WELCOME status the server answers. The server's token is bytes 0..31.
     "hellos": [
         {"name": "bad_magic", "hex": (b"GATX" + struct.pack("<HBB", 1, 1, 0) + bytes(range(32))).hex(), "status": 3},
