@@ -172,7 +172,11 @@ func fakeServerChannel(t *testing.T, capacity int) (*channel, []byte, net.Conn) 
 	if _, err := server.Write(welcome); err != nil {
 		t.Fatal(err)
 	}
-	ch, err := mapChannel(nil, conn.(*net.UnixConn), 1<<30)
+	wait, err := parseWaitPolicy("adaptive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := mapChannel(&Client{waitSpec: wait}, conn.(*net.UnixConn), 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}

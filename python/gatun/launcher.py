@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from . import waiting
 from .errors import GatunConnectionError, GatunError
 
 SERVER_MAIN = "dev.gatun.server.GatunServerMain"
@@ -105,7 +106,8 @@ class GatunLauncher:
     channel's shared-memory region. `jvm_args` go to `java` before the main class; `classpath` adds
     jars or directories the server can reach (subject to `allowlist`). `warm_up` is how many requests
     the server makes to itself at start so that its request path is compiled before ours arrive
-    (default: the server's, 30,000; 0 turns it off).
+    (default: the server's, 30,000; 0 turns it off). `wait_policy` is how the server's channel
+    threads wait for requests (spec/protocol.md §2.2.1; default $GATUN_WAIT_POLICY, else adaptive).
     """
 
     def __init__(
@@ -118,6 +120,7 @@ class GatunLauncher:
         max_message_bytes: int | str | None = None,
         allow_shutdown: bool = True,
         warm_up: int | None = None,
+        wait_policy: str | None = None,
     ):
         if socket_path is not None and os.path.basename(socket_path) != "gatun.sock":
             raise ValueError(f"socket_path must end in /gatun.sock (the server's socket name), got {socket_path!r}")
@@ -133,6 +136,7 @@ class GatunLauncher:
         if warm_up is not None and (not isinstance(warm_up, int) or warm_up < 0):
             raise ValueError(f"warm_up must be a number of requests >= 0, got {warm_up!r}")
         self.warm_up = warm_up
+        self.wait_policy = waiting.resolve(wait_policy)
         self.process: subprocess.Popen[bytes] | None = None
         self.info: ConnectionInfo | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
@@ -154,6 +158,7 @@ class GatunLauncher:
             cmd.append("--allow-shutdown")
         if self.warm_up is not None:
             cmd += ["--warm-up", str(self.warm_up)]
+        cmd += ["--wait-policy", self.wait_policy]
         return cmd
 
     def start(self) -> ConnectionInfo:

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from gatun import GatunConnectionError, GatunError, GatunRequestError
-from gatun.transport import HOT_SPIN_NS, SPIN_NS, ControlConnection
+from gatun.transport import ControlConnection
 
 
 def _in_new_thread(fn):
@@ -81,7 +81,7 @@ def _close_channel_from_the_server(client) -> None:
     """
     ch = client._channel()
     client.jvm.java.lang.Math.max(1, 2)
-    ch.region.roundtrip(0x66, b"", HOT_SPIN_NS, SPIN_NS)  # the ERROR reply is left unread
+    ch.region.roundtrip(0x66, b"")  # the ERROR reply is left unread
 
 
 def test_a_request_on_a_channel_the_server_closed_is_not_sent_again(client, monkeypatch):

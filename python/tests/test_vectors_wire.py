@@ -244,6 +244,13 @@ def test_server_parses_the_hello_vectors(client) -> None:
 
 # --- the C fast-path decoder (Region.roundtrip) ---------------------------------------------
 
+
+def _region(mm: Any, fd: int) -> Any:
+    """A native Region as the transport makes it (default wait policy)."""
+    from gatun import _native, waiting
+
+    return _native.Region(mm, fd, *waiting.parse(waiting.DEFAULT), transport._CPUS)
+
 RETURNS = [f for f in VECTORS["frames"] if f["direction"] == "server_to_client" and f["meaning"]["type"] == "RETURN"]
 # What roundtrip() decodes itself; everything else it leaves to Python (NOT_SIMPLE).
 _NATIVE = {"null": lambda x: None, "bool": lambda x: x, "int": lambda x: x, "long": int,
@@ -257,15 +264,13 @@ def test_native_fast_path_decodes_return_vectors(v: dict) -> None:
     import mmap
     import time
 
-    from gatun import _native
-    from gatun.transport import HOT_SPIN_NS, SPIN_NS
 
     capacity = 4096
     mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
     mm[0:4] = p.REGION_MAGIC
     struct.pack_into("<IQII", mm, 4, 1, len(mm), p.REGION_HEADER, capacity)
     ours, theirs = socket.socketpair()
-    region = _native.Region(mm, ours.fileno())
+    region = _region(mm, ours.fileno())
     frame = bytes.fromhex(v["hex"])
 
     def server() -> None:
@@ -284,7 +289,7 @@ def test_native_fast_path_decodes_return_vectors(v: dict) -> None:
     t = threading.Thread(target=server, daemon=True)
     t.start()
     try:
-        got = region.roundtrip(p.SESSION_INFO, b"", HOT_SPIN_NS, SPIN_NS)
+        got = region.roundtrip(p.SESSION_INFO, b"")
     finally:
         t.join(10)
         region.release()
@@ -305,7 +310,6 @@ def test_chunked_exchange_through_the_real_channel() -> None:
     import mmap
     import time
 
-    from gatun import _native
 
     chunked = VECTORS["chunked"]
     capacity = chunked["data_capacity"]
@@ -317,7 +321,7 @@ def test_chunked_exchange_through_the_real_channel() -> None:
     ch.mm, ch.sock, ch.data, ch.capacity = mm, ours, p.REGION_HEADER, capacity
     ch.chunk_payload = capacity - p.FRAME_HEADER
     ch.max_message_bytes = 1 << 30
-    ch.region = _native.Region(mm, ours.fileno())
+    ch.region = _region(mm, ours.fileno())
     ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
     seen = {"client": 0, "server": 0}
     failures: list[str] = []
@@ -382,7 +386,6 @@ def test_chunked_refusal_through_the_real_channel() -> None:
     import mmap
     import time
 
-    from gatun import _native
     from test_vectors import RecordingClient
 
     chunked = VECTORS["chunked"]
@@ -395,7 +398,7 @@ def test_chunked_refusal_through_the_real_channel() -> None:
     ch.mm, ch.sock, ch.data, ch.capacity = mm, ours, p.REGION_HEADER, capacity
     ch.chunk_payload = capacity - p.FRAME_HEADER
     ch.max_message_bytes = 1 << 30
-    ch.region = _native.Region(mm, ours.fileno())
+    ch.region = _region(mm, ours.fileno())
     ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
     first, refusal = (bytes.fromhex(st["hex"]) for st in chunked["refused_steps"])
     failures: list[str] = []
@@ -443,7 +446,7 @@ def test_client_refuses_bad_server_frames(v: dict) -> None:
     import mmap
     import time
 
-    from gatun import GatunClient, GatunError, _native
+    from gatun import GatunClient, GatunError
 
     capacity = 4096
     mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
@@ -454,7 +457,7 @@ def test_client_refuses_bad_server_frames(v: dict) -> None:
     ch.mm, ch.sock, ch.data, ch.capacity = mm, ours, p.REGION_HEADER, capacity
     ch.chunk_payload = capacity - p.FRAME_HEADER
     ch.max_message_bytes = 1 << 30
-    ch.region = _native.Region(mm, ours.fileno())
+    ch.region = _region(mm, ours.fileno())
     ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
     ch.channel_id = 1
     frames = [bytes.fromhex(h) for h in v["frames"]]

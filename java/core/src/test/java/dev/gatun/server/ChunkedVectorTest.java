@@ -43,7 +43,8 @@ class ChunkedVectorTest {
         try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX).bind(address)) {
             clientSocket = SocketChannel.open(address);
             SocketChannel serverSocket = listener.accept();
-            Channel server = new Channel(region, serverSocket, true, chunked.get("refused_limit").getAsLong());
+            Channel server = new Channel(region, serverSocket, true, chunked.get("refused_limit").getAsLong(),
+                    WaitPolicy.factory(WaitPolicy.DEFAULT).get());
             Thread serving = new Thread(() -> {
                 try {
                     server.receive();
@@ -89,7 +90,8 @@ class ChunkedVectorTest {
         try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX).bind(address)) {
             clientSocket = SocketChannel.open(address);
             SocketChannel serverSocket = listener.accept();
-            Channel server = new Channel(region, serverSocket, true, GatunServer.DEFAULT_MAX_MESSAGE_BYTES);
+            Channel server = new Channel(region, serverSocket, true, GatunServer.DEFAULT_MAX_MESSAGE_BYTES,
+                    WaitPolicy.factory(WaitPolicy.DEFAULT).get());
             byte[] answer = HEX.parseHex(chunked.getAsJsonObject("answer").getAsJsonObject("body")
                     .getAsJsonObject("value").get("bytes").getAsString());
             byte[] requestBytes = HEX.parseHex(chunked.getAsJsonObject("request").getAsJsonObject("body")
