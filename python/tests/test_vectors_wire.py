@@ -490,3 +490,25 @@ def test_client_refuses_bad_server_frames(v: dict) -> None:
         t.join(10)
         ours.close()
         theirs.close()
+
+
+def test_arrow_constants_and_headers() -> None:
+    """spec/arrow.md §2 against python/gatun/arrow.py (its header parser included)."""
+    from gatun import arrow
+
+    c = CONSTANTS["arrow"]
+    assert arrow.ARENA_MAGIC == c["ARENA_MAGIC"].encode()
+    assert arrow.ARENA_LAYOUT_VERSION == c["ARENA_LAYOUT_VERSION"]
+    assert arrow.ARENA_DATA_OFFSET == c["ARENA_DATA_OFFSET"]
+    assert arrow.SPAN_HEADER == c["SPAN_HEADER"]
+    assert arrow.RETURNED == c["STATE_RETURNED"]
+    assert arrow.MIN_ARENA_BYTES == c["MIN_ARENA_BYTES"]
+    assert (arrow.END, arrow.NO_ROOM) == (c["EXPORT_END"], c["EXPORT_NO_ROOM"])
+    v = VECTORS["arrow"]["arena_header"]
+    magic, version, size, data_off = arrow._ARENA_HEAD.unpack_from(bytes.fromhex(v["hex"]), 0)
+    m = v["meaning"]
+    assert (magic, version, size, data_off) == (arrow.ARENA_MAGIC, m["layout_version"], int(m["size"]), m["data_offset"])
+    span = bytes.fromhex(VECTORS["arrow"]["span_header"]["hex"])
+    assert len(span) == arrow.SPAN_HEADER
+    assert struct.unpack_from("<I", span, 0)[0] == VECTORS["arrow"]["span_header"]["meaning"]["state"]
+    assert struct.unpack_from("<Q", span, 8)[0] == VECTORS["arrow"]["span_header"]["meaning"]["payload_length"]

@@ -454,6 +454,18 @@ CONSTANTS = {
                    "DECIMAL": 0x12},
     "shapes": {name.upper(): n for n, name in SHAPES.items()},
     "limits": {"DEFAULT_MAX_MESSAGE_BYTES": 2147483000},
+    # spec/arrow.md §2: the arena header, the span header and the span's state word.
+    "arrow": {"ARENA_MAGIC": "GARN", "ARENA_LAYOUT_VERSION": 1, "ARENA_DATA_OFFSET": 256,
+              "SPAN_HEADER": 64, "SPAN_ALIGN": 64, "STATE_NONE": 0, "STATE_LENT": 1, "STATE_RETURNED": 2,
+              "MIN_ARENA_BYTES": 1 << 20, "MAX_ARENA_BYTES": 1 << 30, "EXPORT_END": -1, "EXPORT_NO_ROOM": -2},
+}
+
+# spec/arrow.md §2: the header of a 1 MiB arena, and the header of a lent span of 1000 payload bytes.
+ARROW = {
+    "arena_header": {"hex": (b"GARN" + struct.pack("<IQI", 1, 1 << 20, 256)).hex(),
+                     "meaning": {"layout_version": 1, "size": str(1 << 20), "data_offset": 256}},
+    "span_header": {"hex": (struct.pack("<IIQ", 1, 0, 1000) + bytes(48)).hex(),
+                    "meaning": {"state": 1, "payload_length": 1000}},
 }
 
 if __name__ == "__main__":
@@ -470,6 +482,7 @@ if __name__ == "__main__":
         "chunked": CHUNKED,
         "scenarios": SCENARIOS,
         "negative": NEGATIVE,
+        "arrow": ARROW,
     }
     path = pathlib.Path(__file__).with_name("frames.json")
     path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
