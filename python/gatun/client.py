@@ -203,13 +203,15 @@ class GatunClient:
         if nid is not None:
             out += p.U32.pack(nid)
             return
+        raw = name.encode("utf-8")  # checked before the name is pending: a failure leaves nothing behind
+        if len(raw) > 0xFFFF:
+            raise GatunError(f"a member name of {len(raw)} bytes (the protocol allows 65535)")
         nid = ch.pending_names.get(name)
         if nid is None:
             nid = len(ch.names) + len(ch.pending_names)
             if nid >= p.MAX_NAME_ID:
                 raise GatunError(f"more than {p.MAX_NAME_ID} distinct member names on one channel")
             ch.pending_names[name] = nid
-        raw = name.encode("utf-8")
         out += struct.pack("<IH", nid | p.NAME_DEFINE, len(raw))
         out += raw
 

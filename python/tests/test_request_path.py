@@ -138,3 +138,23 @@ def test_error_classes_sit_under_their_documented_bases():
     assert issubclass(NotAllowedError, GatunRequestError)
     e = LimitError("too big")
     assert e.code == 7 and e.name == "LIMIT" and "too big" in str(e)
+
+
+def test_a_name_that_cannot_be_sent_defines_nothing(client):
+    jvm = client.jvm
+
+    def run():
+        sb = jvm.java.lang.StringBuilder()
+        with pytest.raises(GatunError):
+            client.get_field(sb, "x" * 70000)  # longer than a Name can carry
+        with pytest.raises(UnicodeEncodeError):
+            client.get_field(sb, "\ud800")
+        assert _channel_pending(client) == {}
+        sb.append("ok")
+        return sb.toString()
+
+    assert _in_new_thread(run) == "ok"
+
+
+def _channel_pending(client):
+    return client._channel().pending_names
