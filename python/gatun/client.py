@@ -439,7 +439,13 @@ class GatunClient:
         while True:
             ftype, buf, pos = ch.read_frame()
             if ftype == p.RETURN:
-                return p.decode_value(buf, pos, self)[0]
+                try:
+                    value, end = p.decode_value(buf, pos, self)
+                except (struct.error, IndexError, UnicodeDecodeError) as e:
+                    raise GatunProtocolError(f"a malformed RETURN from the server: {e}") from None
+                if end != ch.frame_end:  # a RETURN carries exactly one value
+                    raise GatunProtocolError(f"a RETURN of {ch.frame_end - pos} bytes holds a value of {end - pos}")
+                return value
             if ftype == p.THROW:
                 raise self._java_exception(buf, pos)
             if ftype == p.ERROR:

@@ -255,6 +255,7 @@ class Channel:
         if not flags & p.FLAG_MORE:
             if length != total:
                 self._fail(f"the server's frame length {length} differs from its total {total}")
+            self.frame_end = data + 16 + length
             return ftype, mm, data + 16
         if total > self.max_message_bytes:
             self._fail(f"the server announced a message of {total} bytes, over the limit of "
@@ -278,6 +279,7 @@ class Channel:
         if pos != total:
             self._fail("the server's chunks do not add up to the announced total")
         self.in_transfer = False
+        self.frame_end = total
         return ftype, buf, 0
 
     def close(self) -> None:

@@ -406,6 +406,9 @@ NEGATIVE = {
     # frames in order, each but the last answered by the client with CONTINUE.
     "server_frames": [
         {"name": "unknown_value_tag", "frames": [raw_frame(0x40, b"\x13").hex()]},
+        {"name": "value_shorter_than_its_tag", "frames": [raw_frame(0x40, b"\x06\x01\x00").hex()]},
+        {"name": "trailing_bytes_after_the_value", "frames": [raw_frame(0x40, b"\x00\x00").hex()]},
+        {"name": "string_longer_than_the_frame", "frames": [raw_frame(0x40, b"\x0a" + struct.pack("<I", 50) + b"abc").hex()]},
         {"name": "length_differs_from_total", "frames": [raw_frame(0x40, b"\x00", total=3).hex()]},
         {"name": "chunk_changes_type", "frames": [raw_frame(0x40, b"\x0b" + struct.pack("<I", 4) + b"ab", flags=1, total=9).hex(),
                                                   raw_frame(0x41, b"cd", total=9).hex()]},
