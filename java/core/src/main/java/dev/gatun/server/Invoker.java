@@ -152,6 +152,11 @@ final class Invoker {
     }
 
     private Resolved resolveUncached(Class<?> type, String name, int kind, Class<?>[] argTypes, Object[] args) {
+        // Refused members are refused whatever the arguments, so the error says so rather than
+        // "no overload" (reachable() checks the chosen method again).
+        if (kind != CallKey.CONSTRUCTOR && allowlist.refusesMember(type, name)) {
+            throw new GatunException(ErrorCode.NOT_ALLOWED, "method " + allowlist.memberRefusal(type, name));
+        }
         List<Executable> candidates = candidates(type, name, kind);
         Choice best = null;
         for (int tier = 1; tier <= 3 && best == null; tier++) {

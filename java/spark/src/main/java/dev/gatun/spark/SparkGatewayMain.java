@@ -34,19 +34,6 @@ public final class SparkGatewayMain {
     /** Appended to the info path to name the file that says why the gateway did not start. */
     public static final String ERROR_SUFFIX = ".error";
 
-    /**
-     * The standalone default widened to what PySpark reaches (the audit in spec/security.md §4):
-     * Spark and Scala, the Hadoop packages its API hands out (configuration, file system, I/O and
-     * the map-reduce formats), java.sql dates and timestamps, {@code java.io.File} (PySpark reads a
-     * temporary directory's path from one), per-method entries for what PySpark calls on classes
-     * that stay denied ({@code System.getProperty}, {@code System.setProperty} of {@code spark.*}
-     * keys, {@code Class.forName} of allowed classes, three methods of Spark's {@code Utils}), and
-     * Gatun's own helpers for PySpark's Arrow paths. Then {@link #GADGETS}: the process runners,
-     * class loaders, load-by-name helpers, reflection and deserialization utilities, compilers and
-     * shells inside those packages, denied. spec/security.md §3 says what the list still admits.
-     */
-    public static final String DEFAULT_ALLOWLIST = String.join(",", sparkDefaults());
-
     /** What PySpark needs beyond the standalone default (the audit, spec/security.md §4). */
     static final List<String> PYSPARK_NEEDS = List.of(
             "org.apache.spark.**", "scala.**",
@@ -100,7 +87,7 @@ public final class SparkGatewayMain {
             "-org.apache.spark.SparkContext#addJar", "-org.apache.spark.api.java.JavaSparkContext#addJar",
             "-org.apache.hadoop.conf.Configuration#getClassByName",
             "-org.apache.hadoop.conf.Configuration#getClassByNameOrNull",
-            "-org.apache.hadoop.conf.Configuration#getClass", "-org.apache.hadoop.conf.Configuration#getClasses",
+            "-org.apache.hadoop.conf.Configuration#getClasses",
             "-org.apache.hadoop.conf.Configuration#getInstances",
             "-org.apache.hadoop.conf.Configuration#getClassLoader",
             "-org.apache.hadoop.conf.Configuration#setClassLoader",
@@ -117,6 +104,20 @@ public final class SparkGatewayMain {
             "-scala.io.**", "-scala.xml.**",
             "-java.io.FileInputStream", "-java.io.FileOutputStream", "-java.io.RandomAccessFile",
             "-java.io.ObjectInputStream");
+
+    /**
+     * The standalone default widened to what PySpark reaches (the audit in spec/security.md §4):
+     * Spark and Scala, the Hadoop packages its API hands out (configuration, file system, I/O and
+     * the map-reduce formats), java.sql dates and timestamps, {@code java.io.File} (PySpark reads a
+     * temporary directory's path from one), per-method entries for what PySpark calls on classes
+     * that stay denied ({@code System.getProperty}, {@code System.setProperty} of {@code spark.*}
+     * keys, {@code Class.forName} of allowed classes, three methods of Spark's {@code Utils}), and
+     * Gatun's own helpers for PySpark's Arrow paths. Then {@link #GADGETS}: the process runners,
+     * class loaders, load-by-name helpers, reflection and deserialization utilities, compilers and
+     * shells inside those packages, denied. spec/security.md §3 says what the list still admits.
+     */
+    // Declared after the lists it joins: static fields initialize in order.
+    public static final String DEFAULT_ALLOWLIST = String.join(",", sparkDefaults());
 
     private static List<String> sparkDefaults() {
         List<String> entries = new ArrayList<>();
