@@ -74,6 +74,9 @@ final class Invoker {
      */
     Object call(Class<?> type, Object target, String name, Object[] args) throws InvocationTargetException {
         Resolved r = resolve(type, name, target == null ? CallKey.STATIC : CallKey.INSTANCE, args);
+        if (r.gate != null) {
+            r.gate.check(args);
+        }
         try {
             return r.method.invoke(target, r.prepare(args));
         } catch (IllegalAccessException e) {
@@ -108,9 +111,11 @@ final class Invoker {
                 throw new GatunException(ErrorCode.NO_SUCH_MEMBER, "no public field '" + name + "' in " + type.getName());
             }
             Class<?> declaring = f.getDeclaringClass();
+            if (allowlist.refusesMember(type, name)) {
+                throw new GatunException(ErrorCode.NOT_ALLOWED, "field " + allowlist.memberRefusal(type, name));
+            }
             if (!allowlist.allowsMember(declaring, name)) {
-                throw new GatunException(ErrorCode.NOT_ALLOWED, "field " + declaring.getName() + "." + name
-                        + " is declared by a class the allowlist does not allow");
+                throw new GatunException(ErrorCode.NOT_ALLOWED, "field " + allowlist.memberRefusal(declaring, name));
             }
             if (!PUBLIC_API.get(declaring) && !f.trySetAccessible()) {
                 throw new GatunException(ErrorCode.NOT_ALLOWED, "field " + f + " is not accessible");
@@ -147,6 +152,11 @@ final class Invoker {
     }
 
     private Resolved resolveUncached(Class<?> type, String name, int kind, Class<?>[] argTypes, Object[] args) {
+        // Refused members are refused whatever the arguments, so the error says so rather than
+        // "no overload" (reachable() checks the chosen method again).
+        if (kind != CallKey.CONSTRUCTOR && allowlist.refusesMember(type, name)) {
+            throw new GatunException(ErrorCode.NOT_ALLOWED, "method " + allowlist.memberRefusal(type, name));
+        }
         List<Executable> candidates = candidates(type, name, kind);
         Choice best = null;
         for (int tier = 1; tier <= 3 && best == null; tier++) {
@@ -163,12 +173,17 @@ final class Invoker {
         }
         if (best.executable instanceof Constructor) {
             Constructor<?> c = (Constructor<?>) best.executable;
+            // A class reachable only through a member entry is not for constructing.
+            if (!allowlist.allowsMember(type, CONSTRUCTOR)) {
+                throw new GatunException(ErrorCode.NOT_ALLOWED, "constructor " + allowlist.memberRefusal(type, CONSTRUCTOR));
+            }
             if (!PUBLIC_API.get(type) && !c.trySetAccessible()) {
                 throw new GatunException(ErrorCode.NOT_ALLOWED, "constructor " + c + " is not accessible");
             }
-            return new Resolved(null, c, best);
+            return new Resolved(null, c, best, null);
         }
-        return new Resolved(reachable((Method) best.executable, type), null, best);
+        Method m = reachable((Method) best.executable, type);
+        return new Resolved(m, null, best, allowlist.gate(m));
     }
 
     private List<Executable> candidates(Class<?> type, String name, int kind) {
@@ -216,6 +231,9 @@ final class Invoker {
     private Method reachable(Method m, Class<?> type) {
         Class<?> declaring = m.getDeclaringClass();
         String name = m.getName();
+        if (allowlist.refusesMember(type, name)) {
+            throw new GatunException(ErrorCode.NOT_ALLOWED, "method " + allowlist.memberRefusal(type, name));
+        }
         if (PUBLIC_API.get(declaring) && allowlist.allowsMember(declaring, name)) {
             return m;
         }
@@ -245,8 +263,7 @@ final class Invoker {
             }
         }
         if (!allowlist.allowsMember(declaring, name)) {
-            throw new GatunException(ErrorCode.NOT_ALLOWED, "method " + declaring.getName() + "." + name
-                    + " is not allowed: class " + declaring.getName() + " is not allowed by the allowlist");
+            throw new GatunException(ErrorCode.NOT_ALLOWED, "method " + allowlist.memberRefusal(declaring, name));
         }
         // Code on the class path that is not public: reachable like in Py4J, which makes it accessible.
         if (m.trySetAccessible()) {
@@ -366,9 +383,11 @@ final class Invoker {
         final int varargsAt;
         final Class<?> varargsComponent;
         final Class<?>[] convertTo;
+        final Allowlist.Gate gate;
 
-        Resolved(Method method, Constructor<?> constructor, Choice choice) {
+        Resolved(Method method, Constructor<?> constructor, Choice choice, Allowlist.Gate gate) {
             this.method = method;
+            this.gate = gate;
             this.constructor = constructor;
             Class<?>[] params = choice.executable.getParameterTypes();
             this.paramCount = params.length;

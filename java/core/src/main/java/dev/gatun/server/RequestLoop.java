@@ -252,7 +252,7 @@ final class RequestLoop implements RequestHandler {
 
     private Class<?> staticTarget(long classId) {
         Class<?> c = classes.get(classId);
-        invoker.allowlist().check(c);
+        invoker.allowlist().checkReachable(c);
         return c;
     }
 
@@ -316,7 +316,7 @@ final class RequestLoop implements RequestHandler {
             returnValue(null);
             return;
         }
-        invoker.allowlist().check(c);
+        invoker.allowlist().checkReachable(c);
         channel.begin(FrameType.RETURN).classRef(classes.idOf(c), c.getName());
     }
 
@@ -360,7 +360,8 @@ final class RequestLoop implements RequestHandler {
 
     @Override
     public void newArray(long componentClassId, int[] dims) {
-        Class<?> component = staticTarget(componentClassId);
+        Class<?> component = classes.get(componentClassId);
+        invoker.allowlist().check(component); // arrays need the whole class, not one member of it
         if (dims.length == 0) {
             throw new GatunException(ErrorCode.BAD_ARGUMENT, "NEW_ARRAY needs at least one dimension");
         }

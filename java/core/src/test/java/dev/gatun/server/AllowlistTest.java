@@ -89,4 +89,35 @@ class AllowlistTest {
         }
         assertEquals(List.of("**"), Allowlist.all().entries());
     }
+
+    @Test
+    void memberEntries() {
+        Allowlist a = Allowlist.parse("default,java.lang.System#getProperty,-java.util.List#clear,-**#notify");
+        assertFalse(a.allows(System.class));
+        assertTrue(a.allowsMember(System.class, "getProperty"));
+        assertFalse(a.allowsMember(System.class, "exit"));
+        assertTrue(a.memberRefusal(System.class, "exit").contains("admits only getProperty"));
+        assertFalse(a.allowsMember(java.util.ArrayList.class, "clear")); // declared below List
+        assertFalse(a.allowsMember(java.util.List.class, "clear"));
+        assertTrue(a.allowsMember(java.util.ArrayList.class, "add"));
+        assertTrue(a.allowsMember(java.util.HashSet.class, "clear")); // not a List
+        assertFalse(a.allowsMember(Object.class, "notify")); // a member denial of every class
+        assertTrue(a.memberRefusal(java.util.ArrayList.class, "clear").contains("-java.util.List#clear"));
+        for (String bad : List.of("a.b.C#", "a.b.C#m#n", "#m", "a.b.C#m.n")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Allowlist.parse(bad));
+            assertTrue(e.getMessage().contains("member entry a.b.C#name"), e.getMessage());
+        }
+    }
+
+    @Test
+    void classNamesAsForNameTakesThem() {
+        Allowlist a = Allowlist.standard();
+        assertTrue(a.allowsClassName("java.util.ArrayList"));
+        assertTrue(a.allowsClassName("[Ljava.lang.String;"));
+        assertTrue(a.allowsClassName("[[I"));
+        assertFalse(a.allowsClassName("[Ljava.lang.Runtime;"));
+        assertFalse(a.allowsClassName("[Ljava.lang.String"));
+        assertFalse(a.allowsClassName("[Q"));
+        assertFalse(a.allowsClassName("java.lang.ProcessBuilder$Redirect"));
+    }
 }

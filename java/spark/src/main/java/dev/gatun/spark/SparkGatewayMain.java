@@ -36,13 +36,89 @@ public final class SparkGatewayMain {
     /** Appended to the info path to name the file that says why the gateway did not start. */
     public static final String ERROR_SUFFIX = ".error";
 
+    /** What PySpark needs beyond the standalone default (the audit, spec/security.md §4). */
+    static final List<String> PYSPARK_NEEDS = List.of(
+            "org.apache.spark.**", "scala.**",
+            "org.apache.hadoop.conf.**", "org.apache.hadoop.fs.**", "org.apache.hadoop.io.**",
+            "org.apache.hadoop.mapred.**", "org.apache.hadoop.mapreduce.**",
+            // SparkSession.builder probes for Hive by constructing one.
+            "org.apache.hadoop.hive.conf.HiveConf",
+            "java.sql.*", "java.time.**", "java.io.File",
+            // SparkContext.getSystemProperty and its temp-dir lookup; setSystemProperty (gated to
+            // spark.* keys); RDD.saveAsTextFile's codec and ml.tuning (gated to allowed classes).
+            "java.lang.System#getProperty", "java.lang.System#setProperty", "java.lang.Class#forName",
+            // SparkContext's temp dir and the text of captured JVM exceptions.
+            "org.apache.spark.util.Utils#getLocalDir", "org.apache.spark.util.Utils#createTempDir",
+            "org.apache.spark.util.Utils#exceptionString",
+            ArrowBatchCollector.class.getName(), ArrowBatchInbox.class.getName());
+
     /**
-     * What PySpark reaches: Spark and Scala, Hadoop (Hive and file-system configuration), java.sql
-     * dates and timestamps its converters build, and {@code java.io.File} (SparkContext resolves
-     * paths with it), on top of the standalone default, whose other denials (processes, class
-     * loading, reflection, System) still hold. Gatun's own helpers for PySpark's Arrow paths are
-     * allowed too: PySpark reaches them when Gatun is active.
+     * Known gadgets inside the admitted packages: each runs a process, exits the JVM, sets system
+     * properties, loads or defines classes by name, reflects, deserializes, compiles or interprets
+     * code. None is on a path PySpark takes. Class entries also cover the Scala companion
+     * ({@code Utils$}); member denials also cover overrides and forwarders in subclasses.
      */
+    static final List<String> GADGETS = List.of(
+            // Processes, exit and system properties.
+            "-scala.sys.**", "-scala.util.Properties", "-scala.util.PropertiesTrait",
+            "-org.apache.spark.util.Utils", "-org.apache.spark.network.util.JavaUtils",
+            "-org.apache.spark.deploy.**", "-org.apache.spark.launcher.**", "-org.apache.spark.api.r.**",
+            "-org.apache.spark.rdd.PipedRDD", "-org.apache.spark.rdd.RDD#pipe",
+            "-org.apache.spark.api.java.JavaRDDLike#pipe", "-org.apache.spark.SparkEnv#createPythonWorker",
+            "-org.apache.spark.api.python.PythonWorkerFactory", "-org.apache.spark.api.python.PythonGatewayServer",
+            "-org.apache.spark.udf.worker.**", "-org.apache.spark.TestUtils",
+            "-org.apache.spark.sql.execution.BaseScriptTransformationExec",
+            "-org.apache.spark.sql.execution.SparkScriptTransformationExec",
+            "-org.apache.spark.sql.hive.execution.HiveScriptTransformationExec",
+            "-org.apache.spark.sql.hive.thriftserver.**", "-org.apache.spark.util.SparkUncaughtExceptionHandler",
+            "-org.apache.spark.util.SignalUtils",
+            "-org.apache.hadoop.util.**", "-org.apache.hadoop.fs.FileUtil", "-org.apache.hadoop.fs.FsShell",
+            "-org.apache.hadoop.fs.shell.**", "-org.apache.hadoop.mapred.pipes.**", "-org.apache.hadoop.ha.**",
+            "-org.apache.hadoop.security.**", "-org.apache.hadoop.hive.ql.**", "-org.apache.hadoop.hive.common.**",
+            "-org.apache.hive.**",
+            // Class loading by name, class loaders, code that arrives as a jar or as source.
+            "-org.apache.spark.util.SparkClassUtils", "-org.apache.spark.util.SparkSerDeUtils",
+            "-org.apache.spark.util.SparkFileUtils", "-org.apache.spark.util.SparkTestUtils",
+            "-org.apache.spark.util.MavenUtils", "-org.apache.spark.util.DependencyUtils",
+            "-org.apache.spark.util.ClosureCleaner", "-org.apache.spark.util.IndylambdaScalaClosures",
+            "-org.apache.spark.util.ChildFirstURLClassLoader", "-org.apache.spark.util.MutableURLClassLoader",
+            "-org.apache.spark.util.ParentClassLoader", "-org.apache.spark.util.StubClassLoader",
+            "-org.apache.spark.executor.ExecutorClassLoader", "-org.apache.spark.sql.hive.client.**",
+            "-org.apache.spark.sql.catalyst.expressions.codegen.**", "-org.apache.spark.repl.**",
+            "-org.apache.spark.sql.execution.datasources.jdbc.DriverRegistry",
+            "-org.apache.spark.SparkContext#addJar", "-org.apache.spark.api.java.JavaSparkContext#addJar",
+            "-org.apache.hadoop.conf.Configuration#getClassByName",
+            "-org.apache.hadoop.conf.Configuration#getClassByNameOrNull",
+            "-org.apache.hadoop.conf.Configuration#getClasses",
+            "-org.apache.hadoop.conf.Configuration#getInstances",
+            "-org.apache.hadoop.conf.Configuration#getClassLoader",
+            "-org.apache.hadoop.conf.Configuration#setClassLoader",
+            // Reflection, interpreters and compilers (Scala's runtime universe, ToolBox, the REPL).
+            "-scala.reflect.runtime.**", "-scala.reflect.internal.**", "-scala.reflect.api.**",
+            "-scala.reflect.macros.**", "-scala.reflect.io.**", "-scala.reflect.reify.**",
+            "-scala.reflect.quasiquotes.**", "-scala.reflect.package", "-scala.tools.**",
+            "-scala.runtime.LambdaDeserializer", "-scala.runtime.LambdaDeserialize",
+            "-scala.runtime.StructuralCallSite", "-scala.runtime.MethodCache", "-scala.runtime.ScalaRunTime#ensureAccessible",
+            "-scala.compat.Platform",
+            // Deserializers and readers of files or URLs by name.
+            "-org.apache.spark.serializer.**", "-org.apache.hadoop.io.serializer.**",
+            "-org.apache.hadoop.io.ObjectWritable", "-org.apache.hadoop.io.WritableFactories",
+            "-scala.io.**", "-scala.xml.**",
+            "-java.io.FileInputStream", "-java.io.FileOutputStream", "-java.io.RandomAccessFile",
+            "-java.io.ObjectInputStream");
+
+    /**
+     * The standalone default widened to what PySpark reaches (the audit in spec/security.md §4):
+     * Spark and Scala, the Hadoop packages its API hands out (configuration, file system, I/O and
+     * the map-reduce formats), java.sql dates and timestamps, {@code java.io.File} (PySpark reads a
+     * temporary directory's path from one), per-method entries for what PySpark calls on classes
+     * that stay denied ({@code System.getProperty}, {@code System.setProperty} of {@code spark.*}
+     * keys, {@code Class.forName} of allowed classes, three methods of Spark's {@code Utils}), and
+     * Gatun's own helpers for PySpark's Arrow paths. Then {@link #GADGETS}: the process runners,
+     * class loaders, load-by-name helpers, reflection and deserialization utilities, compilers and
+     * shells inside those packages, denied. spec/security.md §3 says what the list still admits.
+     */
+    // Declared after the lists it joins: static fields initialize in order.
     public static final String DEFAULT_ALLOWLIST = String.join(",", sparkDefaults());
 
     private static List<String> sparkDefaults() {
@@ -52,10 +128,8 @@ public final class SparkGatewayMain {
                 entries.add(e);
             }
         }
-        entries.addAll(List.of("org.apache.spark.**", "scala.**", "org.apache.hadoop.**", "java.sql.*",
-                "java.time.**", "java.io.File", "-java.io.FileInputStream", "-java.io.FileOutputStream",
-                "-java.io.RandomAccessFile", "-java.io.ObjectInputStream",
-                ArrowBatchCollector.class.getName(), ArrowBatchInbox.class.getName()));
+        entries.addAll(PYSPARK_NEEDS);
+        entries.addAll(GADGETS);
         return entries;
     }
 
