@@ -25,11 +25,14 @@ VENV  := .venv
 VPY   := $(VENV)/bin/python
 STAMP := $(VENV)/.gatun-install.stamp
 
+# The one version of Gatun (Python, Java, Go); python/tests/test_version.py checks the others.
+VERSION  := $(shell cat VERSION)
 JAR      := python/gatun/jars/gatun-server.jar
-CORE_JAR := java/core/target/gatun-core-0.1.0-SNAPSHOT.jar
-SPARK_JAR := java/spark/target/gatun-spark-0.1.0-SNAPSHOT.jar
+CORE_JAR := java/core/target/gatun-core-$(VERSION).jar
+# The Spark driver's jar: gatun-spark with gatun-core and gatun-arrow's classes (classifier driver).
+SPARK_JAR := java/spark/target/gatun-spark-$(VERSION)-driver.jar
 # The Arrow data plane with Arrow itself, for the standalone server's class path.
-ARROW_JAR := java/arrow/target/gatun-arrow-0.1.0-SNAPSHOT-standalone.jar
+ARROW_JAR := java/arrow/target/gatun-arrow-$(VERSION)-standalone.jar
 
 # Batch mode, no download progress, no colours. jansi.noreset stops Debian's
 # Maven 3.8.7 from printing stray ANSI reset codes (it only works via MAVEN_OPTS).
@@ -44,7 +47,7 @@ MVN_TEST_LOG := -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
 # are listed too, so adding or deleting a file also triggers a rebuild.
 JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -path '*/src/main*' \) -print 2>/dev/null)
 # Everything that goes into the pip install (metadata + C extension).
-PY_BUILD_INPUTS := python/pyproject.toml python/setup.py \
+PY_BUILD_INPUTS := python/pyproject.toml python/setup.py VERSION \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
 .PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow bench-load clean
