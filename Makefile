@@ -79,6 +79,7 @@ test: venv
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-go
 	$(MAKE) --no-print-directory test-pyspark-doctests
+	$(MAKE) --no-print-directory test-dist
 
 # PySpark's own doctests, run over Gatun; fails on any failure the Py4J baseline did not have.
 PYSPARK_DOCTEST_MODULES ?= pyspark.sql.types pyspark.sql.classic.column pyspark.sql.classic.dataframe pyspark.sql.session pyspark.sql.functions.builtin pyspark.sql.pandas.conversion
@@ -143,3 +144,33 @@ clean:
 	rm -f python/gatun/_native*.so
 	find java -name target -type d -prune -exec rm -rf {} +
 	find python bench -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -rf dist
+
+# ---- Distribution (issue 15) ----------------------------------------------------------------
+#   make dist           - dist/gatun-VERSION.tar.gz and a manylinux wheel with the three jars and
+#                         the compiled C extension (built from the sdist, checked by auditwheel)
+#   make test-dist      - installs that wheel into a fresh venv with mvn, javac and gcc off PATH
+#                         and runs real calls through it (part of make test)
+#   make test-dist-pyspark - the same venv with gatun[pyspark,arrow], then the PySpark demo over Gatun
+.PHONY: dist test-dist test-dist-pyspark
+
+DIST := dist
+
+# The sdist carries the jars Maven built ($(JAR)); the wheel is built from the sdist (so the sdist
+# is proven to build), then auditwheel checks the extension's symbols against the manylinux
+# policies and gives it the oldest tag it honestly meets.
+dist: $(JAR) $(STAMP)
+	rm -rf $(DIST) python/build python/gatun.egg-info
+	$(VPY) -m build --outdir $(DIST)/raw python
+	PATH="$$PWD/$(VENV)/bin:$$PATH" $(VPY) -m auditwheel repair --wheel-dir $(DIST) $(DIST)/raw/gatun-$(VERSION)-*.whl
+	mv $(DIST)/raw/gatun-$(VERSION).tar.gz $(DIST)/
+	rm -rf $(DIST)/raw python/build python/gatun.egg-info
+	@ls -l $(DIST)
+
+test-dist: dist
+	GATUN_WHEEL="$$(echo $(DIST)/gatun-$(VERSION)-*.whl)" GATUN_SDIST=$(DIST)/gatun-$(VERSION).tar.gz \
+	  $(VPY) -m pytest python/tests/test_wheel_install.py -q -p no:cacheprovider
+
+test-dist-pyspark: dist
+	GATUN_WHEEL="$$(echo $(DIST)/gatun-$(VERSION)-*.whl)" GATUN_SDIST=$(DIST)/gatun-$(VERSION).tar.gz \
+	GATUN_DIST_PYSPARK=1 $(VPY) -m pytest python/tests/test_wheel_install.py -q -p no:cacheprovider
