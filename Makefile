@@ -174,3 +174,21 @@ test-dist: dist
 test-dist-pyspark: dist
 	GATUN_WHEEL="$$(echo $(DIST)/gatun-$(VERSION)-*.whl)" GATUN_SDIST=$(DIST)/gatun-$(VERSION).tar.gz \
 	GATUN_DIST_PYSPARK=1 $(VPY) -m pytest python/tests/test_wheel_install.py -q -p no:cacheprovider
+
+# `mvn install` of gatun-parent, gatun-core, gatun-arrow and gatun-spark (with their -sources and
+# -javadoc jars, and gatun-spark's -driver jar) into the local repository, a check of what was
+# installed (python/tests/test_maven_artifacts.py), then examples/maven-consumer, a project outside
+# this build that depends on them by coordinates, is built and run (~1-2 min).
+.PHONY: maven-install test-maven
+M2_REPO ?= $(HOME)/.m2/repository
+CONSUMER := examples/maven-consumer
+
+maven-install:
+	$(MVN) $(MVN_FLAGS) -q -f java/pom.xml -Dmaven.repo.local=$(M2_REPO) -DskipTests install
+
+test-maven: maven-install $(STAMP)
+	GATUN_M2_REPO=$(M2_REPO) $(VPY) -m pytest python/tests/test_maven_artifacts.py -q -p no:cacheprovider
+	cd $(CONSUMER) && $(MVN) $(MVN_FLAGS) -q -Dmaven.repo.local=$(M2_REPO) -Dgatun.version=$(VERSION) \
+	  clean package dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
+	java -cp "$(CONSUMER)/target/classes:$$(cat $(CONSUMER)/target/classpath.txt)" dev.gatun.example.App \
+	  | tee /dev/stderr | tail -n 1 | grep -qx OK
