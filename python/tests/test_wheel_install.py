@@ -135,6 +135,16 @@ def test_wheel_installs_and_calls_with_only_a_jre(jre_only, tmp_path):
     _pip(python, env, "--no-index", "--no-deps", WHEEL, cwd=tmp_path)
     out = _run(python, env, CALLS, cwd=tmp_path)
     assert out.startswith(f"OK {VERSION} {tmp_path}"), out
+    # The doctor finds everything needed, and names the extras as missing with the fixing command.
+    proc = subprocess.run([str(python), "-m", "gatun", "doctor"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    for name in ("gatun", "native", "gatun-server.jar", "gatun-arrow.jar", "gatun-spark.jar", "java", "server"):
+        assert any(line.split()[:2] == ["OK", name] for line in lines), (name, proc.stdout)
+    assert any(line.split()[:2] == ["SKIP", "pyspark"] for line in lines), proc.stdout
+    assert "fix: python -m pip install 'gatun[pyspark]'" in proc.stdout
+    assert "fix: python -m pip install 'gatun[arrow]'" in proc.stdout
 
 
 def test_sdist_builds_without_maven_or_a_jdk(tmp_path):
