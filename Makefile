@@ -110,8 +110,8 @@ test-python: venv
 
 test-go: venv
 	@if [ -f go/go.mod ]; then \
-	  echo "cd go && $(GO) vet ./... && $(GO) test ./..."; \
-	  cd go && GATUN_REQUIRE_JVM=1 $(GO) vet ./... && GATUN_REQUIRE_JVM=1 $(GO) test ./...; \
+	  echo "cd go && $(GO) vet ./... ./cmd/... && $(GO) test ./... ./cmd/..."; \
+	  cd go && GATUN_REQUIRE_JVM=1 $(GO) vet ./... ./cmd/... && GATUN_REQUIRE_JVM=1 $(GO) test ./... ./cmd/...; \
 	else \
 	  echo "go/go.mod not found: skipping Go tests"; \
 	fi
