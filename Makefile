@@ -192,3 +192,8 @@ test-maven: maven-install $(STAMP)
 	  clean package dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
 	java -cp "$(CONSUMER)/target/classes:$$(cat $(CONSUMER)/target/classpath.txt)" dev.gatun.example.App \
 	  | tee /dev/stderr | tail -n 1 | grep -qx OK
+
+# make set-version V=X.Y.Z: VERSION and its copies (poms, Go constant, go/cmd/go.mod, go.work).
+.PHONY: set-version
+set-version:
+	$(PYTHON) tools/set_version.py $(V)
