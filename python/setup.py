@@ -129,7 +129,7 @@ class BuildPyWithJar(build_py):
 
 class SdistWithJar(sdist):
     """The sdist carries the three jars (prebuilt: building from the sdist needs a C compiler but
-    no Maven or JDK) and a copy of VERSION, which lives at the repository root in a checkout."""
+    no Maven or JDK) and copies of VERSION and LICENSE, which live at the repository root."""
 
     def run(self) -> None:
         ensure_server_jar()
@@ -142,6 +142,13 @@ class SdistWithJar(sdist):
             os.unlink(dest)
         with open(dest, "w", encoding="ascii") as f:
             f.write(VERSION + "\n")
+        # The licence text (the repository's LICENSE); the wheel built from the sdist carries it too.
+        licence = HERE.parent / "LICENSE"
+        if licence.is_file():
+            dest = os.path.join(base_dir, "LICENSE")
+            if os.path.exists(dest):
+                os.unlink(dest)
+            shutil.copyfile(licence, dest)
 
 
 extra_compile_args = [] if sys.platform == "win32" else ["-Wall"]

@@ -107,6 +107,7 @@ def test_wheel_contents():
     assert any(n.startswith("gatun/_native.") and n.endswith(".so") for n in names)
     assert "gatun-pyspark.pth" in names
     assert not [n for n in names if n.endswith((".c", ".h"))]
+    assert any(n.startswith(f"gatun-{VERSION}.dist-info/") and n.endswith("LICENSE") for n in names), names
     assert "Provides-Extra: pyspark" in meta and "Provides-Extra: arrow" in meta
     assert "Requires-Dist: pyspark" in meta and "Requires-Dist: pyarrow" in meta
 
