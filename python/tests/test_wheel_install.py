@@ -43,7 +43,7 @@ def _machine_without_build_tools(bin_dir: Path, keep: tuple[str, ...] = ()) -> d
             continue
         for entry in os.scandir(d):
             name = entry.name
-            if (bin_dir / name).exists() or (_is_build_tool(name) and name not in keep):
+            if (bin_dir / name).is_symlink() or (_is_build_tool(name) and name not in keep):
                 continue
             if os.access(entry.path, os.X_OK) and not entry.is_dir():
                 (bin_dir / name).symlink_to(entry.path)
