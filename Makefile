@@ -25,11 +25,14 @@ VENV  := .venv
 VPY   := $(VENV)/bin/python
 STAMP := $(VENV)/.gatun-install.stamp
 
+# The one version of Gatun (Python, Java, Go); python/tests/test_version.py checks the others.
+VERSION  := $(shell cat VERSION)
 JAR      := python/gatun/jars/gatun-server.jar
-CORE_JAR := java/core/target/gatun-core-0.1.0-SNAPSHOT.jar
-SPARK_JAR := java/spark/target/gatun-spark-0.1.0-SNAPSHOT.jar
+CORE_JAR := java/core/target/gatun-core-$(VERSION).jar
+# The Spark driver's jar: gatun-spark with gatun-core and gatun-arrow's classes (classifier driver).
+SPARK_JAR := java/spark/target/gatun-spark-$(VERSION)-driver.jar
 # The Arrow data plane with Arrow itself, for the standalone server's class path.
-ARROW_JAR := java/arrow/target/gatun-arrow-0.1.0-SNAPSHOT-standalone.jar
+ARROW_JAR := java/arrow/target/gatun-arrow-$(VERSION)-standalone.jar
 
 # Batch mode, no download progress, no colours. jansi.noreset stops Debian's
 # Maven 3.8.7 from printing stray ANSI reset codes (it only works via MAVEN_OPTS).
@@ -44,7 +47,7 @@ MVN_TEST_LOG := -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
 # are listed too, so adding or deleting a file also triggers a rebuild.
 JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -path '*/src/main*' \) -print 2>/dev/null)
 # Everything that goes into the pip install (metadata + C extension).
-PY_BUILD_INPUTS := python/pyproject.toml python/setup.py \
+PY_BUILD_INPUTS := python/pyproject.toml python/setup.py VERSION \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
 .PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow bench-load clean
@@ -76,6 +79,7 @@ test: venv
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-go
 	$(MAKE) --no-print-directory test-pyspark-doctests
+	$(MAKE) --no-print-directory test-dist
 
 # PySpark's own doctests, run over Gatun; fails on any failure the Py4J baseline did not have.
 PYSPARK_DOCTEST_MODULES ?= pyspark.sql.types pyspark.sql.classic.column pyspark.sql.classic.dataframe pyspark.sql.session pyspark.sql.functions.builtin pyspark.sql.pandas.conversion
@@ -106,8 +110,8 @@ test-python: venv
 
 test-go: venv
 	@if [ -f go/go.mod ]; then \
-	  echo "cd go && $(GO) vet ./... && $(GO) test ./..."; \
-	  cd go && GATUN_REQUIRE_JVM=1 $(GO) vet ./... && GATUN_REQUIRE_JVM=1 $(GO) test ./...; \
+	  echo "cd go && $(GO) vet ./... ./cmd/... && $(GO) test ./... ./cmd/..."; \
+	  cd go && GATUN_REQUIRE_JVM=1 $(GO) vet ./... ./cmd/... && GATUN_REQUIRE_JVM=1 $(GO) test ./... ./cmd/...; \
 	else \
 	  echo "go/go.mod not found: skipping Go tests"; \
 	fi
@@ -140,3 +144,56 @@ clean:
 	rm -f python/gatun/_native*.so
 	find java -name target -type d -prune -exec rm -rf {} +
 	find python bench -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -rf dist
+
+# ---- Distribution (issue 15) ----------------------------------------------------------------
+#   make dist           - dist/gatun-VERSION.tar.gz and a manylinux wheel with the three jars and
+#                         the compiled C extension (built from the sdist, checked by auditwheel)
+#   make test-dist      - installs that wheel into a fresh venv with mvn, javac and gcc off PATH
+#                         and runs real calls through it (part of make test)
+#   make test-dist-pyspark - the same venv with gatun[pyspark,arrow], then the PySpark demo over Gatun
+.PHONY: dist test-dist test-dist-pyspark
+
+DIST := dist
+
+# The sdist carries the jars Maven built ($(JAR)); the wheel is built from the sdist (so the sdist
+# is proven to build), then auditwheel checks the extension's symbols against the manylinux
+# policies and gives it the oldest tag it honestly meets.
+dist: $(JAR) $(STAMP)
+	rm -rf $(DIST) python/build python/gatun.egg-info
+	$(VPY) -m build --outdir $(DIST)/raw python
+	PATH="$$PWD/$(VENV)/bin:$$PATH" $(VPY) -m auditwheel repair --wheel-dir $(DIST) $(DIST)/raw/gatun-$(VERSION)-*.whl
+	mv $(DIST)/raw/gatun-$(VERSION).tar.gz $(DIST)/
+	rm -rf $(DIST)/raw python/build python/gatun.egg-info
+	@ls -l $(DIST)
+
+test-dist: dist
+	GATUN_WHEEL="$$(echo $(DIST)/gatun-$(VERSION)-*.whl)" GATUN_SDIST=$(DIST)/gatun-$(VERSION).tar.gz \
+	  $(VPY) -m pytest python/tests/test_wheel_install.py -q -p no:cacheprovider
+
+test-dist-pyspark: dist
+	GATUN_WHEEL="$$(echo $(DIST)/gatun-$(VERSION)-*.whl)" GATUN_SDIST=$(DIST)/gatun-$(VERSION).tar.gz \
+	GATUN_DIST_PYSPARK=1 $(VPY) -m pytest python/tests/test_wheel_install.py -q -p no:cacheprovider
+
+# `mvn install` of gatun-parent, gatun-core, gatun-arrow and gatun-spark (with their -sources and
+# -javadoc jars, and gatun-spark's -driver jar) into the local repository, a check of what was
+# installed (python/tests/test_maven_artifacts.py), then examples/maven-consumer, a project outside
+# this build that depends on them by coordinates, is built and run (~1-2 min).
+.PHONY: maven-install test-maven
+M2_REPO ?= $(HOME)/.m2/repository
+CONSUMER := examples/maven-consumer
+
+maven-install:
+	$(MVN) $(MVN_FLAGS) -q -f java/pom.xml -Dmaven.repo.local=$(M2_REPO) -DskipTests install
+
+test-maven: maven-install $(STAMP)
+	GATUN_M2_REPO=$(M2_REPO) $(VPY) -m pytest python/tests/test_maven_artifacts.py -q -p no:cacheprovider
+	cd $(CONSUMER) && $(MVN) $(MVN_FLAGS) -q -Dmaven.repo.local=$(M2_REPO) -Dgatun.version=$(VERSION) \
+	  clean package dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
+	java -cp "$(CONSUMER)/target/classes:$$(cat $(CONSUMER)/target/classpath.txt)" dev.gatun.example.App \
+	  | tee /dev/stderr | tail -n 1 | grep -qx OK
+
+# make set-version V=X.Y.Z: VERSION and its copies (poms, Go constant, go/cmd/go.mod, go.work).
+.PHONY: set-version
+set-version:
+	$(PYTHON) tools/set_version.py $(V)

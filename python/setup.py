@@ -25,15 +25,28 @@ from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
 
 HERE = Path(__file__).resolve().parent
+
+
+def read_version() -> str:
+    """The one version of Gatun: VERSION at the repository root (a source checkout), or the copy
+    the sdist carries next to this file. The poms and the Go constant must agree
+    (tests/test_version.py)."""
+    for cand in (HERE.parent / "VERSION", HERE / "VERSION"):
+        if cand.is_file():
+            return cand.read_text(encoding="ascii").strip()
+    raise RuntimeError(f"gatun: no VERSION file at {HERE.parent} or {HERE}")
+
+
+VERSION = read_version()
 JAR_DEST = HERE / "gatun" / "jars" / "gatun-server.jar"
 JAVA_POM_REL = os.path.join("..", "java", "pom.xml")  # relative to setup.py
-BUILT_JAR = HERE.parent / "java" / "core" / "target" / "gatun-core-0.1.0-SNAPSHOT.jar"
-# The Spark driver's main class, with the core shaded in (see java/spark).
+BUILT_JAR = HERE.parent / "java" / "core" / "target" / f"gatun-core-{VERSION}.jar"
+# The Spark driver's main class, with the core shaded in (see java/spark: classifier `driver`).
 SPARK_JAR_DEST = HERE / "gatun" / "jars" / "gatun-spark.jar"
-BUILT_SPARK_JAR = HERE.parent / "java" / "spark" / "target" / "gatun-spark-0.1.0-SNAPSHOT.jar"
+BUILT_SPARK_JAR = HERE.parent / "java" / "spark" / "target" / f"gatun-spark-{VERSION}-driver.jar"
 # The Arrow data plane with Arrow itself, put on the standalone server's class path (see java/arrow).
 ARROW_JAR_DEST = HERE / "gatun" / "jars" / "gatun-arrow.jar"
-BUILT_ARROW_JAR = HERE.parent / "java" / "arrow" / "target" / "gatun-arrow-0.1.0-SNAPSHOT-standalone.jar"
+BUILT_ARROW_JAR = HERE.parent / "java" / "arrow" / "target" / f"gatun-arrow-{VERSION}-standalone.jar"
 
 
 PTH_NAME = "gatun-pyspark.pth"
@@ -67,7 +80,7 @@ def ensure_server_jar() -> None:
             f"it is missing and the Java sources ({(HERE / JAVA_POM_REL).resolve()}) "
             "are not available to build it. Build the jar with "
             "`mvn -f java/pom.xml -DskipTests package` and copy "
-            "java/core/target/gatun-core-0.1.0-SNAPSHOT.jar to python/gatun/jars/gatun-server.jar."
+            f"java/core/target/gatun-core-{VERSION}.jar to python/gatun/jars/gatun-server.jar."
         )
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -115,14 +128,33 @@ class BuildPyWithJar(build_py):
 
 
 class SdistWithJar(sdist):
+    """The sdist carries the three jars (prebuilt: building from the sdist needs a C compiler but
+    no Maven or JDK) and copies of VERSION and LICENSE, which live at the repository root."""
+
     def run(self) -> None:
         ensure_server_jar()
         super().run()
+
+    def make_release_tree(self, base_dir, files) -> None:
+        super().make_release_tree(base_dir, files)
+        dest = os.path.join(base_dir, "VERSION")
+        if os.path.exists(dest):
+            os.unlink(dest)
+        with open(dest, "w", encoding="ascii") as f:
+            f.write(VERSION + "\n")
+        # The licence text (the repository's LICENSE); the wheel built from the sdist carries it too.
+        licence = HERE.parent / "LICENSE"
+        if licence.is_file():
+            dest = os.path.join(base_dir, "LICENSE")
+            if os.path.exists(dest):
+                os.unlink(dest)
+            shutil.copyfile(licence, dest)
 
 
 extra_compile_args = [] if sys.platform == "win32" else ["-Wall"]
 
 setup(
+    version=VERSION,
     ext_modules=[
         Extension(
             "gatun._native",

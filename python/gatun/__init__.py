@@ -23,4 +23,17 @@ __all__ = [
     "java_import", "is_instance_of", "get_field", "set_field", "GatunError", "GatunConnectionError",
     "GatunProtocolError", "GatunRequestError", "NotAllowedError", "LimitError", "JavaException",
 ]
-__version__ = "0.1.0"
+
+
+def _version() -> str:
+    # The installed distribution's version, which setup.py reads from VERSION (the one source).
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("gatun")
+    except PackageNotFoundError:  # run from a source tree without installing
+        from pathlib import Path
+        f = Path(__file__).resolve().parents[2] / "VERSION"
+        return f.read_text(encoding="ascii").strip() if f.is_file() else "0+unknown"
+
+
+__version__ = _version()

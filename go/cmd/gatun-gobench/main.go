@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gatun-project/gatun/go/internal/gobench"
+	"github.com/gatun-project/gatun/go/cmd/internal/gobench"
 )
 
 func main() {

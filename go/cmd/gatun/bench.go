@@ -14,9 +14,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gatun-project/gatun/go/internal/gobench"
+	"github.com/gatun-project/gatun/go/cmd/internal/gobench"
+	"github.com/gatun-project/gatun/go/cmd/internal/report"
 	"github.com/gatun-project/gatun/go/internal/locate"
-	"github.com/gatun-project/gatun/go/internal/report"
 )
 
 // findJar resolves the server jar with a helpful error.

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatun-project/gatun/go/internal/doctor"
+	"github.com/gatun-project/gatun/go/cmd/internal/doctor"
+	"github.com/gatun-project/gatun/go/cmd/internal/serve"
 	"github.com/gatun-project/gatun/go/internal/locate"
-	"github.com/gatun-project/gatun/go/internal/serve"
 )
 
 func runDoctor(ctx context.Context, e *env, args []string) error {

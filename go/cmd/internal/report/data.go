@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/gatun-project/gatun/go/internal/gobench"
+	"github.com/gatun-project/gatun/go/cmd/internal/gobench"
 )
 
 // File names inside the results directory.
