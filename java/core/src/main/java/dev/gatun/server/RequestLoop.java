@@ -311,7 +311,13 @@ final class RequestLoop implements RequestHandler {
 
     @Override
     public void resolveClass(String name) {
-        Class<?> c = session.server().findClass(name);
+        Class<?> c;
+        try {
+            c = session.server().findClass(name);
+        } catch (InterruptedException e) {
+            returnThrow(e); // CANCEL, answered like any interrupted call (§7)
+            return;
+        }
         if (c == null) {
             returnValue(null);
             return;

@@ -157,7 +157,13 @@ final class Session implements ValueDecoder {
         }
         Class<?>[] types = new Class<?>[interfaces.length];
         for (int i = 0; i < types.length; i++) {
-            Class<?> c = server.findClass(interfaces[i]);
+            Class<?> c;
+            try {
+                c = server.findClass(interfaces[i]);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // the request's end clears it
+                throw new GatunException(ErrorCode.BAD_ARGUMENT, e.getMessage());
+            }
             if (c == null) {
                 throw new GatunException(ErrorCode.NO_SUCH_CLASS, "no such interface: " + interfaces[i]);
             }

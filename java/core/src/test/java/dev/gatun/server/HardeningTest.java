@@ -1,0 +1,99 @@
+package dev.gatun.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gatun.server.LocalChannel.Reply;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Test;
+
+/** The holes of issue 13, each against a real server and a real client over real shared memory. */
+class HardeningTest {
+
+    /** Counts the lookups RESOLVE_CLASS makes for names under {@code probe.}; parks in those under {@code slow.} until interrupted. */
+    static final class ProbeLoader extends ClassLoader {
+        final AtomicInteger lookups = new AtomicInteger();
+        final CountDownLatch slowEntered = new CountDownLatch(1);
+
+        ProbeLoader() {
+            super(HardeningTest.class.getClassLoader());
+        }
+
+        @Override
+        protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+            if (name.startsWith("probe.")) {
+                lookups.incrementAndGet();
+                throw new ClassNotFoundException(name);
+            }
+            if (name.startsWith("slow.")) {
+                slowEntered.countDown();
+                while (!Thread.currentThread().isInterrupted()) {
+                    LockSupport.park(this); // an interrupt unparks and stays set
+                }
+                throw new ClassNotFoundException(name);
+            }
+            return super.loadClass(name, resolve);
+        }
+    }
+
+    @Test
+    void resolveClassRefusesNamesOverTheBound() throws Exception {
+        try (GatunServer server = GatunServer.builder().build().start();
+                LocalClient c = LocalClient.open(server.connectionInfo());
+                LocalChannel ch = c.channel()) {
+            for (int parts : new int[] {8_000, 40_000}) {
+                long start = System.nanoTime();
+                Reply r = ch.resolveClass("a" + ".a".repeat(parts - 1));
+                long millis = (System.nanoTime() - start) / 1_000_000;
+                assertEquals(ErrorCode.BAD_ARGUMENT, r.code(), String.valueOf(r));
+                assertTrue(r.message().contains("maximum of " + GatunServer.MAX_CLASS_NAME_BYTES), r.message());
+                System.out.println("RESOLVE_CLASS of " + parts + " parts: refused in " + millis + " ms");
+            }
+            String longest = "a" + ".a".repeat((GatunServer.MAX_CLASS_NAME_BYTES - 1) / 2);
+            assertNull(ch.resolveClass(longest).value()); // at the bound: looked up, not refused
+            assertEquals("java.util.Map$Entry", ch.cls("java.util.Map.Entry").name());
+        }
+    }
+
+    @Test
+    void resolveClassMakesABoundedNumberOfLookups() throws Exception {
+        ProbeLoader loader = new ProbeLoader();
+        try (GatunServer server = GatunServer.builder().classLoader(loader).build().start();
+                LocalClient c = LocalClient.open(server.connectionInfo());
+                LocalChannel ch = c.channel()) {
+            String name = "probe" + ".a".repeat(500); // 1,005 bytes: under the bound
+            long start = System.nanoTime();
+            assertNull(ch.resolveClass(name).value());
+            System.out.println("RESOLVE_CLASS of 501 parts (1,005 bytes): " + loader.lookups.get() + " lookups in "
+                    + (System.nanoTime() - start) / 1_000_000 + " ms");
+            assertEquals(GatunServer.MAX_NESTING_TRIES + 1, loader.lookups.get());
+        }
+    }
+
+    @Test
+    void cancelReachesResolveClass() throws Exception {
+        ProbeLoader loader = new ProbeLoader();
+        try (GatunServer server = GatunServer.builder().classLoader(loader).build().start();
+                LocalClient c = LocalClient.open(server.connectionInfo());
+                LocalChannel ch = c.channel()) {
+            Thread canceller = new Thread(() -> {
+                try {
+                    loader.slowEntered.await();
+                    c.control(1, ch.id);
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            canceller.start();
+            Reply r = ch.resolveClass("slow.a.b.c.d");
+            canceller.join();
+            assertEquals(FrameType.THROW, r.type(), String.valueOf(r));
+            assertEquals("java.lang.InterruptedException", r.className());
+            assertEquals(2, ch.call(ch.cls("java.lang.Math"), "max", 1, 2).value()); // the channel goes on
+        }
+    }
+}
