@@ -105,7 +105,9 @@ class GatunLauncher:
     channel's shared-memory region. `jvm_args` go to `java` before the main class; `classpath` adds
     jars or directories the server can reach (subject to `allowlist`). `warm_up` is how many requests
     the server makes to itself at start so that its request path is compiled before ours arrive
-    (default: the server's, 30,000; 0 turns it off).
+    (default: the server's, 30,000; 0 turns it off). `allow_shutdown` lets any client that holds the
+    token stop the server (control SHUTDOWN); it is off by default, because the launcher needs no such
+    power: `stop()` (and `GatunClient.close()`) end the JVM by closing its stdin.
     """
 
     def __init__(
@@ -116,7 +118,7 @@ class GatunLauncher:
         classpath: Sequence[str] = (),
         allowlist: str | Sequence[str] | None = None,
         max_message_bytes: int | str | None = None,
-        allow_shutdown: bool = True,
+        allow_shutdown: bool = False,
         warm_up: int | None = None,
     ):
         if socket_path is not None and os.path.basename(socket_path) != "gatun.sock":

@@ -574,6 +574,32 @@ public final class GatunServer implements AutoCloseable {
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "sending refusal", e);
         }
+        drainAndClose(c);
+    }
+
+    /** What a refused client may still send before it reads the refusal and closes (its hello is 56 bytes). */
+    private static final int MAX_DRAIN_BYTES = 64 * 1024;
+
+    /**
+     * Closing a Unix socket with unread bytes resets the connection: the client then reads
+     * ECONNRESET instead of EOF after the refusal, or fails with EPIPE writing the rest of its hello
+     * before it reads the refusal at all. So: EOF to the client first, then read and drop what it
+     * still sends until it closes. Bounded in bytes here and in time by the hand-shake timeout,
+     * which closes the connection under this read.
+     */
+    private static void drainAndClose(SocketChannel c) {
+        try {
+            c.shutdownOutput();
+            ByteBuffer sink = ByteBuffer.allocate(512);
+            for (int drained = 0; drained < MAX_DRAIN_BYTES; drained += sink.position()) {
+                sink.clear();
+                if (c.read(sink) < 0) {
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "draining a refused connection: " + e);
+        }
         closeQuietly(c);
     }
 

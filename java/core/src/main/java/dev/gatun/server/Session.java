@@ -101,6 +101,8 @@ final class Session implements ValueDecoder {
         pool.close();
         for (RequestLoop channel : new ArrayList<>(channels.values())) {
             channel.close();
+            // A killed client's call would otherwise run to its end for nobody, holding its thread.
+            channel.cancel();
         }
         channels.clear();
         try {

@@ -96,4 +96,45 @@ class HardeningTest {
             assertEquals(2, ch.call(ch.cls("java.lang.Math"), "max", 1, 2).value()); // the channel goes on
         }
     }
+
+    @Test
+    void aKilledClientsRunningCallIsInterrupted() throws Exception {
+        try (GatunServer server = GatunServer.builder().allowlist(Allowlist.parse("default,dev.gatun.fixtures.**"))
+                .build().start()) {
+            LocalClient c = LocalClient.open(server.connectionInfo());
+            LocalChannel ch = c.channel();
+            Thread caller = new Thread(() -> {
+                try {
+                    ch.call(ch.cls("dev.gatun.fixtures.Blocking"), "sleepTenMinutes");
+                } catch (java.io.IOException e) {
+                    // expected: the client's sockets close under it
+                }
+            });
+            caller.start();
+            assertTrue(dev.gatun.fixtures.Blocking.STARTED.await(30, TimeUnit.SECONDS));
+            Thread runner = dev.gatun.fixtures.Blocking.runner;
+            // What the kernel does when the client process dies: every socket of it closes.
+            c.close();
+            ch.close();
+            runner.join(30_000);
+            assertTrue(!runner.isAlive(), "the channel thread is still running the dead client's call");
+            caller.join(30_000);
+        }
+    }
+
+    @Test
+    void aRefusedClientReadsTheReasonThenEndOfFile() throws Exception {
+        try (GatunServer server = GatunServer.builder().build().start()) {
+            byte[] token = java.util.HexFormat.of().parseHex(server.connectionInfo().token());
+            byte[] hello = LocalClient.hello(2, token, new byte[16]);
+            hello[4] = 9; // version 9: refused after the first 8 bytes, 48 left unread
+            try (java.nio.channels.SocketChannel s = LocalClient.connect(server.socketPath(), hello)) {
+                LocalClient.Refusal r = LocalClient.status(s);
+                assertEquals(GatunServer.UNSUPPORTED_VERSION, r.status());
+                assertTrue(r.message().contains("version 9"), r.message());
+                // EOF, not "Connection reset by peer".
+                assertEquals(-1, s.read(java.nio.ByteBuffer.allocate(1)));
+            }
+        }
+    }
 }
