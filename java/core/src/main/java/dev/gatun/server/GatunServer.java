@@ -52,6 +52,19 @@ public final class GatunServer implements AutoCloseable {
     public static final long DEFAULT_REGION_BYTES = 4L * 1024 * 1024;
     public static final long DEFAULT_MAX_MESSAGE_BYTES = 2_147_483_000L;
     static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+    /**
+     * The stack of a connection's thread, which becomes the channel's thread: nested callbacks
+     * (§5.1) take about 3-5 KB of it per level, so the default 1 MB overflowed at 200-400 levels,
+     * well before a client runs out of its own stack (CPython, with its recursion limit raised,
+     * crashes on its C stack between 6,000 and 8,000 levels). Reserved address space: only the
+     * pages a deep nesting touches take memory.
+     */
+    static final long DEFAULT_CONNECTION_STACK_BYTES = 128L * 1024 * 1024;
+    /**
+     * The stack one level of nested callbacks may take, with a wide margin over the measured 3-5 KB,
+     * so that the depth limit ({@link #maxCallbackDepth()}) is reached before the stack overflows.
+     */
+    static final long STACK_BYTES_PER_CALLBACK = 16 * 1024;
 
     private static final System.Logger LOG = System.getLogger(GatunServer.class.getName());
     private static final byte[] MAGIC = {'G', 'A', 'T', 'N'};
@@ -79,6 +92,8 @@ public final class GatunServer implements AutoCloseable {
     private volatile CompletableFuture<Integer> warmUp = CompletableFuture.completedFuture(0);
     private final long regionBytes;
     private final long maxMessageBytes;
+    private final long maxSessionBytes;
+    private final long connectionStackBytes;
     private final byte[] token;
     private final boolean allowShutdown;
     private final ClassLoader classLoader;
@@ -104,6 +119,8 @@ public final class GatunServer implements AutoCloseable {
         this.warmUpRequests = b.warmUpRequests;
         this.regionBytes = b.regionBytes;
         this.maxMessageBytes = b.maxMessageBytes;
+        this.maxSessionBytes = b.maxSessionBytes > 0 ? b.maxSessionBytes : b.maxMessageBytes;
+        this.connectionStackBytes = b.connectionStackBytes;
         this.allowShutdown = b.allowShutdown;
         this.classLoader = b.classLoader != null ? b.classLoader : defaultClassLoader();
         this.invoker = new Invoker(allowlist);
@@ -137,6 +154,8 @@ public final class GatunServer implements AutoCloseable {
         private Allowlist allowlist = Allowlist.standard();
         private long regionBytes = DEFAULT_REGION_BYTES;
         private long maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+        private long maxSessionBytes;
+        private long connectionStackBytes = DEFAULT_CONNECTION_STACK_BYTES;
         private byte[] token;
         private boolean allowShutdown;
         private ClassLoader classLoader;
@@ -168,6 +187,26 @@ public final class GatunServer implements AutoCloseable {
         public Builder maxMessageBytes(long bytes) {
             checkMaxMessageBytes(bytes);
             this.maxMessageBytes = bytes;
+            return this;
+        }
+
+        /**
+         * The largest total of the chunked messages one session may be receiving at once, over all
+         * its channels (protocol §4.3); 0, the default, means the max message bytes: one client
+         * cannot make the server hold more than one largest message at a time.
+         */
+        public Builder maxSessionBytes(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("max session bytes must be 0 (the max message bytes) or more, not "
+                        + bytes);
+            }
+            this.maxSessionBytes = bytes;
+            return this;
+        }
+
+        /** The stack size of connection (and so channel) threads; tests use small ones to reach the depth limit. */
+        Builder connectionStackBytes(long bytes) {
+            this.connectionStackBytes = bytes;
             return this;
         }
 
@@ -406,6 +445,15 @@ public final class GatunServer implements AutoCloseable {
         return classLoader;
     }
 
+    long maxSessionBytes() {
+        return maxSessionBytes;
+    }
+
+    /** How deep callbacks may nest on a channel thread before the server refuses the next one (§5.1). */
+    int maxCallbackDepth() {
+        return (int) Math.max(1, connectionStackBytes / STACK_BYTES_PER_CALLBACK);
+    }
+
     SecureRandom random() {
         return random;
     }
@@ -482,7 +530,9 @@ public final class GatunServer implements AutoCloseable {
                 }
                 return;
             }
-            daemon(() -> serveConnection(connection), "gatun-handshake").start();
+            Thread t = new Thread(null, () -> serveConnection(connection), "gatun-handshake", connectionStackBytes);
+            t.setDaemon(true);
+            t.start();
         }
     }
 
@@ -662,7 +712,9 @@ public final class GatunServer implements AutoCloseable {
         } finally {
             Files.deleteIfExists(file);
         }
-        return new RequestLoop(session, id, new Channel(region, connection, true, maxMessageBytes));
+        Channel channel = new Channel(region, connection, true, maxMessageBytes);
+        channel.budget(session);
+        return new RequestLoop(session, id, channel);
     }
 
     /** Reads the control connection until CLOSE, SHUTDOWN or EOF; then the session ends (§1.3). */

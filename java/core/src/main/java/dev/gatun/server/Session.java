@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * One client's session (protocol §1.1, §6): its objects, class ids, callback proxies, channels and
  * callback pool. Opened by the control connection and ended when that connection closes.
  */
-final class Session implements ValueDecoder {
+final class Session implements ValueDecoder, Channel.Budget {
     private static final System.Logger LOG = System.getLogger(Session.class.getName());
 
     private final GatunServer server;
@@ -27,6 +27,8 @@ final class Session implements ValueDecoder {
     private final ConcurrentHashMap<Long, Object> callbacks = new ConcurrentHashMap<>();
     private final AtomicInteger nextChannelId = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Bytes of the chunked messages the session's channels are receiving or just received (§4.3). */
+    private final java.util.concurrent.atomic.AtomicLong receiving = new java.util.concurrent.atomic.AtomicLong();
 
     Session(GatunServer server, byte[] id, SocketChannel control) {
         this.server = server;
@@ -133,6 +135,33 @@ final class Session implements ValueDecoder {
                 pool.offer(channel);
             }
         }
+    }
+
+    // Channel.Budget: what the session's channels may hold of messages they receive in chunks.
+
+    @Override
+    public boolean reserve(long bytes) {
+        long max = server.maxSessionBytes();
+        while (true) {
+            long now = receiving.get();
+            if (bytes > max - now) {
+                return false;
+            }
+            if (receiving.compareAndSet(now, now + bytes)) {
+                return true;
+            }
+        }
+    }
+
+    @Override
+    public void release(long bytes) {
+        receiving.addAndGet(-bytes);
+    }
+
+    @Override
+    public String describe() {
+        return receiving.get() + " bytes are being received already, the maximum is " + server.maxSessionBytes()
+                + " (--max-session-bytes)";
     }
 
     // ValueDecoder: what handles, class ids and callbacks in a request's values mean in this session.

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gatun.server.LocalChannel.Reply;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -135,6 +136,122 @@ class HardeningTest {
                 // EOF, not "Connection reset by peer".
                 assertEquals(-1, s.read(java.nio.ByteBuffer.allocate(1)));
             }
+        }
+    }
+
+    /** A first chunk claiming {@code total}, with {@code length} bytes of payload, sent as is. */
+    static void firstChunk(LocalChannel ch, int type, int length, long total) throws java.io.IOException {
+        ch.channel.sendRaw(type, FrameType.FLAG_MORE, length, total);
+    }
+
+    @Test
+    void theClaimedTotalIsNotAllocatedUpFront() throws Exception {
+        try (ChildServer server = ChildServer.start(List.of("-Xmx64m"));
+                LocalClient c = LocalClient.open(server.info)) {
+            try (LocalChannel liar = c.channel()) {
+                firstChunk(liar, FrameType.CALL, 1000, 2_000_000_000L); // 2 GB claimed, 1,000 bytes sent
+                assertEquals(FrameType.CONTINUE, liar.channel.receive()); // not an OutOfMemoryError
+            }
+            try (LocalChannel ch = c.channel()) {
+                assertEquals(2, ch.call(ch.cls("java.lang.Math"), "max", 1, 2).value());
+            }
+            assertTrue(server.process.isAlive());
+        }
+    }
+
+    @Test
+    void runningOutOfHeapMidMessageIsALimitErrorAndTheChannelGoesOn() throws Exception {
+        try (ChildServer server = ChildServer.start(List.of("-Xmx64m"));
+                LocalClient c = LocalClient.open(server.info);
+                LocalChannel ch = c.channel()) {
+            ClientValues.ClassRef sb = ch.cls("java.lang.StringBuilder");
+            Reply r = ch.newObject(sb, "y".repeat(100_000_000)); // 100 MB into a 64 MB heap
+            assertEquals(ErrorCode.LIMIT, r.code(), String.valueOf(r));
+            assertTrue(r.message().contains("no memory"), r.message());
+            assertEquals(3, ch.call(ch.newObject(sb, "abc").ref(), "length").value());
+        }
+    }
+
+    @Test
+    void aSessionMayReceiveOnlySoMuchAtOnce() throws Exception {
+        try (GatunServer server = GatunServer.builder().regionBytes(64 * 1024).maxSessionBytes(1_000_000).build().start();
+                LocalClient c = LocalClient.open(server.connectionInfo())) {
+            LocalChannel first = c.channel();
+            firstChunk(first, FrameType.CALL, 1000, 800_000);
+            assertEquals(FrameType.CONTINUE, first.channel.receive());
+            try (LocalChannel second = c.channel()) {
+                ClientValues.ClassRef sb = second.cls("java.lang.StringBuilder");
+                Reply r = second.newObject(sb, "y".repeat(300_000));
+                assertEquals(ErrorCode.LIMIT, r.code(), String.valueOf(r));
+                assertTrue(r.message().contains("--max-session-bytes"), r.message());
+                Session session = server.sessions().iterator().next();
+                first.close(); // its half message is dropped, and what it counted with it
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                while (session.channelCount() > 1 && System.nanoTime() < deadline) {
+                    LockSupport.parkNanos(1_000_000);
+                }
+                assertEquals(FrameType.RETURN, second.newObject(sb, "y".repeat(300_000)).type());
+            }
+        }
+    }
+
+    /**
+     * Nests {@code levels} callbacks (Optional.of(n).map(callback).get(), the callback doing the same
+     * with n - 1) from a client thread with room for it; returns the top-level reply.
+     */
+    static Reply nest(LocalChannel ch, int levels) throws Exception {
+        ClientValues.ClassRef optional = ch.cls("java.util.Optional");
+        ClientValues.CallbackRef function = new ClientValues.CallbackRef(1, List.of("java.util.function.Function"));
+        ch.onCallback((c, id, method, args) -> {
+            int n = (Integer) args[0];
+            if (n == 0) {
+                return "bottom";
+            }
+            Reply r = c.call(c.call(optional, "of", n - 1).ref(), "map", function);
+            if (r.type() != FrameType.RETURN) { // hand the Java exception back up as itself
+                throw new LocalChannel.CallbackFailure(r.throwable(), "Nested", "");
+            }
+            return c.call(r.ref(), "get").value();
+        });
+        Reply[] top = new Reply[1];
+        Exception[] failure = new Exception[1];
+        Thread deep = new Thread(null, () -> {
+            try {
+                Reply mapped = ch.call(ch.call(optional, "of", levels).ref(), "map", function);
+                top[0] = mapped.type() == FrameType.RETURN ? ch.call(mapped.ref(), "get") : mapped;
+            } catch (Exception e) {
+                failure[0] = e;
+            }
+        }, "deep-client", 512L * 1024 * 1024);
+        deep.start();
+        deep.join();
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+        return top[0];
+    }
+
+    @Test
+    void callbacksNestDeeperThanAOneMegabyteStackAllowed() throws Exception {
+        try (GatunServer server = GatunServer.builder().build().start();
+                LocalClient c = LocalClient.open(server.connectionInfo());
+                LocalChannel ch = c.channel()) {
+            assertEquals("bottom", nest(ch, 3_000).value()); // a 1 MB channel thread overflowed at 200-400
+        }
+    }
+
+    @Test
+    void beyondTheDepthLimitACallbackIsRefusedAndTheChannelGoesOn() throws Exception {
+        try (GatunServer server = GatunServer.builder().connectionStackBytes(1024 * 1024).build().start();
+                LocalClient c = LocalClient.open(server.connectionInfo());
+                LocalChannel ch = c.channel()) {
+            int max = server.maxCallbackDepth();
+            assertEquals(64, max);
+            assertEquals("bottom", nest(ch, max - 1).value());
+            Reply r = nest(ch, 5_000);
+            assertEquals(FrameType.THROW, r.type(), String.valueOf(r));
+            assertTrue(r.stack().contains("callbacks nested " + max + " deep"), r.stack());
+            assertEquals(2, ch.call(ch.cls("java.lang.Math"), "max", 1, 2).value());
         }
     }
 }
