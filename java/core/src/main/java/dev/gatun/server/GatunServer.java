@@ -307,12 +307,59 @@ public final class GatunServer implements AutoCloseable {
         Path devShm = Path.of("/dev/shm");
         if (Files.isDirectory(devShm) && Files.isWritable(devShm)) {
             try {
-                return Files.createTempDirectory(devShm, "gatun-", DIR_0700);
+                sweepDeadDirs(devShm);
+                return Files.createTempDirectory(devShm, SHM_PREFIX + ProcessHandle.current().pid() + "-", DIR_0700);
             } catch (IOException e) {
                 LOG.log(System.Logger.Level.INFO, "cannot use /dev/shm, regions go to " + socketDir + ": " + e);
             }
         }
         return socketDir;
+    }
+
+    /**
+     * What Gatun makes in {@code /dev/shm}: {@code gatun-PID-*} (a server's regions, unlinked once
+     * mapped) and {@code gatun-arrow-PID-*} (an Arrow arena until the client maps it). The PID is the
+     * process that made it, so that what a killed process left can be told from what lives.
+     */
+    static final String SHM_PREFIX = "gatun-";
+    private static final java.util.regex.Pattern SHM_DIR =
+            java.util.regex.Pattern.compile("gatun-(?:arrow-)?([0-9]+)-.+");
+
+    /**
+     * Removes the directories of dead processes from {@code shm} (a server killed with SIGKILL
+     * cannot remove its own): those whose PID runs no process, or a process that started after the
+     * directory last changed (the PID was reused). Only this user's directories; a directory of a
+     * live process is never touched.
+     */
+    static int sweepDeadDirs(Path shm) {
+        int removed = 0;
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(shm, SHM_PREFIX + "*")) {
+            Object me = Files.getAttribute(Path.of("/proc/self"), "unix:uid"); // this process's user
+            for (Path dir : entries) {
+                java.util.regex.Matcher m = SHM_DIR.matcher(dir.getFileName().toString());
+                if (!m.matches() || !Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        || !me.equals(Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
+                    continue;
+                }
+                if (isDead(Long.parseLong(m.group(1)), Files.getLastModifiedTime(dir).toInstant())) {
+                    deleteTree(dir);
+                    removed += Files.exists(dir) ? 0 : 1;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "sweeping " + shm + ": " + e);
+        }
+        return removed;
+    }
+
+    private static boolean isDead(long pid, java.time.Instant lastChanged) {
+        java.util.Optional<ProcessHandle> process = ProcessHandle.of(pid);
+        if (process.isEmpty() || !process.get().isAlive()) {
+            return true;
+        }
+        java.util.Optional<java.time.Instant> started = process.get().info().startInstant();
+        // Start times are rounded to clock ticks: a second's margin keeps a live maker's directory.
+        return started.isPresent() && started.get().isAfter(lastChanged.plusSeconds(1));
     }
 
     private void removeStaleSocket() throws IOException {
@@ -429,6 +476,22 @@ public final class GatunServer implements AutoCloseable {
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "deleting " + p, e);
         }
+    }
+
+    /**
+     * Ties {@code resource} to the session whose request the calling thread is executing: it is
+     * closed when that session ends, and so when the server stops. Returns what unties it again
+     * (call it when the resource is closed first, so that the session does not keep it). Outside
+     * any request (a library used by JVM code) nothing is tied and the returned action does nothing.
+     * The Arrow data plane ties its shared-memory arenas this way, so that a client that made one and
+     * went away leaves nothing in {@code /dev/shm}.
+     */
+    public static Runnable closeWithSession(AutoCloseable resource) {
+        RequestLoop current = RequestLoop.current();
+        if (current == null) {
+            return () -> { };
+        }
+        return current.session().own(resource);
     }
 
     // Package-private for sessions, request loops and tests.

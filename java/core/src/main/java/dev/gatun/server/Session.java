@@ -25,6 +25,8 @@ final class Session implements ValueDecoder, Channel.Budget {
     private final ExecutionTime executionTime = new ExecutionTime();
     private final ConcurrentHashMap<Integer, RequestLoop> channels = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Object> callbacks = new ConcurrentHashMap<>();
+    /** Resources closed with the session ({@link GatunServer#closeWithSession}). */
+    private final java.util.Set<AutoCloseable> owned = ConcurrentHashMap.newKeySet();
     private final AtomicInteger nextChannelId = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Bytes of the chunked messages the session's channels are receiving or just received (§4.3). */
@@ -76,6 +78,23 @@ final class Session implements ValueDecoder, Channel.Budget {
         return true;
     }
 
+    /** Closes {@code resource} when the session ends; the returned action forgets it. */
+    Runnable own(AutoCloseable resource) {
+        owned.add(resource);
+        if (closed.get() && owned.remove(resource)) {
+            closeOwned(resource); // the session ended meanwhile
+        }
+        return () -> owned.remove(resource);
+    }
+
+    private static void closeOwned(AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception | LinkageError e) {
+            LOG.log(System.Logger.Level.WARNING, "closing " + resource + " at the end of its session failed", e);
+        }
+    }
+
     void channelEnded(RequestLoop channel) {
         channels.remove(channel.id());
     }
@@ -111,6 +130,11 @@ final class Session implements ValueDecoder, Channel.Budget {
             control.close();
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "closing control connection", e);
+        }
+        for (AutoCloseable resource : new ArrayList<>(owned)) {
+            if (owned.remove(resource)) {
+                closeOwned(resource);
+            }
         }
         registry.clear();
         classes.clear();

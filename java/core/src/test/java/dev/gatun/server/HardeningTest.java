@@ -254,4 +254,36 @@ class HardeningTest {
             assertEquals(2, ch.call(ch.cls("java.lang.Math"), "max", 1, 2).value());
         }
     }
+
+    static List<java.nio.file.Path> shmDirsOf(long pid) throws java.io.IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> all = java.nio.file.Files.list(java.nio.file.Path.of("/dev/shm"))) {
+            return all.filter(d -> d.getFileName().toString().matches("gatun-(arrow-)?" + pid + "-.+")).toList();
+        }
+    }
+
+    @Test
+    void aServerSweepsWhatKilledProcessesLeftInDevShm() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isWritable(java.nio.file.Path.of("/dev/shm")));
+        long dead;
+        try (ChildServer child = ChildServer.start(List.of())) {
+            dead = child.info.pid();
+            assertEquals(1, shmDirsOf(dead).size(), "the child's region directory");
+            child.process.destroyForcibly().waitFor(); // SIGKILL: it cannot clean up
+        }
+        // What a killed process's unmapped Arrow arena leaves, and a directory of a live process.
+        java.nio.file.Path arena = java.nio.file.Files.createDirectory(java.nio.file.Path.of("/dev/shm",
+                "gatun-arrow-" + dead + "-1"));
+        java.nio.file.Files.writeString(arena.resolve("arena"), "x");
+        java.nio.file.Path live = java.nio.file.Files.createDirectory(java.nio.file.Path.of("/dev/shm",
+                "gatun-arrow-" + ProcessHandle.current().pid() + "-test"));
+        try {
+            assertEquals(2, shmDirsOf(dead).size());
+            try (GatunServer server = GatunServer.builder().build().start()) {
+                assertEquals(List.of(), shmDirsOf(dead));
+                assertTrue(java.nio.file.Files.exists(live));
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(live);
+        }
+    }
 }
