@@ -7,6 +7,7 @@
 #   make bench  - run bench/run_bench.py
 #   make bench-pyspark - PySpark over Gatun vs Py4J (bench/pyspark_bench.py)
 #   make bench-arrow - run bench/arrow_bench.py (raw Arrow transfer, writes bench/results/arrow.*)
+#   make fuzz   - long fuzzing runs of the decoders (FUZZ_RUNS inputs each, default 10 million)
 #   make clean  - remove build outputs and .venv
 #
 # Another JDK: JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 make test
@@ -46,7 +47,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow fuzz clean
 
 venv: $(JAR) $(STAMP)
 
@@ -106,7 +107,9 @@ test-python: venv
 test-go: venv
 	@if [ -f go/go.mod ]; then \
 	  echo "cd go && $(GO) vet ./... && $(GO) test ./..."; \
-	  cd go && GATUN_REQUIRE_JVM=1 $(GO) vet ./... && GATUN_REQUIRE_JVM=1 $(GO) test ./...; \
+	  cd go && GATUN_REQUIRE_JVM=1 $(GO) vet ./... && GATUN_REQUIRE_JVM=1 $(GO) test ./... && \
+	    echo "short fuzzing run of the Go decoders (make fuzz runs long ones)" && \
+	    $(GO) test ./gatun -run '^$$' -fuzz FuzzDecodeServerMessage -fuzztime 20000x -parallel 1; \
 	else \
 	  echo "go/go.mod not found: skipping Go tests"; \
 	fi
@@ -128,6 +131,13 @@ bench-pyspark: venv
 	$(VPY) bench/pyspark_bench.py --doctests
 bench-arrow: venv
 	$(VPY) bench/arrow_bench.py
+
+# Long runs of the fuzzers whose short runs `make test` does (DecoderFuzzTest: the Java request
+# decoder and hand-shake parser; FuzzDecodeServerMessage: the Go client's decoders).
+FUZZ_RUNS ?= 10000000
+fuzz:
+	$(MVN) $(MVN_FLAGS) $(MVN_TEST_LOG) -f java/pom.xml -pl core test -Dtest=DecoderFuzzTest -Dgatun.fuzz.iterations=$(FUZZ_RUNS)
+	cd go && $(GO) test ./gatun -run '^$$' -fuzz FuzzDecodeServerMessage -fuzztime $(FUZZ_RUNS)x -parallel 1
 
 clean:
 	rm -rf $(VENV) python/gatun/jars python/build python/*.egg-info .pytest_cache python/.pytest_cache

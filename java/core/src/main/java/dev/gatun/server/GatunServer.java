@@ -610,44 +610,25 @@ public final class GatunServer implements AutoCloseable {
         }
         try {
             ByteBuffer hello = ByteBuffer.allocate(56).order(ByteOrder.LITTLE_ENDIAN);
-            if (!readFully(connection, hello, 8)) {
-                refuse(connection, MALFORMED, "malformed hello: too short");
+            Hello h = new Hello(0, null, 0, 8, null);
+            while (h.needed() > 0) {
+                if (!readFully(connection, hello, h.needed())) {
+                    refuse(connection, MALFORMED, "malformed hello: too short");
+                    return;
+                }
+                h = judgeHello(hello.array(), h.needed(), token);
+            }
+            if (h.status() != OK) {
+                refuse(connection, h.status(), h.message());
                 return;
             }
-            if (!MessageDigest.isEqual(MAGIC, java.util.Arrays.copyOf(hello.array(), 4))) {
-                refuse(connection, MALFORMED, "malformed hello: bad magic");
-                return;
-            }
-            int version = hello.getShort(4) & 0xFFFF;
-            if (version != PROTOCOL_VERSION) {
-                refuse(connection, UNSUPPORTED_VERSION, "unsupported protocol version " + version
-                        + "; this server speaks version " + PROTOCOL_VERSION);
-                return;
-            }
-            int kind = hello.get(6) & 0xFF;
-            if (kind != KIND_SESSION && kind != KIND_CHANNEL) {
-                refuse(connection, MALFORMED, "malformed hello: unknown kind " + kind);
-                return;
-            }
-            if (!readFully(connection, hello, 40)) {
-                refuse(connection, MALFORMED, "malformed hello: too short");
-                return;
-            }
-            if (!MessageDigest.isEqual(token, java.util.Arrays.copyOfRange(hello.array(), 8, 40))) {
-                refuse(connection, AUTH_FAILED, "authentication failed");
-                return;
-            }
-            if (kind == KIND_SESSION) {
+            if (h.kind() == KIND_SESSION) {
                 Session session = openSession(connection);
                 timeout.cancel(false);
                 serveControl(session, connection);
                 return;
             }
-            if (!readFully(connection, hello, 56)) {
-                refuse(connection, MALFORMED, "malformed hello: too short");
-                return;
-            }
-            Session session = sessions.get(HexFormat.of().formatHex(hello.array(), 40, 56));
+            Session session = sessions.get(h.session());
             if (session == null) {
                 refuse(connection, UNKNOWN_SESSION, "unknown session");
                 return;
@@ -664,6 +645,50 @@ public final class GatunServer implements AutoCloseable {
         } finally {
             timeout.cancel(false);
         }
+    }
+
+    /**
+     * What the first bytes of a HELLO (§1.2) say: {@code needed > 0}, read that many bytes and ask
+     * again; else a refusal ({@code status} and {@code message}) or OK with the kind and, for a
+     * channel, the session id in hex.
+     */
+    record Hello(int status, String message, int kind, int needed, String session) {
+    }
+
+    /**
+     * Judges {@code b[0, n)}, the first bytes of a HELLO. Pure (no I/O), so that it can be fuzzed; it
+     * never asks for more than 56 bytes and never reads past what it asked for. The token is compared
+     * in constant time.
+     */
+    static Hello judgeHello(byte[] b, int n, byte[] token) {
+        if (n < 8) {
+            return new Hello(OK, null, 0, 8, null);
+        }
+        if (!MessageDigest.isEqual(MAGIC, java.util.Arrays.copyOf(b, 4))) {
+            return new Hello(MALFORMED, "malformed hello: bad magic", 0, 0, null);
+        }
+        int version = (b[4] & 0xFF) | (b[5] & 0xFF) << 8;
+        if (version != PROTOCOL_VERSION) {
+            return new Hello(UNSUPPORTED_VERSION, "unsupported protocol version " + version
+                    + "; this server speaks version " + PROTOCOL_VERSION, 0, 0, null);
+        }
+        int kind = b[6] & 0xFF;
+        if (kind != KIND_SESSION && kind != KIND_CHANNEL) {
+            return new Hello(MALFORMED, "malformed hello: unknown kind " + kind, 0, 0, null);
+        }
+        if (n < 40) {
+            return new Hello(OK, null, kind, 40, null);
+        }
+        if (!MessageDigest.isEqual(token, java.util.Arrays.copyOfRange(b, 8, 40))) {
+            return new Hello(AUTH_FAILED, "authentication failed", kind, 0, null);
+        }
+        if (kind == KIND_SESSION) {
+            return new Hello(OK, null, kind, 0, null);
+        }
+        if (n < 56) {
+            return new Hello(OK, null, kind, 56, null);
+        }
+        return new Hello(OK, null, kind, 0, HexFormat.of().formatHex(b, 40, 56));
     }
 
     private static boolean readFully(SocketChannel c, ByteBuffer b, int upTo) throws IOException {
