@@ -7,6 +7,7 @@
 #   make bench  - run bench/run_bench.py
 #   make bench-pyspark - PySpark over Gatun vs Py4J (bench/pyspark_bench.py)
 #   make bench-arrow - run bench/arrow_bench.py (raw Arrow transfer, writes bench/results/arrow.*)
+#   make bench-load  - run bench/load_bench.py (the bridges and PySpark with busy CPUs, writes bench/results/load.*)
 #   make fuzz   - long fuzzing runs of the decoders (FUZZ_RUNS inputs each, default 10 million)
 #   make clean  - remove build outputs and .venv
 #
@@ -47,7 +48,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow fuzz clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow bench-load fuzz clean
 
 venv: $(JAR) $(STAMP)
 
@@ -125,12 +126,17 @@ doctor: venv
 
 bench: venv
 	$(VPY) bench/run_bench.py
+	$(VPY) bench/load_bench.py
 
 # PySpark over Gatun vs stock PySpark (~6 min; with the doctest trio ~15 min).
 bench-pyspark: venv
 	$(VPY) bench/pyspark_bench.py --doctests
 bench-arrow: venv
 	$(VPY) bench/arrow_bench.py
+# Single calls with 0, nproc and 2 x nproc busy processes, PySpark during a Spark job, start-up
+# with busy cores; Gatun (Python and Go) vs Py4J vs JPype vs stock PySpark (~20 min on 2 cores).
+bench-load: venv
+	$(VPY) bench/load_bench.py
 
 # Long runs of the fuzzers whose short runs `make test` does (DecoderFuzzTest: the Java request
 # decoder and hand-shake parser; FuzzDecodeServerMessage: the Go client's decoders).

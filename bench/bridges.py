@@ -424,6 +424,28 @@ def time_slice(f, batch: int, seconds: float, min_batches: int = 3, max_batches:
             return out
 
 
+def per_call(f, seconds: float, warmup: float) -> dict:
+    """Warm `f` up, then time each call on its own for ~`seconds`: the median and tail of single
+    calls (bench/load_bench.py; a batch mean would hide the tail)."""
+    pc = time.perf_counter_ns
+    end = pc() + int(warmup * 1e9)
+    while pc() < end:
+        f()
+    samples = []
+    end = pc() + int(seconds * 1e9)
+    while True:
+        t0 = pc()
+        f()
+        t1 = pc()
+        samples.append(t1 - t0)
+        if t1 >= end and len(samples) >= 20:
+            break
+    samples.sort()
+    n = len(samples)
+    return {"n": n, "median_ns": samples[n // 2], "p99_ns": samples[min(n - 1, n * 99 // 100)],
+            "max_ns": samples[-1]}
+
+
 def calibrate(f, seconds: float, target_batch_ns: float, max_batch: int) -> int:
     """Warm up `f` for ~`seconds` and choose a batch size of about `target_batch_ns`."""
     samples = time_slice(f, 1, min(seconds, 0.05), min_batches=3)
@@ -491,6 +513,8 @@ def worker_main(name: str) -> int:
                 send({"batch": b})
             elif cmd == "floor":
                 send({"floor_ns": bridge.measure_floor()})
+            elif cmd == "percall":
+                send(per_call(f, req["seconds"], req.get("warmup", 0.3)))
             elif cmd == "run":
                 s = time_slice(f, req["batch"], req["seconds"], req.get("min_batches", 3))
                 send({"samples": s})

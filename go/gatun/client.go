@@ -27,6 +27,7 @@ type Client struct {
 	socketPath string
 	token      []byte
 	control    *controlConn
+	waitSpec   waitSpec // every channel's wait policy ($GATUN_WAIT_POLICY)
 	proc       *process // the program started by Launch or LaunchCommand, if any
 
 	baseCtx    context.Context
@@ -99,6 +100,10 @@ func Connect(ctx context.Context, socketPath, token string) (*Client, error) {
 }
 
 func connect(ctx context.Context, socketPath string, token []byte, proc *process) (*Client, error) {
+	wait, err := envWaitPolicy()
+	if err != nil {
+		return nil, err
+	}
 	control, err := openControl(ctx, socketPath, token)
 	if err != nil {
 		return nil, err
@@ -107,6 +112,7 @@ func connect(ctx context.Context, socketPath string, token []byte, proc *process
 		socketPath: socketPath,
 		token:      token,
 		control:    control,
+		waitSpec:   wait,
 		proc:       proc,
 		all:        make(map[*channel]struct{}),
 		classes:    make(map[string]*Class),

@@ -1,6 +1,7 @@
 package gatun
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +42,10 @@ type LaunchOptions struct {
 	AllowShutdown bool
 	// StartTimeout bounds the JVM's start-up; default 60 s.
 	StartTimeout time.Duration
+	// WaitPolicy is how the server's channel threads wait for requests (spec §2.2.1): "adaptive",
+	// "park" or "spin:MICROS"; empty: $GATUN_WAIT_POLICY, else the server's default (adaptive).
+	// The client's own channels follow $GATUN_WAIT_POLICY.
+	WaitPolicy string
 }
 
 // ArrowJar is the file name of Gatun's Arrow data plane (spec/arrow.md, with Arrow Java inside),
@@ -81,6 +86,9 @@ func (o LaunchOptions) ServerArgs(infoFile, socketDir string) []string {
 	if o.AllowShutdown {
 		args = append(args, "--allow-shutdown")
 	}
+	if w := cmp.Or(o.WaitPolicy, os.Getenv(WaitPolicyEnv)); w != "" {
+		args = append(args, "--wait-policy", w)
+	}
 	return args
 }
 
@@ -120,6 +128,9 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
 	}
 	if _, err := os.Stat(opts.Jar); err != nil {
 		return nil, fmt.Errorf("gatun: the server jar: %w", err)
+	}
+	if _, err := parseWaitPolicy(cmp.Or(opts.WaitPolicy, os.Getenv(WaitPolicyEnv))); err != nil {
+		return nil, err
 	}
 	return start(ctx, func(dir, info string) Command {
 		return Command{Path: java, Args: opts.ServerArgs(info, filepath.Join(dir, "s")), StartTimeout: opts.StartTimeout}

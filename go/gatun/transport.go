@@ -8,26 +8,12 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
 )
-
-// spinDuration is how long a waiting side spins on the peer's sequence word before it parks
-// (spec §2.2: about 50 µs, so that a busy peer's answer costs no system call).
-const spinDuration = 50 * time.Microsecond
-
-// hotSpinDuration is the first part of the spin, in which the waiting side only looks (as the
-// Python client's HOT_SPIN_NS and the server's hot spin).
-const hotSpinDuration = 5 * time.Microsecond
-
-// wokenSpinDuration is the spin after a publish that had to wake the server: its answer then takes
-// a thread wake-up, often longer than spinDuration on a busy machine; catching it spinning lets the
-// next request find the server still spinning, instead of both sides parking on every call.
-var wokenSpinDuration = 250 * time.Microsecond
 
 // cancelGrace is how long a cancelled call waits for the server's answer after CANCEL before the
 // channel is given up (the Java code may ignore the interrupt).
@@ -162,7 +148,9 @@ type channel struct {
 	sent         uint64
 	received     uint64
 	parked       bool // our parked flag is up and a doorbell may be on its way
-	rang         bool // our last publish woke the server from its park
+	wait         waitPolicy
+	arrivedFn    func() bool   // ch.arrived, bound once so that a spin allocates nothing
+	parkStart    time.Duration // when the wait that parked began (monotonic)
 
 	names    map[string]uint32
 	pending  []string // names defined by the message being sent
@@ -170,12 +158,13 @@ type channel struct {
 
 	enc  encoder
 	bell [1]byte
-	// arm and disarm hand a parked call's context to the watch goroutine (started on the first
-	// park); fired says it cut the read short.
-	arm    chan context.Context
-	disarm chan struct{}
-	fired  bool
-	inUse  atomic.Int32 // hold* below
+	// raw is the socket for the park's own blocking poll (park.go); pollFn, pollTimeout and
+	// pollOut serve it without allocating.
+	raw         syscall.RawConn
+	pollFn      func(fd uintptr)
+	pollTimeout time.Duration
+	pollOut     pollResult
+	inUse       atomic.Int32 // hold* below
 	// retired: the channel is closed; whoever moves inUse from holdFree to holdUnmapped unmaps it.
 	retired atomic.Bool
 	broken  error
@@ -262,8 +251,14 @@ func mapChannel(c *Client, conn *net.UnixConn, maxMessage uint64) (*channel, err
 		serverSeq:    (*uint64)(unsafe.Pointer(&mem[offServerSeq])),
 		clientParked: (*uint32)(unsafe.Pointer(&mem[offClientParked])),
 		serverParked: (*uint32)(unsafe.Pointer(&mem[offServerParked])),
+		wait:         c.waitSpec.newPolicy(),
 		names:        make(map[string]uint32),
 	}
+	ch.arrivedFn = ch.arrived
+	if ch.raw, err = conn.SyscallConn(); err != nil {
+		return nil, fmt.Errorf("%w: channel socket: %v", ErrConnection, err)
+	}
+	ch.pollFn = ch.pollOnce
 	ch.sent = atomic.LoadUint64(ch.clientSeq)
 	ch.received = atomic.LoadUint64(ch.serverSeq)
 	ch.enc.c = c
@@ -277,6 +272,7 @@ func (ch *channel) retire() {
 	if ch.retired.Swap(true) {
 		return
 	}
+	ch.shutdown() // wakes a park blocked in poll at once
 	_ = ch.conn.Close()
 	if ch.inUse.CompareAndSwap(holdFree, holdUnmapped) {
 		ch.unmap()
@@ -292,10 +288,6 @@ func (ch *channel) letGo() {
 }
 
 func (ch *channel) unmap() {
-	if ch.arm != nil {
-		close(ch.arm) // nobody holds the channel, so nobody parks on it: the watcher ends
-		ch.arm = nil
-	}
 	if ch.mem != nil {
 		_ = syscall.Munmap(ch.mem)
 		ch.mem, ch.data = nil, nil
@@ -336,11 +328,9 @@ func (ch *channel) commitNames() {
 // plain atomic.Store is one too on amd64, but not under the race detector, whose atomic stores are
 // release-only: with them, both sides parked at once now and then in `go test -race`.
 func (ch *channel) publish() error {
-	ch.rang = false
 	ch.sent++
 	atomic.SwapUint64(ch.clientSeq, ch.sent)
 	if atomic.LoadUint32(ch.serverParked) == 1 && atomic.CompareAndSwapUint32(ch.serverParked, 1, 0) {
-		ch.rang = true
 		ch.bell[0] = 1
 		if _, err := ch.conn.Write(ch.bell[:]); err != nil {
 			return ch.lost(err)
@@ -354,51 +344,12 @@ func (ch *channel) arrived() bool {
 }
 
 func (ch *channel) tookTurn() {
+	if ch.parkStart != 0 { // this wait parked: tell the policy how long it took
+		ch.wait.parked(monotonic() - ch.parkStart)
+		ch.parkStart = 0
+	}
 	ch.received++
 	ch.parked = false
-}
-
-// spin watches the server's sequence word until its frame arrives (true) or the spin is over
-// (spec §2.2). For hotSpinDuration it only looks (a busy server answers within it; the clock is
-// first read after 32 looks, so a quick answer costs no clock read at all). Then, until
-// spinDuration (wokenSpinDuration after a publish that woke the server), it gives its core away
-// between looks: on a machine with more runnable threads than cores the server thread may be
-// waiting for exactly this core, and a pure spin would starve it into parking on every call.
-func (ch *channel) spin() bool {
-	var start time.Time
-	for i := 1; ; i++ {
-		if ch.arrived() {
-			return true
-		}
-		if i&31 == 0 {
-			if start.IsZero() {
-				start = time.Now()
-			} else if time.Since(start) >= hotSpinDuration {
-				break
-			}
-		}
-	}
-	limit := spinDuration
-	if ch.rang {
-		limit = wokenSpinDuration
-	}
-	for i := 1; ; i++ {
-		if ch.arrived() {
-			return true
-		}
-		if i&7 == 0 {
-			if time.Since(start) >= limit {
-				return false
-			}
-			// The OS thread yields its core; every 64 looks the goroutine also yields its P, to
-			// other goroutines of this process that wait to run (more callers than Ps).
-			if i&63 == 0 {
-				runtime.Gosched()
-			} else {
-				_, _, _ = syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
-			}
-		}
-	}
 }
 
 // call is the state of one request on a channel, shared by its awaits.
@@ -410,7 +361,7 @@ type call struct {
 
 var errCancelTimeout = errors.New("gatun: the server did not answer a cancelled call in time")
 
-// await waits for the server's next frame: spin, then park (spec §2.2). When the call's context
+// await waits for the server's next frame: spin as the wait policy says, then park (spec §2.2). When the call's context
 // ends while parked, it sends CANCEL for this channel and keeps waiting (up to cancelGrace) for the
 // answer, which the caller reads and discards.
 func (ch *channel) await(st *call) error {
@@ -419,10 +370,12 @@ func (ch *channel) await(st *call) error {
 			ch.tookTurn()
 			return nil
 		}
-		if ch.spin() {
+		start := monotonic()
+		if ch.wait.spin(ch.arrivedFn) {
 			ch.tookTurn()
 			return nil
 		}
+		ch.parkStart = start
 		if ch.raiseParked() {
 			return nil
 		}
@@ -473,52 +426,6 @@ func (ch *channel) raiseParked() bool {
 		return true
 	}
 	return false
-}
-
-// parkedRead blocks reading one doorbell byte. The read ends early with os.ErrDeadlineExceeded when
-// the call's context ends (before CANCEL was sent) or the grace after CANCEL runs out.
-func (ch *channel) parkedRead(st *call) (int, error) {
-	if st.cancelSent {
-		_ = ch.conn.SetReadDeadline(st.giveUpAt)
-		n, err := ch.conn.Read(ch.bell[:])
-		_ = ch.conn.SetReadDeadline(time.Time{})
-		return n, err
-	}
-	if st.ctx.Done() == nil {
-		return ch.conn.Read(ch.bell[:])
-	}
-	if st.ctx.Err() != nil {
-		return 0, os.ErrDeadlineExceeded
-	}
-	// The channel's watcher ends the read when the context ends. It is one goroutine per channel,
-	// handed the context through channels, so that a parked call allocates nothing (context.AfterFunc
-	// would allocate on every park).
-	if ch.arm == nil {
-		ch.arm, ch.disarm = make(chan context.Context), make(chan struct{})
-		go ch.watch()
-	}
-	ch.arm <- st.ctx
-	n, err := ch.conn.Read(ch.bell[:])
-	ch.disarm <- struct{}{}
-	if ch.fired {
-		ch.fired = false
-		_ = ch.conn.SetReadDeadline(time.Time{})
-	}
-	return n, err
-}
-
-// watch serves parkedRead: for each context armed, it waits for its end, which cuts the parked
-// read short with a past deadline, or for the disarm. It ends when unmap closes arm.
-func (ch *channel) watch() {
-	for ctx := range ch.arm {
-		select {
-		case <-ctx.Done():
-			ch.fired = true // read by parkedRead after the disarm hand-off below
-			_ = ch.conn.SetReadDeadline(time.Unix(1, 0))
-			<-ch.disarm
-		case <-ch.disarm:
-		}
-	}
 }
 
 // lost marks the channel broken by a failed socket operation and explains it.

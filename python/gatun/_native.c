@@ -14,7 +14,6 @@
 #include <time.h>
 #include <errno.h>
 #include <sys/socket.h>
-#include <sched.h>
 
 #define OFF_CLIENT_SEQ 64
 #define OFF_SERVER_SEQ 128
@@ -46,6 +45,36 @@ static inline uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The wait policy (spec/protocol.md §2.2.1; the server's AdaptiveSpinWait follows the same rules):
+ * how long a waiting client spins before it parks on the doorbell, learnt from how its recent
+ * waits ended. Used only by the thread whose turn it is to wait, so it needs no atomics. */
+#define POLICY_ADAPTIVE 0
+#define POLICY_FIXED 1
+#define MAX_SPIN_NS 50000ull
+#define MIN_SPIN_NS 1000ull
+#define MIN_PROBE_NS 1000000ull
+#define MAX_PROBE_NS 1000000000ull
+/* Two clock reads of one spin further apart than this: the spinner lost its core. */
+#define GAP_NS 20000ull
+/* The part of a spin done holding the GIL: most answers come within it, and other Python threads
+ * wait at most this long for the GIL. */
+#define HOT_SPIN_NS 5000ull
+/* spin_for()'s outcomes. ARRIVED_LATE: the frame came, but the spinner lost its core on the way. */
+#define SPIN_ARRIVED 0
+#define SPIN_ARRIVED_LATE 1
+#define SPIN_TIMED_OUT 2
+#define SPIN_DESCHEDULED 3
+
+typedef struct {
+    int kind;
+    int may_spin;             /* more than one CPU: a spin can overlap the server's work */
+    uint64_t fixed_ns;        /* POLICY_FIXED: the spin of every wait (0: park at once) */
+    uint64_t budget;          /* POLICY_ADAPTIVE: the next spin; 0 = park at once */
+    uint64_t probe_backoff;
+    uint64_t next_probe;
+    int last_park_short;      /* the last park ended within MAX_SPIN_NS */
+} WaitPolicy;
+
 typedef struct {
     PyObject_HEAD
     Py_buffer view;
@@ -60,6 +89,8 @@ typedef struct {
     uint64_t *server_seq;
     uint32_t *client_parked;
     uint32_t *server_parked;
+    WaitPolicy policy;
+    uint64_t park_start;    /* when the wait now parked began */
 } Region;
 
 /* The turn state lives here, not in Python, so that a KeyboardInterrupt raised between two Python
@@ -68,10 +99,16 @@ typedef struct {
 #define STATE_WAITING 1
 #define STATE_PARKED 2
 
+/* Region(buffer, fd, policy_kind, fixed_spin_ns, cpus): policy_kind 0 adaptive, 1 fixed. */
 static int Region_init(Region *self, PyObject *args, PyObject *kwds) {
     PyObject *obj;
-    int fd;
-    if (!PyArg_ParseTuple(args, "Oi", &obj, &fd)) return -1;
+    int fd, kind, cpus;
+    unsigned long long fixed_ns;
+    if (!PyArg_ParseTuple(args, "OiiKi", &obj, &fd, &kind, &fixed_ns, &cpus)) return -1;
+    if ((kind != POLICY_ADAPTIVE && kind != POLICY_FIXED) || cpus < 1) {
+        PyErr_SetString(PyExc_ValueError, "Region: bad wait policy");
+        return -1;
+    }
     if (self->has_view) {
         PyBuffer_Release(&self->view);
         self->has_view = 0;
@@ -105,6 +142,12 @@ static int Region_init(Region *self, PyObject *args, PyObject *kwds) {
     self->server_parked = (uint32_t *)(base + OFF_SERVER_PARKED);
     self->sent = __atomic_load_n(self->client_seq, __ATOMIC_ACQUIRE);
     self->received = __atomic_load_n(self->server_seq, __ATOMIC_ACQUIRE);
+    memset(&self->policy, 0, sizeof self->policy);
+    self->policy.kind = kind;
+    self->policy.fixed_ns = fixed_ns;
+    self->policy.may_spin = cpus > 1;
+    self->policy.budget = kind == POLICY_FIXED ? fixed_ns : cpus > 1 ? MAX_SPIN_NS : 0;
+    self->policy.probe_backoff = MIN_PROBE_NS;
     return 0;
 }
 
@@ -181,12 +224,77 @@ static inline void took_turn(Region *self) {
     self->state = STATE_MY_TURN;
 }
 
+/* Spins from start until the clock passes start + limit: a SPIN_* outcome, or -1 when the limit
+ * passed with nothing seen. *last is the previous clock read, carried across phases. */
+static int spin_phase(Region *self, uint64_t start, uint64_t *last, uint64_t limit) {
+    for (unsigned i = 1;; i++) {
+        cpu_relax();
+        if (arrived(self)) return now_ns() - *last > GAP_NS ? SPIN_ARRIVED_LATE : SPIN_ARRIVED;
+        if ((i & 31) == 0) {
+            uint64_t now = now_ns();
+            if (now - *last > GAP_NS) return SPIN_DESCHEDULED;
+            if (now - start >= limit) return -1;
+            *last = now;
+        }
+    }
+}
+
+/* The one spin loop: pause-spins on the server's sequence word for up to budget ns, holding the
+ * GIL for the first HOT_SPIN_NS and releasing it for the rest, reading the clock every 32 looks
+ * and once more when the frame came. Returns a SPIN_* outcome; SPIN_DESCHEDULED or
+ * SPIN_ARRIVED_LATE when two clock reads were more than GAP_NS apart. It never yields:
+ * sched_yield is a weak hint on CFS/EEVDF, and behind a CPU-bound thread it can cost a whole
+ * slice; the policy parks instead. */
+static int spin_for(Region *self, uint64_t budget) {
+    uint64_t start = now_ns(), last = start;
+    int outcome = spin_phase(self, start, &last, budget < HOT_SPIN_NS ? budget : HOT_SPIN_NS);
+    if (outcome >= 0) return outcome;
+    if (budget <= HOT_SPIN_NS) return SPIN_TIMED_OUT;
+    Py_BEGIN_ALLOW_THREADS
+    outcome = spin_phase(self, start, &last, budget);
+    Py_END_ALLOW_THREADS
+    return outcome >= 0 ? outcome : SPIN_TIMED_OUT;
+}
+
+/* Spin as the policy says: 1 when the frame arrived, 0 when the caller must park. */
+static int policy_spin(Region *self) {
+    WaitPolicy *p = &self->policy;
+    if (p->kind == POLICY_FIXED) return p->fixed_ns > 0 && spin_for(self, p->fixed_ns) <= SPIN_ARRIVED_LATE;
+    if (!p->may_spin) return 0;
+    int probe = 0;
+    uint64_t spin = p->budget;
+    if (spin == 0) {
+        if (!p->last_park_short || (int64_t)(now_ns() - p->next_probe) < 0) return 0;
+        probe = 1;
+        spin = MAX_SPIN_NS;
+    }
+    int outcome = spin_for(self, spin);
+    if (outcome == SPIN_ARRIVED) {
+        p->budget = MAX_SPIN_NS;
+        p->probe_backoff = MIN_PROBE_NS;
+        return 1;
+    }
+    if (outcome == SPIN_TIMED_OUT && !probe) {
+        p->budget /= 2;
+        if (p->budget < MIN_SPIN_NS) {
+            p->budget = 0;
+            p->next_probe = now_ns() + p->probe_backoff;
+        }
+        return 0;
+    }
+    /* The spin lost its core (the frame may have come meanwhile: it cost a slice all the same),
+     * or a probe did not pay. */
+    p->budget = 0;
+    if (probe) p->probe_backoff = p->probe_backoff * 2 < MAX_PROBE_NS ? p->probe_backoff * 2 : MAX_PROBE_NS;
+    p->next_probe = now_ns() + p->probe_backoff;
+    return outcome == SPIN_ARRIVED_LATE;
+}
+
 /* Wait for the server's frame: 0 when it is in the region, -1 when the server closed the socket
- * (it died or dropped the channel), -2 with a Python exception set. Spins with the GIL for hot_ns
- * (most calls answer within it), then without the GIL until spin_ns, then parks in a blocking read
- * of the doorbell, where Ctrl-C is delivered as KeyboardInterrupt and a later wait resumes the
- * same read. */
-static int do_wait(Region *self, uint64_t hot_ns, uint64_t spin_ns) {
+ * (it died or dropped the channel), -2 with a Python exception set. Spins as the wait policy says,
+ * then parks in a blocking read of the doorbell, where Ctrl-C is delivered as KeyboardInterrupt
+ * and a later wait resumes the same read. */
+static int do_wait(Region *self) {
     if (self->state == STATE_MY_TURN) {
         PyErr_SetString(PyExc_RuntimeError, "wait() without a published frame: channel misuse");
         return -2;
@@ -197,37 +305,17 @@ static int do_wait(Region *self, uint64_t hot_ns, uint64_t spin_ns) {
             return 0;
         }
         uint64_t start = now_ns();
-        int got = 0;
-        for (unsigned i = 1;; i++) {
-            cpu_relax();
-            if (arrived(self)) {
-                took_turn(self);
-                return 0;
-            }
-            if ((i & 31) == 0 && now_ns() - start >= hot_ns) break;
+        if (policy_spin(self)) {
+            took_turn(self);
+            return 0;
         }
-        /* Past the hot window, give the core away between looks: on a busy machine the server
-         * thread may be waiting for exactly this core, and a pure spin would starve it. */
-        Py_BEGIN_ALLOW_THREADS
-        for (unsigned i = 1;; i++) {
-            if ((i & 7) == 0) {
-                sched_yield();
-            } else {
-                cpu_relax();
-            }
-            if (arrived(self)) {
-                got = 1;
-                break;
-            }
-            if ((i & 7) == 0 && now_ns() - start >= spin_ns) break;
-        }
-        if (!got) got = announce_park(self);
-        Py_END_ALLOW_THREADS
-        if (got) {
+        if (announce_park(self)) {
+            self->policy.last_park_short = 1;
             took_turn(self);
             return 0;
         }
         self->state = STATE_PARKED;
+        self->park_start = start;
     }
     for (;;) {
         char bell;
@@ -239,6 +327,7 @@ static int do_wait(Region *self, uint64_t hot_ns, uint64_t spin_ns) {
         Py_END_ALLOW_THREADS
         if (r == 1) {
             if (arrived(self)) {
+                self->policy.last_park_short = now_ns() - self->park_start <= MAX_SPIN_NS;
                 took_turn(self);
                 return 0;
             }
@@ -246,6 +335,7 @@ static int do_wait(Region *self, uint64_t hot_ns, uint64_t spin_ns) {
              * frame and reading our parked word, which by then announced this wait. It cleared
              * the word, so announce again (spec §2.2) before reading on. */
             if (announce_park(self)) {
+                self->policy.last_park_short = now_ns() - self->park_start <= MAX_SPIN_NS;
                 took_turn(self);
                 return 0;
             }
@@ -262,28 +352,17 @@ static int do_wait(Region *self, uint64_t hot_ns, uint64_t spin_ns) {
     }
 }
 
-static int parse_u64(PyObject *o, uint64_t *out) {
-    *out = PyLong_AsUnsignedLongLong(o);
-    return PyErr_Occurred() ? -1 : 0;
-}
-
-/* wait(hot_ns, spin_ns) -> 0 (frame arrived) or -1 (server closed the channel). */
-static PyObject *Region_wait(Region *self, PyObject *const *args, Py_ssize_t nargs) {
+/* wait() -> 0 (frame arrived) or -1 (server closed the channel). */
+static PyObject *Region_wait(Region *self, PyObject *unused) {
     CHECK_OPEN(self);
-    uint64_t hot_ns, spin_ns;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "wait(hot_ns, spin_ns)");
-        return NULL;
-    }
-    if (parse_u64(args[0], &hot_ns) < 0 || parse_u64(args[1], &spin_ns) < 0) return NULL;
-    int r = do_wait(self, hot_ns, spin_ns);
+    int r = do_wait(self);
     if (r == -2) return NULL;
     return PyLong_FromLong(r);
 }
 
 static PyObject *NOT_SIMPLE;  /* roundtrip()'s answer when Python must read the frame itself */
 
-/* roundtrip(ftype, payload, hot_ns, spin_ns): the whole hot path of a small request in one call.
+/* roundtrip(ftype, payload): the whole hot path of a small request in one call.
  * Writes the frame, hands the turn over, waits, and decodes a RETURN of a scalar, a string, or an
  * object reference (as the tuple (handle, shape); no other value decodes to a tuple).
  * Returns NOT_SIMPLE when the answer is anything else (it is then in the region, our turn), and
@@ -292,15 +371,12 @@ static PyObject *CLOSED;
 
 static PyObject *Region_roundtrip(Region *self, PyObject *const *args, Py_ssize_t nargs) {
     CHECK_OPEN(self);
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "roundtrip(ftype, payload, hot_ns, spin_ns)");
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "roundtrip(ftype, payload)");
         return NULL;
     }
     long ftype = PyLong_AsLong(args[0]);
-    uint64_t hot_ns, spin_ns;
-    if ((ftype == -1 && PyErr_Occurred()) || parse_u64(args[2], &hot_ns) < 0 ||
-        parse_u64(args[3], &spin_ns) < 0)
-        return NULL;
+    if (ftype == -1 && PyErr_Occurred()) return NULL;
     Py_buffer payload;
     if (PyObject_GetBuffer(args[1], &payload, PyBUF_SIMPLE) < 0) return NULL;
     if ((uint64_t)payload.len + FRAME_BYTES > self->capacity) {
@@ -324,7 +400,7 @@ static PyObject *Region_roundtrip(Region *self, PyObject *const *args, Py_ssize_
     memcpy(frame + FRAME_BYTES, payload.buf, payload.len);
     PyBuffer_Release(&payload);
     if (do_publish(self) < 0) return NULL;
-    int r = do_wait(self, hot_ns, spin_ns);
+    int r = do_wait(self);
     if (r == -2) return NULL;
     if (r == -1) {
         Py_INCREF(CLOSED);
@@ -377,6 +453,12 @@ static PyObject *Region_roundtrip(Region *self, PyObject *const *args, Py_ssize_
     return NOT_SIMPLE;
 }
 
+/* policy_state() -> (spin budget ns, probe back-off ns): what the wait policy has learnt. */
+static PyObject *Region_policy_state(Region *self, PyObject *unused) {
+    return Py_BuildValue("(KK)", (unsigned long long)self->policy.budget,
+                         (unsigned long long)self->policy.probe_backoff);
+}
+
 /* True while a published frame awaits the server's answer. */
 static PyObject *Region_waiting(Region *self, PyObject *unused) {
     return PyBool_FromLong(self->state != STATE_MY_TURN);
@@ -384,10 +466,12 @@ static PyObject *Region_waiting(Region *self, PyObject *unused) {
 
 static PyMethodDef Region_methods[] = {
     {"publish", (PyCFunction)Region_publish, METH_NOARGS, "Hand the turn to the server."},
-    {"wait", (PyCFunction)(void (*)(void))Region_wait, METH_FASTCALL,
+    {"wait", (PyCFunction)Region_wait, METH_NOARGS,
      "Wait for the server's frame: 0 = arrived, -1 = the server closed the channel."},
     {"roundtrip", (PyCFunction)(void (*)(void))Region_roundtrip, METH_FASTCALL,
      "Send a one-frame request and return a scalar answer, NOT_SIMPLE or CLOSED."},
+    {"policy_state", (PyCFunction)Region_policy_state, METH_NOARGS,
+     "(spin budget ns, probe back-off ns) of the adaptive wait policy."},
     {"waiting", (PyCFunction)Region_waiting, METH_NOARGS, "True while a frame awaits its answer."},
     {"release", (PyCFunction)Region_release, METH_NOARGS, "Drop the buffer so the mmap can close."},
     {NULL, NULL, 0, NULL},

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import protocol as p
+from . import waiting
 from .errors import (
     GatunConnectionError, GatunError, GatunProtocolError, GatunRequestError, JavaException,
     LimitError, NotAllowedError,
 )
 from .launcher import ConnectionInfo, GatunLauncher, parse_size
 from .proxies import SHAPE_CLASSES, JavaClass, JavaObject, JVMView
-from .transport import CLOSED, HOT_SPIN_NS, NOT_SIMPLE, SPIN_NS, Channel, ControlConnection
+from .transport import CLOSED, NOT_SIMPLE, Channel, ControlConnection
 
 RELEASE_BATCH = 256
 _CALL0 = struct.Struct("<BQIH")
@@ -75,13 +76,16 @@ class GatunClient:
     64 MiB; see `send_arrow_buffers`); `arrow_extension_bytes` bounds the further shared memory a
     whole table larger than the arena may take at once (default 16 GiB; see `get_arrow_data`);
     `arrow_spare_bytes` bounds the bytes of that memory kept, after such a table is gone, for the
-    next one (default 1 GiB, 0: none; see `release_arrow_spares`).
+    next one (default 1 GiB, 0: none; see `release_arrow_spares`). `wait_policy` says how this
+    client's threads wait for answers (`adaptive`, the default, `park` or `spin:MICROS`; default
+    $GATUN_WAIT_POLICY; spec/protocol.md §2.2.1); a server this client starts uses the same, or
+    the launch option `server_wait_policy`.
     """
 
     def __init__(self, socket_path: str | None = None, token: bytes | str | None = None,
                  *, info_file: str | None = None, arrow_arena_bytes: int | str | None = None,
                  arrow_extension_bytes: int | str | None = None, arrow_spare_bytes: int | str | None = None,
-                 **launch_options: Any):
+                 wait_policy: str | None = None, **launch_options: Any):
         self._launcher: GatunLauncher | None = None
         self._control: ControlConnection | None = None
         self._lock = threading.RLock()
@@ -100,6 +104,7 @@ class GatunClient:
         self._arrow_arena_bytes = _size_option("arrow_arena_bytes", arrow_arena_bytes)
         self._arrow_extension_bytes = _size_option("arrow_extension_bytes", arrow_extension_bytes)
         self._arrow_spare_bytes = _size_option("arrow_spare_bytes", arrow_spare_bytes)
+        self._wait_policy = waiting.resolve(wait_policy)
         self.jvm = JVMView(self)
         if isinstance(token, str):
             token = bytes.fromhex(token)
@@ -107,6 +112,7 @@ class GatunClient:
             info = ConnectionInfo.read(info_file)
             self._socket_path, self._token = info.socket_path, info.token
         elif socket_path is None:
+            launch_options["wait_policy"] = launch_options.pop("server_wait_policy", self._wait_policy)
             self._launcher = GatunLauncher(**launch_options)
             info = self._launcher.start()
             self._socket_path, self._token = info.socket_path, info.token
@@ -141,7 +147,7 @@ class GatunClient:
             if self._closed:
                 raise GatunConnectionError("this client is closed")
             if self._control is None:
-                self._control = ControlConnection(self._socket_path, self._token)
+                self._control = ControlConnection(self._socket_path, self._token, self._wait_policy)
         return self
 
     def close(self) -> None:
@@ -256,7 +262,7 @@ class GatunClient:
         if len(payload) > ch.max_message_bytes:
             ch.check_limit(len(payload))
         try:
-            value = ch.region.roundtrip(ftype, payload, HOT_SPIN_NS, SPIN_NS)
+            value = ch.region.roundtrip(ftype, payload)
         except BaseException as e:
             self._request_failed(ch, e)
             raise

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from . import waiting
 from .errors import GatunConnectionError, GatunError
 
 SERVER_MAIN = "dev.gatun.server.GatunServerMain"
@@ -105,9 +106,11 @@ class GatunLauncher:
     channel's shared-memory region. `jvm_args` go to `java` before the main class; `classpath` adds
     jars or directories the server can reach (subject to `allowlist`). `warm_up` is how many requests
     the server makes to itself at start so that its request path is compiled before ours arrive
-    (default: the server's, 30,000; 0 turns it off). `allow_shutdown` lets any client that holds the
-    token stop the server (control SHUTDOWN); it is off by default, because the launcher needs no such
-    power: `stop()` (and `GatunClient.close()`) end the JVM by closing its stdin.
+    (default: the server's, 30,000; 0 turns it off). `wait_policy` is how the server's channel
+    threads wait for requests (spec/protocol.md §2.2.1; default $GATUN_WAIT_POLICY, else adaptive).
+    `allow_shutdown` lets any client that holds the token stop the server (control SHUTDOWN); it is
+    off by default, because the launcher needs no such power: `stop()` (and `GatunClient.close()`)
+    end the JVM by closing its stdin.
     """
 
     def __init__(
@@ -120,6 +123,7 @@ class GatunLauncher:
         max_message_bytes: int | str | None = None,
         allow_shutdown: bool = False,
         warm_up: int | None = None,
+        wait_policy: str | None = None,
     ):
         if socket_path is not None and os.path.basename(socket_path) != "gatun.sock":
             raise ValueError(f"socket_path must end in /gatun.sock (the server's socket name), got {socket_path!r}")
@@ -135,6 +139,7 @@ class GatunLauncher:
         if warm_up is not None and (not isinstance(warm_up, int) or warm_up < 0):
             raise ValueError(f"warm_up must be a number of requests >= 0, got {warm_up!r}")
         self.warm_up = warm_up
+        self.wait_policy = waiting.resolve(wait_policy)
         self.process: subprocess.Popen[bytes] | None = None
         self.info: ConnectionInfo | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
@@ -156,6 +161,7 @@ class GatunLauncher:
             cmd.append("--allow-shutdown")
         if self.warm_up is not None:
             cmd += ["--warm-up", str(self.warm_up)]
+        cmd += ["--wait-policy", self.wait_policy]
         return cmd
 
     def start(self) -> ConnectionInfo:

@@ -37,7 +37,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import py4j_compat, spark_arrow
+from . import py4j_compat, waiting, spark_arrow
 from .errors import GatunError
 from .launcher import wait_for_file
 
@@ -98,9 +98,14 @@ def spark_home() -> str:
 def submit_command(conf: Any = None) -> list[str]:
     """The spark-submit command line that starts a driver with the Gatun gateway."""
     command = [os.path.join(spark_home(), "bin", "spark-submit")]
+    keys = set()
     if conf is not None:
         for k, v in conf.getAll():
             command += ["--conf", f"{k}={v}"]
+            keys.add(k)
+    if os.environ.get(waiting.ENV) and "spark.gatun.waitPolicy" not in keys:
+        # The driver's channel threads wait as this process's clients do (spec §2.2.1).
+        command += ["--conf", f"spark.gatun.waitPolicy={waiting.resolve(None)}"]
     if os.environ.get("SPARK_TESTING"):
         command += ["--conf", "spark.ui.enabled=false"]
     words = shlex.split(os.environ.get("PYSPARK_SUBMIT_ARGS", "pyspark-shell"))

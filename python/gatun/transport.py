@@ -14,15 +14,11 @@ import threading
 
 from . import _native
 from . import protocol as p
+from . import waiting
 from .errors import GatunConnectionError, GatunProtocolError, LimitError
 
 NOT_SIMPLE = _native.NOT_SIMPLE
 CLOSED = _native.CLOSED
-
-# How long a waiting client spins before parking: with the GIL (most calls answer within it) and
-# in total. Longer spins cost CPU that a 2-core machine shares with the JVM.
-HOT_SPIN_NS = 5_000
-SPIN_NS = 60_000
 
 
 def _recv_exact(sock: socket.socket, n: int, what: str) -> bytes:
@@ -56,12 +52,16 @@ def _hello(socket_path: str, kind: int, token: bytes, session_id: bytes = b"") -
         raise
 
 
+_CPUS = waiting.available_cpus()
+
+
 class ControlConnection:
     """The session's control connection: opening it starts the session, closing it ends it."""
 
-    def __init__(self, socket_path: str, token: bytes):
+    def __init__(self, socket_path: str, token: bytes, wait_policy: str | None = None):
         self.socket_path = socket_path
         self.token = token
+        self.wait_policy = waiting.resolve(wait_policy)
         self.sock = _hello(socket_path, p.HELLO_SESSION, token)
         try:
             reply = _recv_exact(self.sock, 24, "the hand-shake")
@@ -128,7 +128,8 @@ class Channel:
         self.data = data_off
         self.capacity = capacity
         self.chunk_payload = capacity - p.FRAME_HEADER
-        self.region = _native.Region(self.mm, self.sock.fileno())
+        kind, fixed_ns = waiting.parse(control.wait_policy)
+        self.region = _native.Region(self.mm, self.sock.fileno(), kind, fixed_ns, _CPUS)
         # Method/field name ids of this channel (spec §3.2 Name). A name joins `names` once a
         # frame defining it has been handed to the server; until then it waits in `pending_names`.
         self.names: dict[str, int] = {}
@@ -150,7 +151,7 @@ class Channel:
 
     def _await_turn(self) -> None:
         try:
-            r = self.region.wait(HOT_SPIN_NS, SPIN_NS)
+            r = self.region.wait()
         except OSError as e:
             self._fail(f"the Gatun server went away ({e})")
         if r < 0:
@@ -165,7 +166,7 @@ class Channel:
         if self.pending_names:
             self._commit_names()
         try:
-            r = self.region.roundtrip(ftype, payload, HOT_SPIN_NS, SPIN_NS)
+            r = self.region.roundtrip(ftype, payload)
         except OSError as e:
             self._fail(f"the Gatun server went away ({e})")
         if r is CLOSED:

@@ -23,6 +23,7 @@ func main() {
 	duration := flag.Duration("duration", 2*time.Second, "measuring time per operation")
 	warmup := flag.Duration("warmup", time.Second, "warm-up time per operation")
 	only := flag.String("ops", "", "comma-separated subset of operation keys")
+	perCall := flag.Bool("per-call", false, "time every call on its own (per-call p99; adds the clock's cost to each sample)")
 	verbose := flag.Bool("v", false, "print each operation's result to stderr as it completes")
 	flag.Parse()
 	if *jar == "" {
@@ -36,7 +37,7 @@ func main() {
 			}
 		}
 	}
-	opts := gobench.Options{Jar: *jar, Duration: *duration, Warmup: *warmup, Ops: *only}
+	opts := gobench.Options{Jar: *jar, Duration: *duration, Warmup: *warmup, Ops: *only, PerCall: *perCall}
 	if *verbose {
 		opts.Progress = func(key string, r gobench.Result) {
 			if r.Error != "" {

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
+import java.util.function.BooleanSupplier;
 
 /**
  * One end of a channel: the shared-memory region plus the Unix socket that carries doorbells
@@ -17,10 +18,6 @@ import java.nio.channels.SocketChannel;
  * socket read closes the socket.
  */
 final class Channel implements Closeable {
-    /** How long a receiver spins before it parks; long enough to cover a busy peer's reply. */
-    static final long SPIN_NANOS = 50_000;
-    /** The part of the spin that never gives the core away. */
-    static final long HOT_SPIN_NANOS = 5_000;
     private static final byte DOORBELL = 0x01;
 
     private final ShmRegion region;
@@ -37,6 +34,8 @@ final class Channel implements Closeable {
     private final FrameReader reader = new FrameReader();
     private final FrameWriter writer;
     private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
+    private final WaitPolicy waitPolicy;
+    private final BooleanSupplier peerMoved = this::peerMoved;
     /** Both sequence words start at 0 in a new region; never read them here, the peer may have sent already. */
     private long sent;
     private long seen;
@@ -58,8 +57,9 @@ final class Channel implements Closeable {
         String describe();
     }
 
-    Channel(ShmRegion region, SocketChannel socket, boolean serverSide, long maxMessageBytes) {
+    Channel(ShmRegion region, SocketChannel socket, boolean serverSide, long maxMessageBytes, WaitPolicy waitPolicy) {
         this.region = region;
+        this.waitPolicy = waitPolicy;
         this.socket = socket;
         this.mySeq = serverSide ? ShmRegion.SERVER_SEQ : ShmRegion.CLIENT_SEQ;
         this.peerSeq = serverSide ? ShmRegion.CLIENT_SEQ : ShmRegion.SERVER_SEQ;
@@ -277,10 +277,14 @@ final class Channel implements Closeable {
         return region.getSeqAcquire(peerSeq) != seen;
     }
 
-    /** §2.2: spin for a while, then park on the socket. */
+    /** §2.2: spin as the wait policy says, then park on the socket. */
     private void awaitFrame() throws IOException {
-        if (!spin()) {
-            park();
+        if (!peerMoved()) {
+            long start = System.nanoTime();
+            if (!waitPolicy.spin(peerMoved)) {
+                park();
+                waitPolicy.parked(System.nanoTime() - start);
+            }
         }
         if (!socket.isOpen()) {
             // Closed while we spun or before we parked (the session ended): the frame seen in the
@@ -288,32 +292,6 @@ final class Channel implements Closeable {
             throw new ChannelClosedException("the channel was closed");
         }
         seen = region.getSeqAcquire(peerSeq);
-    }
-
-    /**
-     * Pure spinning for the first {@link #HOT_SPIN_NANOS} (a busy client answers within it), then a
-     * {@code Thread.yield()} between looks until {@link #SPIN_NANOS}: on a machine with more runnable
-     * threads than cores the client may be waiting for exactly this core.
-     */
-    private boolean spin() {
-        long start = System.nanoTime();
-        boolean hot = true;
-        for (int i = 1; ; i++) {
-            if (peerMoved()) {
-                return true;
-            }
-            if (hot) {
-                Thread.onSpinWait();
-                if ((i & 0x3F) == 0 && System.nanoTime() - start > HOT_SPIN_NANOS) {
-                    hot = false;
-                }
-            } else {
-                Thread.yield();
-                if (System.nanoTime() - start > SPIN_NANOS) {
-                    return false;
-                }
-            }
-        }
     }
 
     private void park() throws IOException {

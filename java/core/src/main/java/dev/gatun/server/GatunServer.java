@@ -31,6 +31,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 /**
  * The Gatun server: a Unix-socket listener that opens sessions and channels (protocol §1) and serves
@@ -94,6 +95,8 @@ public final class GatunServer implements AutoCloseable {
     private final long maxMessageBytes;
     private final long maxSessionBytes;
     private final long connectionStackBytes;
+    private final Supplier<WaitPolicy> waitPolicies;
+    private final String waitPolicyName;
     private final byte[] token;
     private final boolean allowShutdown;
     private final ClassLoader classLoader;
@@ -121,6 +124,8 @@ public final class GatunServer implements AutoCloseable {
         this.maxMessageBytes = b.maxMessageBytes;
         this.maxSessionBytes = b.maxSessionBytes > 0 ? b.maxSessionBytes : b.maxMessageBytes;
         this.connectionStackBytes = b.connectionStackBytes;
+        this.waitPolicies = b.waitPolicies;
+        this.waitPolicyName = b.waitPolicyName;
         this.allowShutdown = b.allowShutdown;
         this.classLoader = b.classLoader != null ? b.classLoader : defaultClassLoader();
         this.invoker = new Invoker(allowlist);
@@ -160,6 +165,8 @@ public final class GatunServer implements AutoCloseable {
         private boolean allowShutdown;
         private ClassLoader classLoader;
         private int warmUpRequests;
+        private String waitPolicyName = WaitPolicy.DEFAULT;
+        private Supplier<WaitPolicy> waitPolicies = WaitPolicy.factory(WaitPolicy.DEFAULT);
 
         private Builder() {
         }
@@ -246,6 +253,18 @@ public final class GatunServer implements AutoCloseable {
                 throw new IllegalArgumentException("warm-up requests must be 0 or more, not " + requests);
             }
             this.warmUpRequests = requests;
+            return this;
+        }
+
+        /**
+         * How each channel thread waits for its client's next request (protocol §2.2):
+         * {@code adaptive} (default), {@code park} or {@code spin:MICROS}.
+         *
+         * @throws IllegalArgumentException for any other name
+         */
+        public Builder waitPolicy(String name) {
+            this.waitPolicies = WaitPolicy.factory(name);
+            this.waitPolicyName = name.trim();
             return this;
         }
 
@@ -411,6 +430,11 @@ public final class GatunServer implements AutoCloseable {
 
     public Path socketPath() {
         return socketPath;
+    }
+
+    /** The name of the wait policy every channel uses ({@link Builder#waitPolicy}). */
+    public String waitPolicy() {
+        return waitPolicyName;
     }
 
     /** Completes when the start-up warm-up ({@link Builder#warmUp}) has ended, with the number of requests it made. */
@@ -800,7 +824,7 @@ public final class GatunServer implements AutoCloseable {
         } finally {
             Files.deleteIfExists(file);
         }
-        Channel channel = new Channel(region, connection, true, maxMessageBytes);
+        Channel channel = new Channel(region, connection, true, maxMessageBytes, waitPolicies.get());
         channel.budget(session);
         return new RequestLoop(session, id, channel);
     }

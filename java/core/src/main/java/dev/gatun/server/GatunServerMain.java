@@ -24,6 +24,7 @@ public final class GatunServerMain {
             "  --exit-on-stdin-eof      exit when stdin is closed (the server dies with its parent)",
             "  --warm-up N              requests the server makes to itself at start so the JIT compiles its",
             "                           request path before clients need it (default 30000; 0: none)",
+            "  --wait-policy NAME       how channel threads wait for requests: adaptive (default), park, spin:MICROS",
             "  --help                   print this and exit");
 
     /** Requests of the start-up warm-up: enough to reach the compiled steady state (measured: ~14,000). */
@@ -52,12 +53,13 @@ public final class GatunServerMain {
         boolean allowShutdown;
         boolean exitOnStdinEof;
         int warmUp = DEFAULT_WARM_UP;
+        String waitPolicy = WaitPolicy.DEFAULT;
         boolean help;
 
         GatunServer.Builder builder() {
             return GatunServer.builder().socketDir(socketDir).allowlist(allowlist).regionBytes(regionBytes)
                     .maxMessageBytes(maxMessageBytes).maxSessionBytes(maxSessionBytes).allowShutdown(allowShutdown)
-                    .warmUp(warmUp);
+                    .warmUp(warmUp).waitPolicy(waitPolicy);
         }
     }
 
@@ -76,7 +78,7 @@ public final class GatunServerMain {
                 case "--allow-shutdown" -> o.allowShutdown = true;
                 case "--exit-on-stdin-eof" -> o.exitOnStdinEof = true;
                 case "--socket-dir", "--info-file", "--allowlist", "--region-bytes", "--max-message-bytes",
-                     "--max-session-bytes", "--warm-up" -> {
+                     "--max-session-bytes", "--warm-up", "--wait-policy" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
                             throw new UsageException(arg + " needs a value");
@@ -104,6 +106,10 @@ public final class GatunServerMain {
                 case "--max-session-bytes" -> {
                     o.maxSessionBytes = Long.parseLong(value);
                     GatunServer.builder().maxSessionBytes(o.maxSessionBytes);
+                }
+                case "--wait-policy" -> {
+                    WaitPolicy.factory(value);
+                    o.waitPolicy = value;
                 }
                 case "--warm-up" -> {
                     o.warmUp = Integer.parseInt(value);

@@ -107,7 +107,7 @@ final class LocalClient implements AutoCloseable {
             throw new IOException("region size " + region.size() + " != " + size);
         }
         c.write(ByteBuffer.wrap(new byte[] {1}));
-        return new LocalChannel(id, file, new Channel(region, c, false, limit));
+        return new LocalChannel(id, file, new Channel(region, c, false, limit, WaitPolicy.factory(WaitPolicy.DEFAULT).get()));
     }
 
     void control(int type, int channelId) throws IOException {

@@ -23,7 +23,9 @@ import java.util.Properties;
  * properties: {@code spark.gatun.allowlist} (entries or {@code @file}; default
  * {@link #DEFAULT_ALLOWLIST}), {@code spark.gatun.regionBytes}, {@code spark.gatun.maxMessageBytes},
  * {@code spark.gatun.warmUp} (requests the server makes to itself at start so the JIT has compiled
- * its request path before PySpark's calls arrive; 0 turns it off).
+ * its request path before PySpark's calls arrive; 0 turns it off), {@code spark.gatun.waitPolicy}
+ * (how channel threads wait for requests: {@code adaptive}, the default, {@code park} or
+ * {@code spin:MICROS}; protocol §2.2).
  * The info file's path comes from the environment variable {@value #INFO_PATH_ENV}; if the server
  * cannot start, the reason goes to stderr and to that path plus {@value #ERROR_SUFFIX}.
  */
@@ -121,6 +123,14 @@ public final class SparkGatewayMain {
         String warmUp = conf.getProperty("spark.gatun.warmUp");
         b.warmUp(warmUp == null ? GatunServerMain.DEFAULT_WARM_UP
                 : (int) Math.min(Integer.MAX_VALUE, parseLong("spark.gatun.warmUp", warmUp, "a number of requests")));
+        String wait = conf.getProperty("spark.gatun.waitPolicy");
+        if (wait != null) {
+            try {
+                b.waitPolicy(wait);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("spark.gatun.waitPolicy: " + e.getMessage(), e);
+            }
+        }
         return b;
     }
 
