@@ -139,11 +139,14 @@ bench-load: venv
 	$(VPY) bench/load_bench.py
 
 # Long runs of the fuzzers whose short runs `make test` does (DecoderFuzzTest: the Java request
-# decoder and hand-shake parser; FuzzDecodeServerMessage: the Go client's decoders).
+# decoder and hand-shake parser; FuzzDecodeServerMessage: the Go client's decoders;
+# fuzz_decoders.py: the Python client's decoders, with atheris).
 FUZZ_RUNS ?= 10000000
-fuzz:
+fuzz: venv
 	$(MVN) $(MVN_FLAGS) $(MVN_TEST_LOG) -f java/pom.xml -pl core test -Dtest=DecoderFuzzTest -Dgatun.fuzz.iterations=$(FUZZ_RUNS)
 	cd go && $(GO) test ./gatun -run '^$$' -fuzz FuzzDecodeServerMessage -fuzztime $(FUZZ_RUNS)x -parallel 1
+	dir=$$(mktemp -d) && cd "$$dir" && $(abspath $(VPY)) $(CURDIR)/python/tests/fuzz_decoders.py \
+	  -runs=$(FUZZ_RUNS) -rss_limit_mb=2048 && rm -rf "$$dir"
 
 clean:
 	rm -rf $(VENV) python/gatun/jars python/build python/*.egg-info .pytest_cache python/.pytest_cache

@@ -1,8 +1,11 @@
 """Holes of issue 13 that show from Python: against real server JVMs."""
 from __future__ import annotations
 
+import runpy
+import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +114,16 @@ def test_running_out_of_stack_in_a_callback_is_a_clear_error_and_the_channel_sta
         return results
 
     assert _in_thread_with_room(nest) == [True] * 16
+
+
+def test_python_decoders_survive_a_short_fuzzing_run(tmp_path):
+    """A short atheris run of fuzz_decoders.py (make fuzz runs 10 million inputs)."""
+    pytest.importorskip("atheris")
+    harness = Path(__file__).with_name("fuzz_decoders.py")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    assert runpy.run_path(str(harness), run_name="seeds")["seed_corpus"](str(corpus)) >= 4
+    done = subprocess.run([sys.executable, str(harness), str(corpus), "-runs=30000", "-rss_limit_mb=1024"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Done 30000 runs" in done.stderr
