@@ -423,7 +423,7 @@ def markdown(doc: dict) -> str:
         row("200-column select, during a job", lambda x: x["during_job_select200_s"], ms)
         row("the job alone", lambda x: x["job_alone_s"], sec)
         row("the job while the driver calls", lambda x: x["job_with_calls_s"], sec)
-        row("SparkSession start-up (idle)", lambda x: x["startup_s"], sec)
+        row("SparkSession start-up (no busy processes added)", lambda x: x["startup_s"], sec)
         L += ["", "(µs for `conf.get`; \"stock / Gatun\" above 1 means Gatun is faster. The job rows compare "
               "the executors' time: a ratio below 1 there means the job ran slower under Gatun.)", ""]
         jg = [x["job_with_calls_s"] for x in g]

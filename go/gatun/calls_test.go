@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 func TestStaticCallsAndOverloads(t *testing.T) {
@@ -398,17 +398,21 @@ func TestPinnedThread(t *testing.T) {
 	if v, err := tl.Call(context.Background(), "get"); err != nil || v != nil {
 		t.Fatalf("pooled get: %v %v", v, err)
 	}
-	// One call at a time per Thread.
-	timeUnit := class(t, c, "java.util.concurrent.TimeUnit")
-	ms, err := timeUnit.Field(ctx, "MILLISECONDS")
+	// One call at a time per Thread: a call blocks on a latch that only another channel opens.
+	latch, err := class(t, c, "java.util.concurrent.CountDownLatch").New(context.Background(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error)
-	go func() { _, err := ms.(*Object).Call(ctx, "sleep", int64(300)); done <- err }()
-	time.Sleep(100 * time.Millisecond)
+	go func() { _, err := latch.Call(ctx, "await"); done <- err }()
+	for th.ch.inUse.Load() != holdCall { // the goroutine holds the Thread's channel for its call
+		runtime.Gosched()
+	}
 	if _, err := tl.Call(ctx, "get"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("concurrent use of a Thread: %v", err)
+	}
+	if _, err := latch.Call(context.Background(), "countDown"); err != nil {
+		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -407,45 +407,59 @@ static PyObject *Region_roundtrip(Region *self, PyObject *const *args, Py_ssize_
         return CLOSED;
     }
     uint32_t rlen;
+    uint64_t rtotal;
     memcpy(&rlen, frame, 4);
+    memcpy(&rtotal, frame + 8, 8);
     unsigned char rtype = (unsigned char)frame[4], rflags = (unsigned char)frame[5];
-    if (rtype != FRAME_RETURN || rflags != 0 || rlen < 1 || rlen + FRAME_BYTES > self->capacity) {
+    /* Anything unusual (a header whose length and total differ included) is left to Python,
+     * which checks it and fails the channel. */
+    if (rtype != FRAME_RETURN || rflags != 0 || rlen < 1 || rtotal != rlen ||
+        (uint64_t)rlen + FRAME_BYTES > self->capacity) {
         Py_INCREF(NOT_SIMPLE);
         return NOT_SIMPLE;
     }
     const char *v = frame + FRAME_BYTES;
+    /* A RETURN carries exactly one value: a length that does not fit the value is left to Python,
+     * which refuses it (spec/vectors negative "server_frames"). */
     switch ((unsigned char)v[0]) {
         case TAG_NULL:
+            if (rlen != 1) break;
             Py_RETURN_NONE;
         case TAG_TRUE:
+            if (rlen != 1) break;
             Py_RETURN_TRUE;
         case TAG_FALSE:
+            if (rlen != 1) break;
             Py_RETURN_FALSE;
         case TAG_INT: {
             int32_t x;
+            if (rlen != 5) break;
             memcpy(&x, v + 1, 4);
             return PyLong_FromLong(x);
         }
         case TAG_LONG: {
             int64_t x;
+            if (rlen != 9) break;
             memcpy(&x, v + 1, 8);
             return PyLong_FromLongLong(x);
         }
         case TAG_DOUBLE: {
             double x;
+            if (rlen != 9) break;
             memcpy(&x, v + 1, 8);
             return PyFloat_FromDouble(x);
         }
         case TAG_OBJECT: {
             uint64_t handle;
+            if (rlen != 10) break;
             memcpy(&handle, v + 1, 8);
-            if (rlen < 10) break;
             return Py_BuildValue("(KB)", (unsigned long long)handle, (unsigned char)v[9]);
         }
         case TAG_STRING: {
             uint32_t n;
+            if (rlen < 5) break;
             memcpy(&n, v + 1, 4);
-            if ((uint64_t)n + 5 > rlen) break;
+            if ((uint64_t)n + 5 != rlen) break;
             return PyUnicode_DecodeUTF8(v + 5, n, "strict");
         }
     }

@@ -192,10 +192,19 @@ class GatunClient:
     # --- channels ----------------------------------------------------------------------------
 
     def _channel(self) -> Channel:
+        """This thread's channel, a new one if it has none or its channel is unusable.
+
+        A request is built for one channel (its name ids are that channel's), so the channel is
+        chosen before the request is built and never changed afterwards.
+        """
         try:
-            return self._local.channel
+            ch = self._local.channel
         except AttributeError:
             pass
+        else:
+            if ch.broken is None:
+                return ch
+            self._discard_channel(ch)
         control = self._control
         if control is None:
             control = self.connect()._control
@@ -223,12 +232,16 @@ class GatunClient:
         if nid is not None:
             out += p.U32.pack(nid)
             return
+        raw = name.encode("utf-8")  # checked before the name is pending: a failure leaves nothing behind
+        if len(raw) > 0xFFFF:
+            raise GatunError(f"a member name of {len(raw)} bytes (the protocol allows 65535)")
         nid = ch.pending_names.get(name)
         if nid is None:
             nid = len(ch.names) + len(ch.pending_names)
+            if nid >= p.MAX_NAME_ID:
+                raise GatunError(f"more than {p.MAX_NAME_ID} distinct member names on one channel")
             ch.pending_names[name] = nid
-        raw = name.encode("utf-8")
-        out += struct.pack("<IH", nid | 0x80000000, len(raw))
+        out += struct.pack("<IH", nid | p.NAME_DEFINE, len(raw))
         out += raw
 
     # --- requests ----------------------------------------------------------------------------
@@ -236,13 +249,19 @@ class GatunClient:
     def _call(self, kind: int, target: int, name: str, args: Sequence[Any]) -> Any:
         try:
             ch = self._local.channel
+            if ch.broken is not None:
+                ch = self._channel()
         except AttributeError:
             ch = self._channel()
         nid = ch.names.get(name)
         if nid is None:
             out = bytearray(p.TARGET.pack(kind, target))
-            self._name(ch, out, name)
-            self._args(out, args)
+            try:
+                self._name(ch, out, name)
+                self._args(out, args)
+            except BaseException:
+                ch.pending_names.clear()  # nothing was sent: the name is not defined (spec §3.2)
+                raise
             return self._request(ch, p.CALL, out)
         if not args:
             return self._fast(ch, p.CALL, _CALL0.pack(kind, target, nid, 0))
@@ -256,13 +275,20 @@ class GatunClient:
         return self._fast(ch, p.CALL, out)
 
     def _fast(self, ch: Channel, ftype: int, payload: bytes | bytearray) -> Any:
-        """A request that fits one frame, its round trip in one native call."""
+        """A request that fits one frame and defines no name, its round trip in one native call.
+
+        Like `_request`, it never sends a request again: once a frame may have reached the server
+        (which may have executed it), a failure is the caller's error.
+        """
         if ch.broken is not None or len(payload) > ch.chunk_payload or len(self._pending_release) >= RELEASE_BATCH:
             return self._request(ch, ftype, payload)
-        if len(payload) > ch.max_message_bytes:
-            ch.check_limit(len(payload))
         try:
+            if len(payload) > ch.max_message_bytes:
+                ch.check_limit(len(payload))
             value = ch.region.roundtrip(ftype, payload)
+            if value is CLOSED:
+                ch.broken = "the Gatun server went away (its JVM exited or closed the channel)"
+                raise GatunConnectionError(ch.broken)
         except BaseException as e:
             self._request_failed(ch, e)
             raise
@@ -270,9 +296,6 @@ class GatunClient:
             return self.wrap_object(*value)
         if value is NOT_SIMPLE:
             return self._reply_or_fail(ch)
-        if value is CLOSED:
-            ch.broken = "the Gatun server went away (its JVM exited or closed the channel)"
-            return self._request(ch, ftype, payload)
         return value
 
     def _args(self, out: bytearray, args: Sequence[Any]) -> None:
@@ -283,6 +306,8 @@ class GatunClient:
     def _new(self, class_id: int, args: Sequence[Any]) -> Any:
         try:
             ch = self._local.channel
+            if ch.broken is not None:
+                ch = self._channel()
         except AttributeError:
             ch = self._channel()
         out = bytearray(_NEW_HEAD.pack(class_id, len(args)))
@@ -299,8 +324,12 @@ class GatunClient:
     def _set_field(self, kind: int, target: int, name: str, value: Any) -> None:
         ch = self._channel()
         out = bytearray(p.TARGET.pack(kind, target))
-        self._name(ch, out, name)
-        p.encode_value(out, value, self)
+        try:
+            self._name(ch, out, name)
+            p.encode_value(out, value, self)
+        except BaseException:
+            ch.pending_names.clear()  # nothing was sent: the name is not defined (spec §3.2)
+            raise
         self._request(ch, p.SET_FIELD, out)
 
     def _resolve_class(self, name: str) -> JavaClass | None:
@@ -354,12 +383,16 @@ class GatunClient:
             self._request(ch, p.RELEASE, payload, flush=False)
 
     def _request(self, ch: Channel, ftype: int, payload: bytes | bytearray, flush: bool = True) -> Any:
-        if ch.broken is not None:
-            self._discard_channel(ch)
-            ch = self._channel()
-        if flush and len(self._pending_release) >= RELEASE_BATCH:
-            self._flush_releases(ch)
+        """Send one request on `ch` (built for it: its name ids are ch's) and return the answer.
+
+        A request is sent once. If the channel fails, the request is not sent again on another
+        channel (the server may have executed it): the caller gets the error, and the thread's next
+        request takes a new channel.
+        """
         try:
+            ch.check_usable()
+            if flush and len(self._pending_release) >= RELEASE_BATCH:
+                self._flush_releases(ch)
             if len(payload) <= ch.chunk_payload:
                 if len(payload) > ch.max_message_bytes:
                     ch.check_limit(len(payload))
@@ -384,8 +417,13 @@ class GatunClient:
 
     def _request_failed(self, ch: Channel, e: BaseException) -> None:
         """Leave the channel consistent after a failed request; raise a clearer error if there is one."""
+        # Names still pending were in no frame handed to the server (a frame's names are
+        # committed as it is handed over): they are not defined there (spec §3.2).
+        ch.pending_names.clear()
         if isinstance(e, KeyboardInterrupt):
             self._after_interrupt(ch)
+        elif isinstance(e, GatunProtocolError):
+            self._discard_channel(ch)  # the server broke the protocol: the channel is not used again
         elif isinstance(e, (GatunConnectionError, OSError)):
             self._discard_channel(ch)
             if not isinstance(e, GatunConnectionError):
@@ -430,11 +468,20 @@ class GatunClient:
         while True:
             ftype, buf, pos = ch.read_frame()
             if ftype == p.RETURN:
-                return p.decode_value(buf, pos, self)[0]
+                try:
+                    value, end = p.decode_value(buf, pos, self)
+                except (struct.error, IndexError, UnicodeDecodeError) as e:
+                    raise GatunProtocolError(f"a malformed RETURN from the server: {e}") from None
+                if end != ch.frame_end:  # a RETURN carries exactly one value
+                    raise GatunProtocolError(f"a RETURN of {ch.frame_end - pos} bytes holds a value of {end - pos}")
+                return value
             if ftype == p.THROW:
                 raise self._java_exception(buf, pos)
             if ftype == p.ERROR:
-                raise self._request_error(buf, pos)
+                error = self._request_error(buf, pos)
+                if error.code == p.ERR_PROTOCOL:
+                    ch.broken = f"the server closed the channel after a protocol error: {error.message}"
+                raise error
             if ftype == p.CALLBACK:
                 self._serve_callback(ch, buf, pos)
                 continue
@@ -453,10 +500,10 @@ class GatunClient:
         (code,) = p.U16.unpack_from(buf, pos)
         message, _ = p.decode_str(buf, pos + 2)
         name = p.ERROR_NAMES.get(code, f"ERROR_{code}")
-        if code == 1:
+        if code == p.ERR_NOT_ALLOWED:
             return NotAllowedError(code, name, message)
-        if code == 7:
-            return LimitError(message)  # type: ignore[return-value]
+        if code == p.ERR_LIMIT:
+            return LimitError(message)
         return GatunRequestError(code, name, message)
 
     # --- callbacks ---------------------------------------------------------------------------

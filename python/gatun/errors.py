@@ -30,8 +30,15 @@ class NotAllowedError(GatunRequestError):
     """The server's allowlist refuses the class or member."""
 
 
-class LimitError(GatunError):
-    """A message is larger than the configured maximum."""
+class LimitError(GatunRequestError):
+    """A message is larger than the configured maximum (ERROR code 7, LIMIT).
+
+    Raised both when the server refuses a message or an answer over its limit and when the client
+    refuses to send one (spec/protocol.md §4.3).
+    """
+
+    def __init__(self, message: str):
+        super().__init__(7, "LIMIT", message)
 
 
 class JavaException(GatunError):

@@ -10,6 +10,8 @@ import decimal
 import struct
 from typing import Any, Protocol
 
+from .errors import GatunProtocolError
+
 PROTOCOL_VERSION = 1
 MAGIC = b"GATN"
 REGION_MAGIC = b"GSHM"
@@ -56,6 +58,10 @@ WELCOME_STATUS = {
     5: "limit reached",
 }
 
+# Names (spec §3.2): bit 31 of a Name's id marks a definition; ids stay below MAX_NAME_ID.
+NAME_DEFINE = 0x80000000
+MAX_NAME_ID = 1 << 20
+
 # Targets.
 TARGET_OBJECT = 0
 TARGET_CLASS = 1
@@ -67,6 +73,14 @@ ARRAY_SET = 2
 ARRAY_SLICE = 3
 
 # ERROR codes.
+ERR_NOT_ALLOWED = 1
+ERR_NO_SUCH_CLASS = 2
+ERR_NO_SUCH_MEMBER = 3
+ERR_NO_MATCHING_OVERLOAD = 4
+ERR_BAD_HANDLE = 5
+ERR_PROTOCOL = 6
+ERR_LIMIT = 7
+ERR_BAD_ARGUMENT = 8
 ERROR_NAMES = {
     1: "NOT_ALLOWED", 2: "NO_SUCH_CLASS", 3: "NO_SUCH_MEMBER", 4: "NO_MATCHING_OVERLOAD",
     5: "BAD_HANDLE", 6: "PROTOCOL", 7: "LIMIT", 8: "BAD_ARGUMENT",
@@ -278,5 +292,5 @@ def decode_value(buf: Any, pos: int, ctx: ValueContext) -> tuple[Any, int]:
     raise ProtocolError(f"unexpected value tag 0x{tag:02x} from the server")
 
 
-class ProtocolError(Exception):
-    """The peer sent bytes that do not follow spec/protocol.md."""
+# The peer sent bytes that do not follow spec/protocol.md (the name this module has always used).
+ProtocolError = GatunProtocolError

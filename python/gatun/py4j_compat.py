@@ -305,6 +305,12 @@ class CompatClient(GatunClient):
         except GatunConnectionError as e:
             raise Py4JNetworkError(str(e)) from None
 
+    def _fast(self, ch: Any, ftype: int, payload: Any) -> Any:
+        try:
+            return GatunClient._fast(self, ch, ftype, payload)
+        except GatunConnectionError as e:
+            raise Py4JNetworkError(str(e)) from None
+
     def _reply_or_fail(self, ch: Any) -> Any:
         try:
             return GatunClient._reply_or_fail(self, ch)

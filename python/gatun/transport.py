@@ -31,12 +31,17 @@ def _recv_exact(sock: socket.socket, n: int, what: str) -> bytes:
     return bytes(data)
 
 
+def hello_bytes(kind: int, token: bytes, session_id: bytes = b"") -> bytes:
+    """HELLO (spec §1.2): 40 bytes for a session, 56 for a channel (with the session id)."""
+    return p.MAGIC + struct.pack("<HBB", p.PROTOCOL_VERSION, kind, 0) + token + session_id
+
+
 def _hello(socket_path: str, kind: int, token: bytes, session_id: bytes = b"") -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(10.0)
         sock.connect(socket_path)
-        sock.sendall(p.MAGIC + struct.pack("<HBB", p.PROTOCOL_VERSION, kind, 0) + token + session_id)
+        sock.sendall(hello_bytes(kind, token, session_id))
         status = _recv_exact(sock, 1, "the hand-shake")[0]
         if status != 0:
             (n,) = struct.unpack("<H", _recv_exact(sock, 2, "the hand-shake"))
@@ -131,7 +136,8 @@ class Channel:
         kind, fixed_ns = waiting.parse(control.wait_policy)
         self.region = _native.Region(self.mm, self.sock.fileno(), kind, fixed_ns, _CPUS)
         # Method/field name ids of this channel (spec §3.2 Name). A name joins `names` once a
-        # frame defining it has been handed to the server; until then it waits in `pending_names`.
+        # frame defining it has been handed to the server (for a chunked message: its last chunk);
+        # until then it waits in `pending_names`, which a request that fails before that clears.
         self.names: dict[str, int] = {}
         self.pending_names: dict[str, int] = {}
         self.in_transfer = False
@@ -224,10 +230,11 @@ class Channel:
             p.FRAME.pack_into(mm, data, n, ftype, p.FLAG_MORE if more else 0, 0, total)
             mm[data + 16:data + 16 + n] = view[pos:pos + n]
             pos += n
+            if not more:
+                self._commit_names()  # the server decodes the message, and its names, on this chunk
             self._publish()
             self._await_turn()
             if not more:
-                self._commit_names()  # the server decodes the message, and its names, now
                 self.in_transfer = False
                 return
             _, rtype, _, _, _ = p.FRAME.unpack_from(mm, data)
@@ -243,7 +250,12 @@ class Channel:
         """
         mm, data = self.mm, self.data
         length, ftype, flags, _, total = p.FRAME.unpack_from(mm, data)
+        if length > self.chunk_payload or length > total:
+            self._fail(f"bad frame header from the server: length {length}, total {total}")
         if not flags & p.FLAG_MORE:
+            if length != total:
+                self._fail(f"the server's frame length {length} differs from its total {total}")
+            self.frame_end = data + 16 + length
             return ftype, mm, data + 16
         if total > self.max_message_bytes:
             self._fail(f"the server announced a message of {total} bytes, over the limit of "
@@ -261,10 +273,13 @@ class Channel:
             p.FRAME.pack_into(mm, data, 0, p.CONTINUE, 0, 0, 0)
             self._publish()
             self._await_turn()
-            length, ftype, flags, _, _ = p.FRAME.unpack_from(mm, data)
+            length, chunk_type, flags, _, chunk_total = p.FRAME.unpack_from(mm, data)
+            if chunk_type != ftype or chunk_total != total or length > self.chunk_payload:
+                self._fail("a chunk from the server changed the type or total of its message")
         if pos != total:
             self._fail("the server's chunks do not add up to the announced total")
         self.in_transfer = False
+        self.frame_end = total
         return ftype, buf, 0
 
     def close(self) -> None:

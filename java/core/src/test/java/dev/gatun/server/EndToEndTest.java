@@ -290,12 +290,28 @@ class EndToEndTest {
                 new ClientValues.CallbackRef(78, List.of("java.io.Closeable"))).code());
     }
 
+    /** Waits until the server thread of channel {@code id} sleeps in TimeUnit.sleep (the server runs in this JVM). */
+    private static void awaitSleepingChannelThread(int id) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L; // then cancel anyway: the test fails on its answer
+        while (System.nanoTime() < deadline) {
+            for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+                if (e.getKey().getName().equals("gatun-channel-" + id)
+                        && e.getKey().getState() == Thread.State.TIMED_WAITING
+                        && java.util.Arrays.stream(e.getValue()).anyMatch(f -> f.getClassName().equals("java.util.concurrent.TimeUnit")
+                                && f.getMethodName().equals("sleep"))) {
+                    return;
+                }
+            }
+            Thread.sleep(1);
+        }
+    }
+
     @Test
     void cancelInterruptsTheRunningRequestOnly() throws Exception {
         Ref seconds = ch.getField(ch.cls("java.util.concurrent.TimeUnit"), "SECONDS").ref();
         Thread canceller = new Thread(() -> {
             try {
-                Thread.sleep(300);
+                awaitSleepingChannelThread(ch.id);
                 client.control(1, ch.id);
             } catch (Exception e) {
                 throw new RuntimeException(e);
