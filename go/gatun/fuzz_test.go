@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -59,4 +60,33 @@ func FuzzDecodeServerMessage(f *testing.F) {
 			t.Fatalf("read past the end: %d of %d bytes", d.pos, len(d.b))
 		}
 	})
+}
+
+// TestDecoderCountsAreBoundedByTheInput keeps what fuzzing found: a u16 count of CALLBACK
+// arguments or of a callback value's interfaces made a slice of up to 65,535 entries (1 MB) from
+// a few bytes, before any element was read. Counts are now checked against the bytes left.
+func TestDecoderCountsAreBoundedByTheInput(t *testing.T) {
+	inputs := map[string][]byte{
+		"callback argc":        append(make([]byte, 12), 0xff, 0xff),
+		"callback value names": append([]byte{tagCallback}, append(make([]byte, 8), 0xff, 0xff)...),
+	}
+	for name, payload := range inputs {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		d := &decoder{b: payload}
+		var err error
+		if name == "callback argc" {
+			_, err = d.callbackFrame()
+		} else {
+			_, err = d.value()
+		}
+		runtime.ReadMemStats(&after)
+		if err == nil {
+			t.Errorf("%s: decoded %x without an error", name, payload)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<10 {
+			t.Errorf("%s: %d bytes allocated for %d bytes of input", name, grew, len(payload))
+		}
+	}
 }
