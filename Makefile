@@ -8,6 +8,7 @@
 #   make bench-pyspark - PySpark over Gatun vs Py4J (bench/pyspark_bench.py)
 #   make bench-arrow - run bench/arrow_bench.py (raw Arrow transfer, writes bench/results/arrow.*)
 #   make bench-load  - run bench/load_bench.py (the bridges and PySpark with busy CPUs, writes bench/results/load.*)
+#   make fuzz   - long fuzzing runs of the decoders (FUZZ_RUNS inputs each, default 10 million)
 #   make clean  - remove build outputs and .venv
 #
 # Another JDK: JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 make test
@@ -50,7 +51,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py VERSION \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow bench-load clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow bench-load fuzz clean
 
 venv: $(JAR) $(STAMP)
 
@@ -111,7 +112,9 @@ test-python: venv
 test-go: venv
 	@if [ -f go/go.mod ]; then \
 	  echo "cd go && $(GO) vet ./... ./cmd/... && $(GO) test ./... ./cmd/..."; \
-	  cd go && GATUN_REQUIRE_JVM=1 $(GO) vet ./... ./cmd/... && GATUN_REQUIRE_JVM=1 $(GO) test ./... ./cmd/...; \
+	  cd go && GATUN_REQUIRE_JVM=1 $(GO) vet ./... ./cmd/... && GATUN_REQUIRE_JVM=1 $(GO) test ./... ./cmd/... && \
+	    echo "short fuzzing run of the Go decoders (make fuzz runs long ones)" && \
+	    $(GO) test ./gatun -run '^$$' -fuzz FuzzDecodeServerMessage -fuzztime 20000x -parallel 1; \
 	else \
 	  echo "go/go.mod not found: skipping Go tests"; \
 	fi
@@ -138,6 +141,16 @@ bench-arrow: venv
 # with busy cores; Gatun (Python and Go) vs Py4J vs JPype vs stock PySpark (~20 min on 2 cores).
 bench-load: venv
 	$(VPY) bench/load_bench.py
+
+# Long runs of the fuzzers whose short runs `make test` does (DecoderFuzzTest: the Java request
+# decoder and hand-shake parser; FuzzDecodeServerMessage: the Go client's decoders;
+# fuzz_decoders.py: the Python client's decoders, with atheris).
+FUZZ_RUNS ?= 10000000
+fuzz: venv
+	$(MVN) $(MVN_FLAGS) $(MVN_TEST_LOG) -f java/pom.xml -pl core test -Dtest=DecoderFuzzTest -Dgatun.fuzz.iterations=$(FUZZ_RUNS)
+	cd go && $(GO) test ./gatun -run '^$$' -fuzz FuzzDecodeServerMessage -fuzztime $(FUZZ_RUNS)x -parallel 1
+	dir=$$(mktemp -d) && cd "$$dir" && $(abspath $(VPY)) $(CURDIR)/python/tests/fuzz_decoders.py \
+	  -runs=$(FUZZ_RUNS) -rss_limit_mb=2048 && rm -rf "$$dir"
 
 clean:
 	rm -rf $(VENV) python/gatun/jars python/build python/*.egg-info .pytest_cache python/.pytest_cache

@@ -605,6 +605,9 @@ func (d *decoder) value() (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := d.need(4 * int(n)); err != nil { // a name takes at least its length
+			return nil, err
+		}
 		ifaces := make([]string, n)
 		for i := range ifaces {
 			if ifaces[i], err = d.str(); err != nil {
@@ -667,6 +670,9 @@ func (d *decoder) callbackFrame() (f callbackFrame, err error) {
 	}
 	n, err := d.u16()
 	if err != nil {
+		return
+	}
+	if err = d.need(int(n)); err != nil { // a value takes at least its tag: no 1 MB for 2 bytes
 		return
 	}
 	f.args = make([]any, n)

@@ -24,6 +24,35 @@ _CALL0 = struct.Struct("<BQIH")
 _NEW_HEAD = struct.Struct("<QH")
 _U64_U8 = struct.Struct("<QB")
 _CALLBACK_HEAD = struct.Struct("<Q")
+_SERVER_SEQ = struct.Struct("<Q")
+_SERVER_SEQ_OFFSET = 128  # spec §2: the server's sequence word in the region
+# Frames a callback keeps free below Python's recursion limit for its own answer and the machinery
+# of one nested request, so that running out of stack is a clean CALLBACK_ERROR (spec §5.1).
+_CALLBACK_HEADROOM = 40
+
+
+def _headroom(n: int) -> None:
+    """Raises RecursionError unless `n` more frames fit under the recursion limit."""
+    if n:
+        _headroom(n - 1)
+
+
+def _callback_error(e: BaseException) -> bytearray:
+    """The CALLBACK_ERROR payload for `e`; degrades to shorter text rather than fail."""
+    handle = 0
+    if isinstance(e, JavaException) and isinstance(e.java_exception, JavaObject):
+        handle = e.java_exception._handle
+    try:
+        text = "".join(traceback.format_exception(e))
+    except BaseException:  # out of stack or memory formatting it
+        try:
+            text = f"{type(e).__qualname__}: {e}"
+        except BaseException:
+            text = type(e).__qualname__
+    out = bytearray(p.U64.pack(handle))
+    p.encode_str(out, type(e).__qualname__)
+    p.encode_str(out, text)
+    return out
 
 
 def _size_option(name: str, value: int | str | None) -> int | None:
@@ -497,29 +526,64 @@ class GatunClient:
         return obj
 
     def _serve_callback(self, ch: Channel, buf: Any, pos: int) -> None:
-        (cid,) = _CALLBACK_HEAD.unpack_from(buf, pos)
-        method, pos = p.decode_str(buf, pos + 8)
-        (argc,) = p.U16.unpack_from(buf, pos)
-        pos += 2
-        args = []
-        for _ in range(argc):
-            value, pos = p.decode_value(buf, pos, self)
-            args.append(value)
+        """Run a CALLBACK and answer it: exactly one answer, whatever fails (spec §5.1).
+
+        The JVM thread waits for this answer and nothing else, so decoding, the call, encoding and
+        the error report all happen inside the try. When Python's stack runs out in the middle of a
+        nested request of the callback, the channel may be a turn ahead: `_back_in_step` brings it
+        back before the answer goes out.
+        """
+        entry_seq = _SERVER_SEQ.unpack_from(ch.mm, _SERVER_SEQ_OFFSET)[0]
         try:
+            _headroom(_CALLBACK_HEADROOM)
+            (cid,) = _CALLBACK_HEAD.unpack_from(buf, pos)
+            method, pos = p.decode_str(buf, pos + 8)
+            (argc,) = p.U16.unpack_from(buf, pos)
+            pos += 2
+            args = []
+            for _ in range(argc):
+                value, pos = p.decode_value(buf, pos, self)
+                args.append(value)
             target = self._callbacks[cid]
             result = getattr(target, method)(*args)
             out = bytearray()
             p.encode_value(out, result, self)
+            ch.check_limit(len(out))
             ftype = p.CALLBACK_RETURN
         except BaseException as e:  # the JVM thread must get an answer, whatever happened
-            ftype = p.CALLBACK_ERROR
-            handle = 0
-            if isinstance(e, JavaException) and isinstance(e.java_exception, JavaObject):
-                handle = e.java_exception._handle
-            out = bytearray(p.U64.pack(handle))
-            p.encode_str(out, type(e).__qualname__)
-            p.encode_str(out, "".join(traceback.format_exception(e)))
+            ftype, out = p.CALLBACK_ERROR, _callback_error(e)
+            self._back_in_step(ch, entry_seq)
         ch.send_frame(ftype, out)
+
+    def _back_in_step(self, ch: Channel, entry_seq: int) -> None:
+        """After a callback failed: make the server wait for this callback's answer again.
+
+        It may not: the failure (a RecursionError, typically) can strike after a nested request
+        went out and before what came back was served. Then the server is either still answering,
+        or waiting for the answer to a nested CALLBACK nobody ran (each gets CALLBACK_ERROR), or in
+        the middle of a chunked message (read to its end and dropped). A chunked request of ours
+        cut short cannot be finished: the channel is dropped and the failure becomes a connection
+        error.
+        """
+        mm, data = ch.mm, ch.data
+        while True:
+            if ch.waiting:
+                ch.finish_turn()
+            _, ftype, flags, _, _ = p.FRAME.unpack_from(mm, data)
+            if ftype == p.CONTINUE:  # the server waits for the rest of a message of ours
+                self._discard_channel(ch)
+                raise GatunConnectionError("a callback failed in the middle of sending a chunked request; "
+                                           "the channel was closed")
+            if flags & p.FLAG_MORE:  # a chunked message of the server's, cut short: drop the rest
+                p.FRAME.pack_into(mm, data, 0, p.CONTINUE, 0, 0, 0)
+                ch.in_transfer = True
+                ch._publish()
+                continue
+            ch.in_transfer = False
+            if ftype != p.CALLBACK or _SERVER_SEQ.unpack_from(mm, _SERVER_SEQ_OFFSET)[0] == entry_seq:
+                return  # this callback's own frame, or the final answer to a nested request
+            ch.send_frame(p.CALLBACK_ERROR, _callback_error(RecursionError(
+                "this nested callback was not run: its caller failed first (out of stack?)")))
 
     def _ensure_callback_thread(self) -> None:
         with self._lock:

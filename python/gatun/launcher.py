@@ -108,6 +108,9 @@ class GatunLauncher:
     the server makes to itself at start so that its request path is compiled before ours arrive
     (default: the server's, 30,000; 0 turns it off). `wait_policy` is how the server's channel
     threads wait for requests (spec/protocol.md §2.2.1; default $GATUN_WAIT_POLICY, else adaptive).
+    `allow_shutdown` lets any client that holds the token stop the server (control SHUTDOWN); it is
+    off by default, because the launcher needs no such power: `stop()` (and `GatunClient.close()`)
+    end the JVM by closing its stdin.
     """
 
     def __init__(
@@ -118,7 +121,7 @@ class GatunLauncher:
         classpath: Sequence[str] = (),
         allowlist: str | Sequence[str] | None = None,
         max_message_bytes: int | str | None = None,
-        allow_shutdown: bool = True,
+        allow_shutdown: bool = False,
         warm_up: int | None = None,
         wait_policy: str | None = None,
     ):

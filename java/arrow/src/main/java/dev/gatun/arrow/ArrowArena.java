@@ -111,6 +111,8 @@ public final class ArrowArena implements AutoCloseable {
     private final List<Span> lent = new ArrayList<>();
     /** {@link #close()} was called: no more spans, never reused. */
     private boolean closed;
+    /** Unties this arena from the session that made it, which would otherwise close it at its end. */
+    private final Runnable untie;
     /** An extension's exporter left it: no more spans until an exporter recycles it. */
     private boolean retired;
     /** A retired extension the root keeps (its file open) for an exporter to recycle. */
@@ -147,6 +149,19 @@ public final class ArrowArena implements AutoCloseable {
         }
         free.put((long) DATA_OFFSET, size - DATA_OFFSET);
         VarHandle.fullFence();
+        this.untie = tieToSession(this);
+    }
+
+    /**
+     * A client that made an arena and went away (or never mapped it) would leave its file in
+     * {@code /dev/shm}: the session that made it closes it when it ends, and so when the server stops.
+     */
+    private static Runnable tieToSession(ArrowArena arena) {
+        try {
+            return dev.gatun.server.GatunServer.closeWithSession(arena);
+        } catch (LinkageError e) { // a JVM without the Gatun server: nothing to tie to
+            return () -> { };
+        }
     }
 
     /**
@@ -192,7 +207,8 @@ public final class ArrowArena implements AutoCloseable {
         }
         Path shm = Paths.get("/dev/shm");
         Path parent = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Paths.get(System.getProperty("java.io.tmpdir"));
-        Path dir = Files.createTempDirectory(parent, "gatun-arrow-",
+        // The PID in the name lets a later server remove what a killed one left (GatunServer.sweepDeadDirs).
+        Path dir = Files.createTempDirectory(parent, "gatun-arrow-" + ProcessHandle.current().pid() + "-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path file = dir.resolve("arena");
         FileChannel fc = null;
@@ -296,6 +312,7 @@ public final class ArrowArena implements AutoCloseable {
      */
     @Override
     public void close() throws IOException {
+        untie.run();
         synchronized (root) {
             if (root == this) {
                 closed = true;

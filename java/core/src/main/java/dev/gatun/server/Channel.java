@@ -41,6 +41,21 @@ final class Channel implements Closeable {
     private long seen;
     /** A frame that arrived where a CONTINUE was expected (an ERROR answer); the next receive returns it. */
     private boolean pending;
+    /** Where the bytes of chunked messages being received are counted (the session); null: nowhere. */
+    private Budget budget;
+    /** The bytes of the last assembled message, counted in {@link #budget} until the next receive. */
+    private long held;
+
+    /** A bound on the bytes of chunked messages that several channels hold at once (§4.3). */
+    interface Budget {
+        /** Counts {@code bytes} more; false (counting nothing) if that would go over the bound. */
+        boolean reserve(long bytes);
+
+        void release(long bytes);
+
+        /** The bound and what is counted now, for the refusal's message. */
+        String describe();
+    }
 
     Channel(ShmRegion region, SocketChannel socket, boolean serverSide, long maxMessageBytes, WaitPolicy waitPolicy) {
         this.region = region;
@@ -77,7 +92,12 @@ final class Channel implements Closeable {
      * @throws GatunException LIMIT when the message is over the limit: the caller answers with that
      *     ERROR instead of CONTINUE, and the peer stops sending chunks
      */
+    void budget(Budget b) {
+        this.budget = b;
+    }
+
     int receive() throws IOException {
+        releaseHeld();
         if (pending) {
             pending = false;
         } else {
@@ -98,31 +118,85 @@ final class Channel implements Closeable {
             reader.reset(readView, FrameType.HEADER_BYTES, FrameType.HEADER_BYTES + length);
             return type;
         }
-        ByteBuffer whole = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
-        while (true) {
-            if (length > whole.remaining()) {
-                throw GatunException.protocol("chunks carry more than the message total " + total);
+        // Counted against the session before any byte is kept, so that the refusal is the answer to
+        // the first chunk, as §4.3 asks; the memory itself is taken as the chunks arrive, not for
+        // the claimed total up front (a client could claim 2 GB and send one chunk).
+        if (budget != null && !budget.reserve(total)) {
+            throw new GatunException(ErrorCode.LIMIT, "a " + FrameType.name(type) + " message of " + total
+                    + " bytes would go over what one session may be receiving at once: " + budget.describe());
+        }
+        held = total;
+        boolean assembled = false;
+        try {
+            ByteBuffer whole = grow(null, Math.min(total, Math.max(length, INITIAL_ASSEMBLY_BYTES)), total);
+            while (true) {
+                if (length > total - whole.position()) {
+                    throw GatunException.protocol("chunks carry more than the message total " + total);
+                }
+                if (length > whole.remaining()) {
+                    whole = grow(whole, Math.min(total, Math.max(whole.position() + (long) length,
+                            2L * whole.capacity())), total);
+                }
+                whole.put(whole.position(), area, FrameType.HEADER_BYTES, length);
+                whole.position(whole.position() + length);
+                if ((flags & FrameType.FLAG_MORE) == 0) {
+                    break;
+                }
+                begin(FrameType.CONTINUE);
+                send();
+                awaitFrame();
+                length = area.getInt(0);
+                flags = area.get(5) & 0xFF;
+                checkHeader(length, total);
+                if ((area.get(4) & 0xFF) != type || area.getLong(8) != total) {
+                    throw GatunException.protocol("a chunk changed the type or total of its message");
+                }
             }
-            whole.put(whole.position(), area, FrameType.HEADER_BYTES, length);
-            whole.position(whole.position() + length);
-            if ((flags & FrameType.FLAG_MORE) == 0) {
-                break;
+            if (whole.position() != total) {
+                throw GatunException.protocol("chunks carry " + whole.position() + " bytes of a " + total + "-byte message");
             }
-            begin(FrameType.CONTINUE);
-            send();
-            awaitFrame();
-            length = area.getInt(0);
-            flags = area.get(5) & 0xFF;
-            checkHeader(length, total);
-            if ((area.get(4) & 0xFF) != type || area.getLong(8) != total) {
-                throw GatunException.protocol("a chunk changed the type or total of its message");
+            reader.reset(whole, 0, (int) total);
+            assembled = true;
+            return type;
+        } finally {
+            if (!assembled) {
+                releaseHeld();
             }
         }
-        if (whole.hasRemaining()) {
-            throw GatunException.protocol("chunks carry " + whole.position() + " bytes of a " + total + "-byte message");
+    }
+
+    /** The first allocation for a chunked message; it doubles from there as chunks arrive. */
+    static final int INITIAL_ASSEMBLY_BYTES = 1 << 20;
+
+    /**
+     * A buffer of {@code capacity} bytes holding what {@code old} holds. Running out of heap is the
+     * client's message being too large for this server now: LIMIT, answered instead of CONTINUE
+     * (the sender stops there, §3.1), not an OutOfMemoryError that ends the channel's thread.
+     */
+    private static ByteBuffer grow(ByteBuffer old, long capacity, long total) {
+        ByteBuffer b;
+        try {
+            b = ByteBuffer.allocate((int) capacity).order(ByteOrder.LITTLE_ENDIAN);
+        } catch (OutOfMemoryError e) {
+            throw new GatunException(ErrorCode.LIMIT, "the server has no memory for a message of " + total
+                    + " bytes now (its heap is full at " + (old == null ? 0 : old.position()) + " bytes of it)");
         }
-        reader.reset(whole, 0, (int) total);
-        return type;
+        if (old != null) {
+            b.put(0, old, 0, old.position());
+            b.position(old.position());
+        }
+        return b;
+    }
+
+    /** Gives the last assembled message's bytes back to the budget; the reader lets go of them. */
+    private void releaseHeld() {
+        if (held > 0) {
+            if (budget != null) {
+                budget.release(held);
+            }
+            held = 0;
+            reader.reset(readView, 0, 0);
+        }
     }
 
     private void checkHeader(int length, long total) {
@@ -162,6 +236,15 @@ final class Channel implements Closeable {
                 throw GatunException.protocol("expected CONTINUE after a chunk, got " + FrameType.name(answer));
             }
         }
+    }
+
+    /**
+     * Publishes the data area as one frame with exactly this header, whatever it claims: test
+     * clients use it to act as a careless or hostile client would.
+     */
+    void sendRaw(int type, int flags, int length, long total) throws IOException {
+        writeHeader(area, type, flags, length, total);
+        publish();
     }
 
     /** The 16-byte frame header (§3) at offset 0 of {@code b}. */
@@ -242,5 +325,10 @@ final class Channel implements Closeable {
     @Override
     public void close() throws IOException {
         socket.close();
+    }
+
+    /** Gives back what the channel's last message counted; called by the channel's own thread at its end. */
+    void releaseBudget() {
+        releaseHeld();
     }
 }

@@ -69,6 +69,14 @@ final class FrameReader {
         return (int) n;
     }
 
+    /** A count already read: refused unless {@code n} items of {@code minItemBytes} fit in the rest (found by DecoderFuzzTest). */
+    private int checkCount(int n, int minItemBytes) {
+        if ((long) n * minItemBytes > buf.remaining()) {
+            throw GatunException.protocol("count " + n + " is larger than the rest of the frame");
+        }
+        return n;
+    }
+
     String string() {
         return utf8(count(1));
     }
@@ -112,6 +120,7 @@ final class FrameReader {
         if (n == 0) {
             return NO_ARGS;
         }
+        checkCount(n, 1); // a value takes at least its tag
         Object[] args = new Object[n];
         for (int i = 0; i < n; i++) {
             args[i] = value(decoder);
@@ -186,7 +195,7 @@ final class FrameReader {
             }
             case ValueTag.CALLBACK: {
                 long id = i64();
-                String[] interfaces = new String[u16()];
+                String[] interfaces = new String[checkCount(u16(), 4)]; // a name takes at least its length
                 for (int i = 0; i < interfaces.length; i++) {
                     interfaces[i] = string();
                 }

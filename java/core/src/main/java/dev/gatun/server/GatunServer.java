@@ -53,6 +53,19 @@ public final class GatunServer implements AutoCloseable {
     public static final long DEFAULT_REGION_BYTES = 4L * 1024 * 1024;
     public static final long DEFAULT_MAX_MESSAGE_BYTES = 2_147_483_000L;
     static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+    /**
+     * The stack of a connection's thread, which becomes the channel's thread: nested callbacks
+     * (§5.1) take about 3-5 KB of it per level, so the default 1 MB overflowed at 200-400 levels,
+     * well before a client runs out of its own stack (CPython, with its recursion limit raised,
+     * crashes on its C stack between 6,000 and 8,000 levels). Reserved address space: only the
+     * pages a deep nesting touches take memory.
+     */
+    static final long DEFAULT_CONNECTION_STACK_BYTES = 128L * 1024 * 1024;
+    /**
+     * The stack one level of nested callbacks may take, with a wide margin over the measured 3-5 KB,
+     * so that the depth limit ({@link #maxCallbackDepth()}) is reached before the stack overflows.
+     */
+    static final long STACK_BYTES_PER_CALLBACK = 16 * 1024;
 
     private static final System.Logger LOG = System.getLogger(GatunServer.class.getName());
     private static final byte[] MAGIC = {'G', 'A', 'T', 'N'};
@@ -80,6 +93,8 @@ public final class GatunServer implements AutoCloseable {
     private volatile CompletableFuture<Integer> warmUp = CompletableFuture.completedFuture(0);
     private final long regionBytes;
     private final long maxMessageBytes;
+    private final long maxSessionBytes;
+    private final long connectionStackBytes;
     private final Supplier<WaitPolicy> waitPolicies;
     private final String waitPolicyName;
     private final byte[] token;
@@ -107,6 +122,8 @@ public final class GatunServer implements AutoCloseable {
         this.warmUpRequests = b.warmUpRequests;
         this.regionBytes = b.regionBytes;
         this.maxMessageBytes = b.maxMessageBytes;
+        this.maxSessionBytes = b.maxSessionBytes > 0 ? b.maxSessionBytes : b.maxMessageBytes;
+        this.connectionStackBytes = b.connectionStackBytes;
         this.waitPolicies = b.waitPolicies;
         this.waitPolicyName = b.waitPolicyName;
         this.allowShutdown = b.allowShutdown;
@@ -142,6 +159,8 @@ public final class GatunServer implements AutoCloseable {
         private Allowlist allowlist = Allowlist.standard();
         private long regionBytes = DEFAULT_REGION_BYTES;
         private long maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+        private long maxSessionBytes;
+        private long connectionStackBytes = DEFAULT_CONNECTION_STACK_BYTES;
         private byte[] token;
         private boolean allowShutdown;
         private ClassLoader classLoader;
@@ -175,6 +194,26 @@ public final class GatunServer implements AutoCloseable {
         public Builder maxMessageBytes(long bytes) {
             checkMaxMessageBytes(bytes);
             this.maxMessageBytes = bytes;
+            return this;
+        }
+
+        /**
+         * The largest total of the chunked messages one session may be receiving at once, over all
+         * its channels (protocol §4.3); 0, the default, means the max message bytes: one client
+         * cannot make the server hold more than one largest message at a time.
+         */
+        public Builder maxSessionBytes(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("max session bytes must be 0 (the max message bytes) or more, not "
+                        + bytes);
+            }
+            this.maxSessionBytes = bytes;
+            return this;
+        }
+
+        /** The stack size of connection (and so channel) threads; tests use small ones to reach the depth limit. */
+        Builder connectionStackBytes(long bytes) {
+            this.connectionStackBytes = bytes;
             return this;
         }
 
@@ -287,12 +326,59 @@ public final class GatunServer implements AutoCloseable {
         Path devShm = Path.of("/dev/shm");
         if (Files.isDirectory(devShm) && Files.isWritable(devShm)) {
             try {
-                return Files.createTempDirectory(devShm, "gatun-", DIR_0700);
+                sweepDeadDirs(devShm);
+                return Files.createTempDirectory(devShm, SHM_PREFIX + ProcessHandle.current().pid() + "-", DIR_0700);
             } catch (IOException e) {
                 LOG.log(System.Logger.Level.INFO, "cannot use /dev/shm, regions go to " + socketDir + ": " + e);
             }
         }
         return socketDir;
+    }
+
+    /**
+     * What Gatun makes in {@code /dev/shm}: {@code gatun-PID-*} (a server's regions, unlinked once
+     * mapped) and {@code gatun-arrow-PID-*} (an Arrow arena until the client maps it). The PID is the
+     * process that made it, so that what a killed process left can be told from what lives.
+     */
+    static final String SHM_PREFIX = "gatun-";
+    private static final java.util.regex.Pattern SHM_DIR =
+            java.util.regex.Pattern.compile("gatun-(?:arrow-)?([0-9]+)-.+");
+
+    /**
+     * Removes the directories of dead processes from {@code shm} (a server killed with SIGKILL
+     * cannot remove its own): those whose PID runs no process, or a process that started after the
+     * directory last changed (the PID was reused). Only this user's directories; a directory of a
+     * live process is never touched.
+     */
+    static int sweepDeadDirs(Path shm) {
+        int removed = 0;
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(shm, SHM_PREFIX + "*")) {
+            Object me = Files.getAttribute(Path.of("/proc/self"), "unix:uid"); // this process's user
+            for (Path dir : entries) {
+                java.util.regex.Matcher m = SHM_DIR.matcher(dir.getFileName().toString());
+                if (!m.matches() || !Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        || !me.equals(Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
+                    continue;
+                }
+                if (isDead(Long.parseLong(m.group(1)), Files.getLastModifiedTime(dir).toInstant())) {
+                    deleteTree(dir);
+                    removed += Files.exists(dir) ? 0 : 1;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "sweeping " + shm + ": " + e);
+        }
+        return removed;
+    }
+
+    private static boolean isDead(long pid, java.time.Instant lastChanged) {
+        java.util.Optional<ProcessHandle> process = ProcessHandle.of(pid);
+        if (process.isEmpty() || !process.get().isAlive()) {
+            return true;
+        }
+        java.util.Optional<java.time.Instant> started = process.get().info().startInstant();
+        // Start times are rounded to clock ticks: a second's margin keeps a live maker's directory.
+        return started.isPresent() && started.get().isAfter(lastChanged.plusSeconds(1));
     }
 
     private void removeStaleSocket() throws IOException {
@@ -416,6 +502,22 @@ public final class GatunServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Ties {@code resource} to the session whose request the calling thread is executing: it is
+     * closed when that session ends, and so when the server stops. Returns what unties it again
+     * (call it when the resource is closed first, so that the session does not keep it). Outside
+     * any request (a library used by JVM code) nothing is tied and the returned action does nothing.
+     * The Arrow data plane ties its shared-memory arenas this way, so that a client that made one and
+     * went away leaves nothing in {@code /dev/shm}.
+     */
+    public static Runnable closeWithSession(AutoCloseable resource) {
+        RequestLoop current = RequestLoop.current();
+        if (current == null) {
+            return () -> { };
+        }
+        return current.session().own(resource);
+    }
+
     // Package-private for sessions, request loops and tests.
 
     Invoker invoker() {
@@ -430,6 +532,15 @@ public final class GatunServer implements AutoCloseable {
         return classLoader;
     }
 
+    long maxSessionBytes() {
+        return maxSessionBytes;
+    }
+
+    /** How deep callbacks may nest on a channel thread before the server refuses the next one (§5.1). */
+    int maxCallbackDepth() {
+        return (int) Math.max(1, connectionStackBytes / STACK_BYTES_PER_CALLBACK);
+    }
+
     SecureRandom random() {
         return random;
     }
@@ -442,27 +553,51 @@ public final class GatunServer implements AutoCloseable {
         sessions.remove(s.idHex());
     }
 
+    /** The longest class name RESOLVE_CLASS and CALLBACK interfaces may carry, in UTF-8 bytes (protocol §3.2). */
+    static final int MAX_CLASS_NAME_BYTES = 1024;
+    /** How many of a name's last dots are tried as nesting ({@code $}): no real class nests deeper. */
+    static final int MAX_NESTING_TRIES = 16;
+
     /**
      * The class with this name: {@code a.b.C}, {@code a.b.C$D} or {@code a.b.C.D} (tried as nested
      * classes from the right), or a primitive type name; null if there is none.
+     *
+     * <p>Each try costs a class-loader lookup of the whole name, so both the name's length and the
+     * number of tries are bounded: trying every dot of a long dotted name was quadratic (8,000
+     * parts took seconds of CPU). A CANCEL (an interrupt) stops it between tries.
      */
-    Class<?> findClass(String name) {
+    Class<?> findClass(String name) throws InterruptedException {
         Class<?> primitive = PRIMITIVES.get(name);
         if (primitive != null) {
             return primitive;
         }
-        String candidate = name;
-        while (true) {
+        // A UTF-8 byte count is at least the char count and at most three times it.
+        if (name.length() > MAX_CLASS_NAME_BYTES
+                || (name.length() * 3 > MAX_CLASS_NAME_BYTES
+                        && name.getBytes(StandardCharsets.UTF_8).length > MAX_CLASS_NAME_BYTES)) {
+            throw new GatunException(ErrorCode.BAD_ARGUMENT, "a class name of " + name.getBytes(StandardCharsets.UTF_8).length
+                    + " bytes is over the maximum of " + MAX_CLASS_NAME_BYTES + " bytes");
+        }
+        char[] candidate = name.toCharArray();
+        int dot = candidate.length;
+        for (int tries = 0; ; tries++) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new InterruptedException("the lookup of class " + name + " was cancelled");
+            }
+            String attempt = new String(candidate);
             try {
-                return Class.forName(candidate, false, classLoader);
+                return Class.forName(attempt, false, classLoader);
             } catch (ClassNotFoundException e) {
-                int dot = candidate.lastIndexOf('.');
-                if (dot <= 0) {
+                // The next dot to the left becomes '$': a.b.C.D, then a.b.C$D, then a.b$C$D, ...
+                do {
+                    dot--;
+                } while (dot > 0 && candidate[dot] != '.');
+                if (dot <= 0 || tries >= MAX_NESTING_TRIES) {
                     return null;
                 }
-                candidate = candidate.substring(0, dot) + '$' + candidate.substring(dot + 1);
+                candidate[dot] = '$';
             } catch (LinkageError e) {
-                throw new GatunException(ErrorCode.NO_SUCH_CLASS, "class " + candidate + " cannot be loaded: " + e);
+                throw new GatunException(ErrorCode.NO_SUCH_CLASS, "class " + attempt + " cannot be loaded: " + e);
             }
         }
     }
@@ -482,7 +617,9 @@ public final class GatunServer implements AutoCloseable {
                 }
                 return;
             }
-            daemon(() -> serveConnection(connection), "gatun-handshake").start();
+            Thread t = new Thread(null, () -> serveConnection(connection), "gatun-handshake", connectionStackBytes);
+            t.setDaemon(true);
+            t.start();
         }
     }
 
@@ -497,44 +634,25 @@ public final class GatunServer implements AutoCloseable {
         }
         try {
             ByteBuffer hello = ByteBuffer.allocate(56).order(ByteOrder.LITTLE_ENDIAN);
-            if (!readFully(connection, hello, 8)) {
-                refuse(connection, MALFORMED, "malformed hello: too short");
+            Hello h = new Hello(0, null, 0, 8, null);
+            while (h.needed() > 0) {
+                if (!readFully(connection, hello, h.needed())) {
+                    refuse(connection, MALFORMED, "malformed hello: too short");
+                    return;
+                }
+                h = judgeHello(hello.array(), h.needed(), token);
+            }
+            if (h.status() != OK) {
+                refuse(connection, h.status(), h.message());
                 return;
             }
-            if (!MessageDigest.isEqual(MAGIC, java.util.Arrays.copyOf(hello.array(), 4))) {
-                refuse(connection, MALFORMED, "malformed hello: bad magic");
-                return;
-            }
-            int version = hello.getShort(4) & 0xFFFF;
-            if (version != PROTOCOL_VERSION) {
-                refuse(connection, UNSUPPORTED_VERSION, "unsupported protocol version " + version
-                        + "; this server speaks version " + PROTOCOL_VERSION);
-                return;
-            }
-            int kind = hello.get(6) & 0xFF;
-            if (kind != KIND_SESSION && kind != KIND_CHANNEL) {
-                refuse(connection, MALFORMED, "malformed hello: unknown kind " + kind);
-                return;
-            }
-            if (!readFully(connection, hello, 40)) {
-                refuse(connection, MALFORMED, "malformed hello: too short");
-                return;
-            }
-            if (!MessageDigest.isEqual(token, java.util.Arrays.copyOfRange(hello.array(), 8, 40))) {
-                refuse(connection, AUTH_FAILED, "authentication failed");
-                return;
-            }
-            if (kind == KIND_SESSION) {
+            if (h.kind() == KIND_SESSION) {
                 Session session = openSession(connection);
                 timeout.cancel(false);
                 serveControl(session, connection);
                 return;
             }
-            if (!readFully(connection, hello, 56)) {
-                refuse(connection, MALFORMED, "malformed hello: too short");
-                return;
-            }
-            Session session = sessions.get(HexFormat.of().formatHex(hello.array(), 40, 56));
+            Session session = sessions.get(h.session());
             if (session == null) {
                 refuse(connection, UNKNOWN_SESSION, "unknown session");
                 return;
@@ -551,6 +669,50 @@ public final class GatunServer implements AutoCloseable {
         } finally {
             timeout.cancel(false);
         }
+    }
+
+    /**
+     * What the first bytes of a HELLO (§1.2) say: {@code needed > 0}, read that many bytes and ask
+     * again; else a refusal ({@code status} and {@code message}) or OK with the kind and, for a
+     * channel, the session id in hex.
+     */
+    record Hello(int status, String message, int kind, int needed, String session) {
+    }
+
+    /**
+     * Judges {@code b[0, n)}, the first bytes of a HELLO. Pure (no I/O), so that it can be fuzzed; it
+     * never asks for more than 56 bytes and never reads past what it asked for. The token is compared
+     * in constant time.
+     */
+    static Hello judgeHello(byte[] b, int n, byte[] token) {
+        if (n < 8) {
+            return new Hello(OK, null, 0, 8, null);
+        }
+        if (!MessageDigest.isEqual(MAGIC, java.util.Arrays.copyOf(b, 4))) {
+            return new Hello(MALFORMED, "malformed hello: bad magic", 0, 0, null);
+        }
+        int version = (b[4] & 0xFF) | (b[5] & 0xFF) << 8;
+        if (version != PROTOCOL_VERSION) {
+            return new Hello(UNSUPPORTED_VERSION, "unsupported protocol version " + version
+                    + "; this server speaks version " + PROTOCOL_VERSION, 0, 0, null);
+        }
+        int kind = b[6] & 0xFF;
+        if (kind != KIND_SESSION && kind != KIND_CHANNEL) {
+            return new Hello(MALFORMED, "malformed hello: unknown kind " + kind, 0, 0, null);
+        }
+        if (n < 40) {
+            return new Hello(OK, null, kind, 40, null);
+        }
+        if (!MessageDigest.isEqual(token, java.util.Arrays.copyOfRange(b, 8, 40))) {
+            return new Hello(AUTH_FAILED, "authentication failed", kind, 0, null);
+        }
+        if (kind == KIND_SESSION) {
+            return new Hello(OK, null, kind, 0, null);
+        }
+        if (n < 56) {
+            return new Hello(OK, null, kind, 56, null);
+        }
+        return new Hello(OK, null, kind, 0, HexFormat.of().formatHex(b, 40, 56));
     }
 
     private static boolean readFully(SocketChannel c, ByteBuffer b, int upTo) throws IOException {
@@ -573,6 +735,32 @@ public final class GatunServer implements AutoCloseable {
             }
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "sending refusal", e);
+        }
+        drainAndClose(c);
+    }
+
+    /** What a refused client may still send before it reads the refusal and closes (its hello is 56 bytes). */
+    private static final int MAX_DRAIN_BYTES = 64 * 1024;
+
+    /**
+     * Closing a Unix socket with unread bytes resets the connection: the client then reads
+     * ECONNRESET instead of EOF after the refusal, or fails with EPIPE writing the rest of its hello
+     * before it reads the refusal at all. So: EOF to the client first, then read and drop what it
+     * still sends until it closes. Bounded in bytes here and in time by the hand-shake timeout,
+     * which closes the connection under this read.
+     */
+    private static void drainAndClose(SocketChannel c) {
+        try {
+            c.shutdownOutput();
+            ByteBuffer sink = ByteBuffer.allocate(512);
+            for (int drained = 0; drained < MAX_DRAIN_BYTES; drained += sink.position()) {
+                sink.clear();
+                if (c.read(sink) < 0) {
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "draining a refused connection: " + e);
         }
         closeQuietly(c);
     }
@@ -636,7 +824,9 @@ public final class GatunServer implements AutoCloseable {
         } finally {
             Files.deleteIfExists(file);
         }
-        return new RequestLoop(session, id, new Channel(region, connection, true, maxMessageBytes, waitPolicies.get()));
+        Channel channel = new Channel(region, connection, true, maxMessageBytes, waitPolicies.get());
+        channel.budget(session);
+        return new RequestLoop(session, id, channel);
     }
 
     /** Reads the control connection until CLOSE, SHUTDOWN or EOF; then the session ends (§1.3). */

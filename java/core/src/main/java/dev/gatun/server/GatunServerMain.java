@@ -19,6 +19,8 @@ public final class GatunServerMain {
             "                           default: 'default' (spec/security.md)",
             "  --region-bytes N         shared-memory region size per channel (65536..1073741824; default 4194304)",
             "  --max-message-bytes N    largest message (default 2147483000)",
+            "  --max-session-bytes N    largest total of the chunked messages one session may be receiving at",
+            "                           once, over all its channels (default: --max-message-bytes)",
             "  --allow-shutdown         let a client stop the server (control SHUTDOWN)",
             "  --exit-on-stdin-eof      exit when stdin is closed (the server dies with its parent)",
             "  --warm-up N              requests the server makes to itself at start so the JIT compiles its",
@@ -48,6 +50,7 @@ public final class GatunServerMain {
         Allowlist allowlist = Allowlist.standard();
         long regionBytes = GatunServer.DEFAULT_REGION_BYTES;
         long maxMessageBytes = GatunServer.DEFAULT_MAX_MESSAGE_BYTES;
+        long maxSessionBytes;
         boolean allowShutdown;
         boolean exitOnStdinEof;
         int warmUp = DEFAULT_WARM_UP;
@@ -56,8 +59,8 @@ public final class GatunServerMain {
 
         GatunServer.Builder builder() {
             return GatunServer.builder().socketDir(socketDir).allowlist(allowlist).regionBytes(regionBytes)
-                    .maxMessageBytes(maxMessageBytes).allowShutdown(allowShutdown).warmUp(warmUp)
-                    .waitPolicy(waitPolicy);
+                    .maxMessageBytes(maxMessageBytes).maxSessionBytes(maxSessionBytes).allowShutdown(allowShutdown)
+                    .warmUp(warmUp).waitPolicy(waitPolicy);
         }
     }
 
@@ -76,7 +79,7 @@ public final class GatunServerMain {
                 case "--allow-shutdown" -> o.allowShutdown = true;
                 case "--exit-on-stdin-eof" -> o.exitOnStdinEof = true;
                 case "--socket-dir", "--info-file", "--allowlist", "--region-bytes", "--max-message-bytes",
-                     "--warm-up", "--wait-policy" -> {
+                     "--max-session-bytes", "--warm-up", "--wait-policy" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
                             throw new UsageException(arg + " needs a value");
@@ -100,6 +103,10 @@ public final class GatunServerMain {
                 case "--region-bytes" -> {
                     o.regionBytes = Long.parseLong(value);
                     ShmRegion.checkSize(o.regionBytes);
+                }
+                case "--max-session-bytes" -> {
+                    o.maxSessionBytes = Long.parseLong(value);
+                    GatunServer.builder().maxSessionBytes(o.maxSessionBytes);
                 }
                 case "--wait-policy" -> {
                     WaitPolicy.factory(value);

@@ -32,6 +32,8 @@ final class RequestLoop implements RequestHandler {
     private Thread executing;
 
     private int callbackDepth;
+    /** A channel thread's stack bounds it; a foreign thread's stack is unknown, only its overflow is caught. */
+    private final int maxCallbackDepth;
     private Object callbackValue;
     private Throwable callbackFailure;
 
@@ -42,6 +44,7 @@ final class RequestLoop implements RequestHandler {
         this.registry = session.registry();
         this.classes = session.classes();
         this.invoker = session.server().invoker();
+        this.maxCallbackDepth = session.server().maxCallbackDepth();
     }
 
     static RequestLoop current() {
@@ -77,11 +80,20 @@ final class RequestLoop implements RequestHandler {
             LOG.log(System.Logger.Level.DEBUG, "channel " + id + ": " + e.getMessage());
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "channel " + id + " failed", e);
+        } catch (Error e) {
+            // Not one request's failure (execute answers those): the channel's own work failed, in the
+            // middle of a frame, so it cannot answer in step any more. Close it and say why.
+            try {
+                LOG.log(System.Logger.Level.ERROR, "channel " + id + " closed: the server failed serving it: " + e);
+            } catch (Throwable ignored) {
+                // out of memory even for the log line: the close below still tells the client
+            }
         } finally {
             if (toPool) {
                 session.pool().offer(this);
             } else {
                 close();
+                channel.releaseBudget();
                 session.channelEnded(this);
             }
         }
@@ -153,6 +165,13 @@ final class RequestLoop implements RequestHandler {
             RequestDecoder.decode(type, channel.reader(), names, session, this);
         } catch (GatunException e) {
             refusal = e;
+        } catch (StackOverflowError e) {
+            // No log here: this frame is as deep as the overflow let it be, and logging takes stack.
+            refusal = new GatunException(ErrorCode.LIMIT, "the JVM thread's stack overflowed serving "
+                    + FrameType.name(type) + (callbackDepth > 0 ? " inside " + callbackDepth + " nested callbacks" : ""));
+        } catch (OutOfMemoryError e) {
+            refusal = new GatunException(ErrorCode.LIMIT, "the server ran out of memory serving " + FrameType.name(type)
+                    + ": " + e.getMessage());
         } catch (RuntimeException | Error e) {
             LOG.log(System.Logger.Level.WARNING, "channel " + id + ": " + FrameType.name(type) + " failed", e);
             refusal = new GatunException(ErrorCode.BAD_ARGUMENT, "the server failed on this request: " + e);
@@ -187,6 +206,12 @@ final class RequestLoop implements RequestHandler {
      * Throws what the callback threw; a CallbackException if the channel failed (it is then closed).
      */
     Object callback(long callbackId, String method, Object[] args) throws Throwable {
+        if (callbackDepth >= maxCallbackDepth) {
+            // Refused before anything is sent, so the channel stays in step; the stack overflow this
+            // prevents could strike anywhere, in the middle of a frame too.
+            throw new CallbackException("callback " + method + " refused: callbacks nested " + callbackDepth
+                    + " deep on channel " + id + ", the most this server's channel threads have stack for");
+        }
         Thread previous = setExecuting(null);
         boolean interrupted = Thread.interrupted();
         callbackDepth++;
@@ -207,6 +232,12 @@ final class RequestLoop implements RequestHandler {
                     + e.getMessage() + ")", e);
         } catch (GatunException e) {
             throw new CallbackException("callback " + method + " could not be sent: " + e.getMessage());
+        } catch (StackOverflowError e) {
+            // Out of stack between frames (execute answers the overflows inside a request): where the
+            // exchange stands is unknown, so the channel closes and the caller gets an exception.
+            close();
+            throw new CallbackException("callback " + method + " failed: the JVM thread's stack overflowed with "
+                    + callbackDepth + " callbacks nested on channel " + id + ", which is closed");
         } finally {
             callbackValue = null;
             callbackFailure = null;
@@ -311,7 +342,13 @@ final class RequestLoop implements RequestHandler {
 
     @Override
     public void resolveClass(String name) {
-        Class<?> c = session.server().findClass(name);
+        Class<?> c;
+        try {
+            c = session.server().findClass(name);
+        } catch (InterruptedException e) {
+            returnThrow(e); // CANCEL, answered like any interrupted call (§7)
+            return;
+        }
         if (c == null) {
             returnValue(null);
             return;

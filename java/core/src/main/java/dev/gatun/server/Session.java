@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * One client's session (protocol §1.1, §6): its objects, class ids, callback proxies, channels and
  * callback pool. Opened by the control connection and ended when that connection closes.
  */
-final class Session implements ValueDecoder {
+final class Session implements ValueDecoder, Channel.Budget {
     private static final System.Logger LOG = System.getLogger(Session.class.getName());
 
     private final GatunServer server;
@@ -25,8 +25,12 @@ final class Session implements ValueDecoder {
     private final ExecutionTime executionTime = new ExecutionTime();
     private final ConcurrentHashMap<Integer, RequestLoop> channels = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Object> callbacks = new ConcurrentHashMap<>();
+    /** Resources closed with the session ({@link GatunServer#closeWithSession}). */
+    private final java.util.Set<AutoCloseable> owned = ConcurrentHashMap.newKeySet();
     private final AtomicInteger nextChannelId = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Bytes of the chunked messages the session's channels are receiving or just received (§4.3). */
+    private final java.util.concurrent.atomic.AtomicLong receiving = new java.util.concurrent.atomic.AtomicLong();
 
     Session(GatunServer server, byte[] id, SocketChannel control) {
         this.server = server;
@@ -74,6 +78,23 @@ final class Session implements ValueDecoder {
         return true;
     }
 
+    /** Closes {@code resource} when the session ends; the returned action forgets it. */
+    Runnable own(AutoCloseable resource) {
+        owned.add(resource);
+        if (closed.get() && owned.remove(resource)) {
+            closeOwned(resource); // the session ended meanwhile
+        }
+        return () -> owned.remove(resource);
+    }
+
+    private static void closeOwned(AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception | LinkageError e) {
+            LOG.log(System.Logger.Level.WARNING, "closing " + resource + " at the end of its session failed", e);
+        }
+    }
+
     void channelEnded(RequestLoop channel) {
         channels.remove(channel.id());
     }
@@ -101,12 +122,19 @@ final class Session implements ValueDecoder {
         pool.close();
         for (RequestLoop channel : new ArrayList<>(channels.values())) {
             channel.close();
+            // A killed client's call would otherwise run to its end for nobody, holding its thread.
+            channel.cancel();
         }
         channels.clear();
         try {
             control.close();
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "closing control connection", e);
+        }
+        for (AutoCloseable resource : new ArrayList<>(owned)) {
+            if (owned.remove(resource)) {
+                closeOwned(resource);
+            }
         }
         registry.clear();
         classes.clear();
@@ -133,6 +161,33 @@ final class Session implements ValueDecoder {
         }
     }
 
+    // Channel.Budget: what the session's channels may hold of messages they receive in chunks.
+
+    @Override
+    public boolean reserve(long bytes) {
+        long max = server.maxSessionBytes();
+        while (true) {
+            long now = receiving.get();
+            if (bytes > max - now) {
+                return false;
+            }
+            if (receiving.compareAndSet(now, now + bytes)) {
+                return true;
+            }
+        }
+    }
+
+    @Override
+    public void release(long bytes) {
+        receiving.addAndGet(-bytes);
+    }
+
+    @Override
+    public String describe() {
+        return receiving.get() + " bytes are being received already, the maximum is " + server.maxSessionBytes()
+                + " (--max-session-bytes)";
+    }
+
     // ValueDecoder: what handles, class ids and callbacks in a request's values mean in this session.
 
     @Override
@@ -157,7 +212,13 @@ final class Session implements ValueDecoder {
         }
         Class<?>[] types = new Class<?>[interfaces.length];
         for (int i = 0; i < types.length; i++) {
-            Class<?> c = server.findClass(interfaces[i]);
+            Class<?> c;
+            try {
+                c = server.findClass(interfaces[i]);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // the request's end clears it
+                throw new GatunException(ErrorCode.BAD_ARGUMENT, e.getMessage());
+            }
             if (c == null) {
                 throw new GatunException(ErrorCode.NO_SUCH_CLASS, "no such interface: " + interfaces[i]);
             }
