@@ -149,8 +149,7 @@ type channel struct {
 	received     uint64
 	parked       bool // our parked flag is up and a doorbell may be on its way
 	wait         waitPolicy
-	arrivedFn    func() bool   // ch.arrived, bound once so that a spin allocates nothing
-	parkStart    time.Duration // when the wait that parked began (monotonic)
+	arrivedFn    func() bool // ch.arrived, bound once so that a spin allocates nothing
 
 	names    map[string]uint32
 	pending  []string // names defined by the message being sent
@@ -344,10 +343,6 @@ func (ch *channel) arrived() bool {
 }
 
 func (ch *channel) tookTurn() {
-	if ch.parkStart != 0 { // this wait parked: tell the policy how long it took
-		ch.wait.parked(monotonic() - ch.parkStart)
-		ch.parkStart = 0
-	}
 	ch.received++
 	ch.parked = false
 }
@@ -370,12 +365,10 @@ func (ch *channel) await(st *call) error {
 			ch.tookTurn()
 			return nil
 		}
-		start := monotonic()
 		if ch.wait.spin(ch.arrivedFn) {
 			ch.tookTurn()
 			return nil
 		}
-		ch.parkStart = start
 		if ch.raiseParked() {
 			return nil
 		}

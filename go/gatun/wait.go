@@ -13,11 +13,12 @@ import (
 // on the server's sequence word before it parks on the doorbell. The Java server and the Python
 // client implement the same rules; the constants below are the spec's.
 const (
-	maxSpin      = 50 * time.Microsecond // the longest spin, and what a park must beat to be "short"
-	minSpin      = time.Microsecond      // a budget below this is 0: park at once
-	minProbe     = time.Millisecond      // the first back-off before a probe spin
-	maxProbe     = time.Second           // the longest back-off
-	spinGap      = 20 * time.Microsecond // two clock reads of one spin further apart: the spinner lost its core
+	maxSpin      = 50 * time.Microsecond  // the normal spin window
+	probeSpin    = 200 * time.Microsecond // a probe's spin: long enough to catch a server that had to be woken
+	minSpin      = time.Microsecond       // a budget below this is 0: park at once
+	minProbe     = time.Millisecond       // the first back-off before a probe spin
+	maxProbe     = time.Second            // the longest back-off
+	spinGap      = 20 * time.Microsecond  // two clock reads of one spin further apart: the spinner lost its core
 	maxFixedSpin = time.Second
 )
 
@@ -27,14 +28,13 @@ const WaitPolicyEnv = "GATUN_WAIT_POLICY"
 
 // waitPolicy is one channel's policy state. Only the goroutine holding the channel's turn uses it.
 type waitPolicy struct {
-	adaptive      bool
-	fixed         time.Duration // !adaptive: the spin of every wait (0: park at once)
-	maySpin       bool          // more than one CPU: a spin can overlap the server's work
-	budget        time.Duration // adaptive: the next spin; 0 = park at once
-	probeBackoff  time.Duration
-	nextProbe     time.Duration        // on the monotonic clock below
-	lastParkShort bool                 // the last park ended within maxSpin
-	clock         func() time.Duration // monotonic, but in tests
+	adaptive     bool
+	fixed        time.Duration // !adaptive: the spin of every wait (0: park at once)
+	maySpin      bool          // more than one CPU: a spin can overlap the server's work
+	budget       time.Duration // adaptive: the next spin; 0 = park at once
+	probeBackoff time.Duration
+	nextProbe    time.Duration        // on the monotonic clock below
+	clock        func() time.Duration // monotonic, but in tests
 }
 
 // waitSpec is a parsed policy name, shared by the channels of a client.
@@ -129,10 +129,10 @@ func (p *waitPolicy) spin(arrived func() bool) bool {
 	probe := false
 	spin := p.budget
 	if spin == 0 {
-		if !p.lastParkShort || p.clock() < p.nextProbe {
+		if p.clock() < p.nextProbe {
 			return false
 		}
-		probe, spin = true, maxSpin
+		probe, spin = true, probeSpin
 	}
 	outcome := spinFor(arrived, spin, p.clock)
 	if outcome == spinArrived {
@@ -156,9 +156,4 @@ func (p *waitPolicy) spin(arrived func() bool) bool {
 	}
 	p.nextProbe = p.clock() + p.probeBackoff
 	return outcome == spinArrivedLate
-}
-
-// parked records that the last spin gave up and the park that followed ended after waited in all.
-func (p *waitPolicy) parked(waited time.Duration) {
-	p.lastParkShort = waited <= maxSpin
 }

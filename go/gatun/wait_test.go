@@ -64,7 +64,6 @@ func TestWaitPolicyRules(t *testing.T) {
 				if p.spin(never) {
 					t.Fatal("arrived")
 				}
-				p.parked(10 * time.Millisecond)
 				want /= 2
 				if want < minSpin {
 					want = 0
@@ -77,8 +76,12 @@ func TestWaitPolicyRules(t *testing.T) {
 			if waits != 6 {
 				t.Fatalf("%d waits", waits)
 			}
-			clk.now += 10 * maxProbe
-			p.spin(notLooked(t)) // a long park earns no probe
+			p.spin(notLooked(t)) // then it parks at once
+			clk.now += minProbe
+			before := clk.now
+			if p.spin(never) || clk.now-before < probeSpin {
+				t.Fatalf("the probe spun %v, want %v", clk.now-before, probeSpin)
+			}
 		}},
 		{"a spin that loses its core stops at once", func(t *testing.T, p *waitPolicy, clk *fakeClock) {
 			before := clk.now
@@ -87,6 +90,21 @@ func TestWaitPolicyRules(t *testing.T) {
 			}
 			if clk.now-before > slice+10*time.Microsecond {
 				t.Fatalf("spun on after the jump: %v", clk.now-before)
+			}
+		}},
+		{"a probe catches an answer that took longer than the normal window", func(t *testing.T, p *waitPolicy, clk *fakeClock) {
+			p.spin(preempted(clk))
+			clk.now += minProbe
+			start := time.Duration(-1)
+			got := p.spin(func() bool {
+				if start < 0 {
+					start = clk.now
+				}
+				clk.now += 500 * time.Nanosecond // 32 looks between clock reads stay under the gap
+				return clk.now-start >= 120*time.Microsecond
+			})
+			if !got || p.budget != maxSpin {
+				t.Fatalf("got %v, budget %v", got, p.budget)
 			}
 		}},
 		{"a frame found after losing the core still stops the spinning", func(t *testing.T, p *waitPolicy, clk *fakeClock) {
@@ -103,9 +121,8 @@ func TestWaitPolicyRules(t *testing.T) {
 				t.Fatalf("got %v, budget %v", got, p.budget)
 			}
 		}},
-		{"a short park earns a probe after the back-off", func(t *testing.T, p *waitPolicy, clk *fakeClock) {
+		{"a probe after the back-off that pays restores spinning", func(t *testing.T, p *waitPolicy, clk *fakeClock) {
 			p.spin(preempted(clk))
-			p.parked(10 * time.Microsecond)
 			p.spin(notLooked(t)) // inside the back-off
 			clk.now += minProbe
 			if !p.spin(onLook(10)) || p.budget != maxSpin || p.probeBackoff != minProbe {
@@ -116,7 +133,6 @@ func TestWaitPolicyRules(t *testing.T) {
 			p.spin(preempted(clk))
 			backoff := minProbe
 			for i := range 14 {
-				p.parked(10 * time.Microsecond)
 				clk.now += backoff
 				look := never
 				if i%2 == 1 {
@@ -129,7 +145,6 @@ func TestWaitPolicyRules(t *testing.T) {
 				if p.probeBackoff != backoff || p.budget != 0 {
 					t.Fatalf("probe %d: backoff %v want %v, budget %v", i, p.probeBackoff, backoff, p.budget)
 				}
-				p.parked(10 * time.Microsecond)
 				p.spin(notLooked(t))
 			}
 		}},
@@ -145,7 +160,6 @@ func TestWaitPolicyRules(t *testing.T) {
 func TestWaitPolicyOneCPUNeverSpins(t *testing.T) {
 	p, clk := newTestPolicy(1)
 	p.spin(notLooked(t))
-	p.parked(time.Microsecond)
 	clk.now += maxProbe
 	p.spin(notLooked(t))
 }

@@ -51,6 +51,8 @@ static inline uint64_t now_ns(void) {
 #define POLICY_ADAPTIVE 0
 #define POLICY_FIXED 1
 #define MAX_SPIN_NS 50000ull
+/* A probe's spin: long enough to catch a server that had to be woken on an idle machine. */
+#define PROBE_SPIN_NS 200000ull
 #define MIN_SPIN_NS 1000ull
 #define MIN_PROBE_NS 1000000ull
 #define MAX_PROBE_NS 1000000000ull
@@ -72,7 +74,6 @@ typedef struct {
     uint64_t budget;          /* POLICY_ADAPTIVE: the next spin; 0 = park at once */
     uint64_t probe_backoff;
     uint64_t next_probe;
-    int last_park_short;      /* the last park ended within MAX_SPIN_NS */
 } WaitPolicy;
 
 typedef struct {
@@ -90,7 +91,6 @@ typedef struct {
     uint32_t *client_parked;
     uint32_t *server_parked;
     WaitPolicy policy;
-    uint64_t park_start;    /* when the wait now parked began */
 } Region;
 
 /* The turn state lives here, not in Python, so that a KeyboardInterrupt raised between two Python
@@ -264,9 +264,9 @@ static int policy_spin(Region *self) {
     int probe = 0;
     uint64_t spin = p->budget;
     if (spin == 0) {
-        if (!p->last_park_short || (int64_t)(now_ns() - p->next_probe) < 0) return 0;
+        if ((int64_t)(now_ns() - p->next_probe) < 0) return 0;
         probe = 1;
-        spin = MAX_SPIN_NS;
+        spin = PROBE_SPIN_NS;
     }
     int outcome = spin_for(self, spin);
     if (outcome == SPIN_ARRIVED) {
@@ -304,18 +304,15 @@ static int do_wait(Region *self) {
             took_turn(self);
             return 0;
         }
-        uint64_t start = now_ns();
         if (policy_spin(self)) {
             took_turn(self);
             return 0;
         }
         if (announce_park(self)) {
-            self->policy.last_park_short = 1;
             took_turn(self);
             return 0;
         }
         self->state = STATE_PARKED;
-        self->park_start = start;
     }
     for (;;) {
         char bell;
@@ -327,7 +324,6 @@ static int do_wait(Region *self) {
         Py_END_ALLOW_THREADS
         if (r == 1) {
             if (arrived(self)) {
-                self->policy.last_park_short = now_ns() - self->park_start <= MAX_SPIN_NS;
                 took_turn(self);
                 return 0;
             }
@@ -335,7 +331,6 @@ static int do_wait(Region *self) {
              * frame and reading our parked word, which by then announced this wait. It cleared
              * the word, so announce again (spec §2.2) before reading on. */
             if (announce_park(self)) {
-                self->policy.last_park_short = now_ns() - self->park_start <= MAX_SPIN_NS;
                 took_turn(self);
                 return 0;
             }

@@ -613,6 +613,11 @@ class GatunClient:
                         self._idle_callback_threads += 1
         except (GatunConnectionError, OSError, ValueError):
             pass  # the session ended
+        except TypeError:
+            # close() unmapped the region under a callback that was still answering: the session
+            # ended; anything else is a bug to show.
+            if not self._closed:
+                raise
         except GatunError as e:
             print(f"gatun: callback thread stopped: {e}", file=sys.stderr)
         finally:

@@ -9,6 +9,7 @@ from gatun import GatunClient, waiting
 from gatun.launcher import GatunLauncher
 
 MAX_SPIN_NS = 50_000
+PROBE_SPIN_NS = 200_000
 MIN_PROBE_NS = 1_000_000
 
 
@@ -78,20 +79,22 @@ def test_calls_longer_than_any_spin_make_the_client_park_at_once():
 
 def _slow_calls_then_quick_calls(client):
     jvm = client.jvm
-    assert jvm.java.lang.Math.abs(-1) == 1
+    pow_ = jvm.java.math.BigInteger.valueOf(7).pow  # bound once: each call below is one slow wait
     region = client._channel().region
     if waiting.available_cpus() < 2:
         pytest.skip("with one CPU the client never spins")
     _spin_again(jvm, region)
-    budgets = []
-    for _ in range(6):
-        _slow(jvm)
-        budgets.append(region.policy_state()[0])
-    # Every wait a slow call makes that the spin does not catch halves the budget (or zeroes it, if
-    # the spin lost its core on a busy machine): it only falls, and six slow calls bring it to 0.
+    states = []
+    for _ in range(10):
+        pow_(400_000)  # tens of ms in the JVM: no spin catches it
+        states.append(region.policy_state())
+    budgets = [b for b, _ in states]
+    # Each wait the spin does not catch halves the budget (or zeroes it, if the spin lost its core),
+    # so it only falls, and six such waits bring it to 0; once 0, the probes (one per back-off)
+    # fail too and double the back-off.
     assert budgets == sorted(budgets, reverse=True) and budgets[0] < MAX_SPIN_NS, budgets
-    assert all(b == 0 or b in {MAX_SPIN_NS >> k for k in range(6)} for b in budgets), budgets
-    assert budgets[-1] == 0, budgets
+    assert budgets[6] == budgets[-1] == 0, budgets
+    assert states[-1][1] > MIN_PROBE_NS, states
     _spin_again(jvm, region)
     assert region.policy_state() == (MAX_SPIN_NS, MIN_PROBE_NS)
 

@@ -15,16 +15,19 @@ import java.util.function.LongSupplier;
  *   <li>A spin during which the clock jumped (the spinner lost its core) ends at once, parks (unless
  *       the frame came meanwhile), and drops the budget to 0: on an oversubscribed machine a spinner only delays its peer, and a
  *       parked side is woken by the doorbell with the scheduler's prompt wake-up.
- *   <li>With the budget at 0, a wait whose park ended within {@link #MAX_SPIN_NANOS} (a spin could
- *       have caught it) earns one probe spin, at most once per back-off period; the period doubles
- *       after each failed probe, from {@link #MIN_PROBE_NANOS} up to {@link #MAX_PROBE_NANOS}, and
- *       falls back to the minimum after a probe that pays off. So an oversubscribed machine costs at
- *       most one lost slice a second, and a quiet one is back to spinning within milliseconds.
+ *   <li>With the budget at 0, one wait per back-off period is a probe: it spins for
+ *       {@link #PROBE_SPIN_NANOS}, long enough to catch a peer that had to be woken on an idle
+ *       machine. The period doubles after each failed probe, from {@link #MIN_PROBE_NANOS} up to
+ *       {@link #MAX_PROBE_NANOS}, and falls back to the minimum after a probe that pays off. So an
+ *       oversubscribed machine costs at most one lost slice a second, and a quiet one is back to
+ *       spinning within milliseconds, even when both sides had parked.
  *   <li>With one CPU it never spins: the peer cannot run while this side holds the core.
  * </ul>
  */
 final class AdaptiveSpinWait implements WaitPolicy {
     static final long MAX_SPIN_NANOS = 50_000;
+    /** A probe's spin: long enough to catch a peer that had to be woken on an idle machine. */
+    static final long PROBE_SPIN_NANOS = 200_000;
     static final long MIN_SPIN_NANOS = 1_000;
     static final long MIN_PROBE_NANOS = 1_000_000;
     static final long MAX_PROBE_NANOS = 1_000_000_000;
@@ -34,8 +37,6 @@ final class AdaptiveSpinWait implements WaitPolicy {
     private long budget;
     private long probeBackoff = MIN_PROBE_NANOS;
     private long nextProbe;
-    /** The last park ended soon enough that a spin could have caught the frame. */
-    private boolean lastParkShort;
 
     /** {@code clock} is System::nanoTime but in tests. */
     AdaptiveSpinWait(int cpus, LongSupplier clock) {
@@ -52,11 +53,11 @@ final class AdaptiveSpinWait implements WaitPolicy {
         boolean probe = false;
         long spinNanos = budget;
         if (spinNanos == 0) {
-            if (!lastParkShort || clock.getAsLong() - nextProbe < 0) {
+            if (clock.getAsLong() - nextProbe < 0) {
                 return false;
             }
             probe = true;
-            spinNanos = MAX_SPIN_NANOS;
+            spinNanos = PROBE_SPIN_NANOS;
         }
         int outcome = WaitPolicy.spinFor(arrived, spinNanos, clock);
         if (outcome == ARRIVED) {
@@ -80,11 +81,6 @@ final class AdaptiveSpinWait implements WaitPolicy {
         }
         nextProbe = clock.getAsLong() + probeBackoff;
         return outcome == ARRIVED_LATE;
-    }
-
-    @Override
-    public void parked(long waitedNanos) {
-        lastParkShort = waitedNanos <= MAX_SPIN_NANOS;
     }
 
     @Override

@@ -279,12 +279,8 @@ final class Channel implements Closeable {
 
     /** §2.2: spin as the wait policy says, then park on the socket. */
     private void awaitFrame() throws IOException {
-        if (!peerMoved()) {
-            long start = System.nanoTime();
-            if (!waitPolicy.spin(peerMoved)) {
-                park();
-                waitPolicy.parked(System.nanoTime() - start);
-            }
+        if (!peerMoved() && !waitPolicy.spin(peerMoved)) {
+            park();
         }
         if (!socket.isOpen()) {
             // Closed while we spun or before we parked (the session ended): the frame seen in the

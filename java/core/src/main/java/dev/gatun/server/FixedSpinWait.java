@@ -20,10 +20,6 @@ final class FixedSpinWait implements WaitPolicy {
     }
 
     @Override
-    public void parked(long waitedNanos) {
-    }
-
-    @Override
     public String name() {
         return budgetNanos == 0 ? "park" : "spin:" + budgetNanos / 1_000;
     }

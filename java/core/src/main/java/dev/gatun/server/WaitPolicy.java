@@ -6,8 +6,8 @@ import java.util.function.Supplier;
 
 /**
  * How one side of a channel waits for its peer's frame before it parks on the doorbell (protocol
- * §2.2, decision spec/decisions/wait-policy.md). The channel owns the park; a policy decides only
- * whether and how long to spin first, and learns from how its waits ended.
+ * §2.2.1, decision in spec/decisions/README.md). The channel owns the park; a policy decides only
+ * whether and how long to spin first, and learns from how its spins ended.
  *
  * <p>Concurrency: one instance per channel side, used only by the thread whose turn it is to wait
  * (turns alternate, so never two at once); no field needs to be volatile.
@@ -25,9 +25,6 @@ interface WaitPolicy {
      * {@code arrived} is false when this is called.
      */
     boolean spin(BooleanSupplier arrived);
-
-    /** The last {@link #spin} gave up and the park that followed ended after {@code waitedNanos} in all. */
-    void parked(long waitedNanos);
 
     /** This policy's name, as {@link #factory} accepts it. */
     String name();

@@ -72,19 +72,36 @@ class WaitPolicyTest {
     }
 
     @Test
+    void aProbeCatchesAnAnswerThatTookLongerThanTheNormalWindow() {
+        aSpinThatLosesItsCoreStopsSpinningAtOnce();
+        clock.advance(AdaptiveSpinWait.MIN_PROBE_NANOS);
+        long[] start = {-1};
+        assertTrue(policy.spin(() -> {
+            if (start[0] < 0) {
+                start[0] = clock.now;
+            }
+            clock.advance(500); // 500 ns a look: 32 looks between clock reads stay under the gap
+            return clock.now - start[0] >= 120_000; // a woken peer's answer, after 120 µs
+        }), "the probe spins long enough to catch a peer that had to be woken");
+        assertEquals(AdaptiveSpinWait.MAX_SPIN_NANOS, policy.budget());
+    }
+
+    @Test
     void spinsThatRunOutHalveTheBudgetToZero() {
         long expected = AdaptiveSpinWait.MAX_SPIN_NANOS;
         int waits = 0;
         while (policy.budget() > 0) {
             assertFalse(policy.spin(NEVER));
-            policy.parked(10_000_000); // the peer took long: no probe is earned
             expected /= 2;
             assertEquals(expected < AdaptiveSpinWait.MIN_SPIN_NANOS ? 0 : expected, policy.budget());
             waits++;
         }
         assertEquals(6, waits, "50 µs halves below 1 µs after six waits");
-        clock.advance(10 * AdaptiveSpinWait.MAX_PROBE_NANOS);
-        assertFalse(policy.spin(notLooked()), "after a long park no probe, however long ago");
+        assertFalse(policy.spin(notLooked()), "then it parks at once");
+        clock.advance(AdaptiveSpinWait.MIN_PROBE_NANOS);
+        long before = clock.now;
+        assertFalse(policy.spin(NEVER), "after the back-off, one probe");
+        assertTrue(clock.now - before >= AdaptiveSpinWait.PROBE_SPIN_NANOS, "a probe spins the probe spin");
     }
 
     @Test
@@ -110,9 +127,8 @@ class WaitPolicyTest {
     }
 
     @Test
-    void aShortParkEarnsAProbeAfterTheBackOffAndAPayingProbeRestoresSpinning() {
+    void aProbeAfterTheBackOffThatPaysRestoresSpinning() {
         assertFalse(policy.spin(preempted()));
-        policy.parked(10_000);
         assertFalse(policy.spin(notLooked()), "no probe inside the back-off");
         clock.advance(AdaptiveSpinWait.MIN_PROBE_NANOS);
         assertTrue(policy.spin(onLook(10)), "the probe spins and catches the frame");
@@ -125,31 +141,20 @@ class WaitPolicyTest {
         assertFalse(policy.spin(preempted()));
         long backoff = AdaptiveSpinWait.MIN_PROBE_NANOS;
         for (int i = 0; i < 14; i++) {
-            policy.parked(10_000);
             clock.advance(backoff);
             assertFalse(policy.spin(i % 2 == 0 ? NEVER : preempted()), "the probe finds nothing");
             backoff = Math.min(AdaptiveSpinWait.MAX_PROBE_NANOS, backoff * 2);
             assertEquals(backoff, policy.probeBackoff());
             assertEquals(0, policy.budget());
-            policy.parked(10_000);
             assertFalse(policy.spin(notLooked()), "the next probe waits for the longer back-off");
         }
         assertEquals(AdaptiveSpinWait.MAX_PROBE_NANOS, policy.probeBackoff());
     }
 
     @Test
-    void aLongParkEarnsNoProbe() {
-        assertFalse(policy.spin(preempted()));
-        policy.parked(AdaptiveSpinWait.MAX_SPIN_NANOS + 1);
-        clock.advance(AdaptiveSpinWait.MAX_PROBE_NANOS);
-        assertFalse(policy.spin(notLooked()), "a peer slower than any spin earns no probe");
-    }
-
-    @Test
     void oneCpuNeverSpins() {
         AdaptiveSpinWait one = new AdaptiveSpinWait(1, clock);
         assertFalse(one.spin(notLooked()));
-        one.parked(1_000);
         clock.advance(AdaptiveSpinWait.MAX_PROBE_NANOS);
         assertFalse(one.spin(notLooked()), "not even a probe");
     }
