@@ -136,11 +136,17 @@ class JavaMember(_GMember, _jg.JavaMember):
         try:
             return self._call(self._kind, self._target, self._name, args)
         except JavaException as e:
-            return _raise_java(e, _target_label(self._kind, self._target), self._name)
+            return _raise_java(e, _target_label(self._call.__self__, self._kind, self._target), self._name)
 
 
-def _target_label(kind: int, target: int) -> str:
-    return f"o{target:x}" if kind == p.TARGET_OBJECT else f"class#{target}"
+def _target_label(client: Any, kind: int, target: int) -> str:
+    """What Py4J's error message names as the call's target: `o<id>`, or `z:<class>` for a static."""
+    if kind == p.TARGET_OBJECT:
+        return f"o{target:x}"
+    for cls in list(client._classes.values()):
+        if cls is not None and cls._class_id == target:
+            return f"z:{cls._fqn}"
+    return f"z:class#{target}"
 
 
 class JavaObject(_GObject, _jg.JavaObject):
@@ -360,7 +366,7 @@ class JavaClass(_GClass, _jg.JavaClass):
         try:
             return self._client._new(self._class_id, args)
         except JavaException as e:
-            return _raise_java(e, self._fqn, "<init>")
+            return _raise_java(e, "None", self._fqn)  # Py4J's words for a constructor
 
     def __getattr__(self, name: str) -> Any:
         try:

@@ -115,6 +115,7 @@ _KINDS = ("JavaList", "JavaSet", "JavaMap", "JavaArray", "JavaIterator")
 
 def _mask(text: str) -> str:
     text = re.sub(r"JavaObject id=o[0-9a-f]+", "JavaObject id=o<id>", text)
+    text = re.sub(r"calling o[0-9a-f]+\.", "calling o<id>.", text)
     return re.sub(r"@[0-9a-f]+\b", "@<hash>", text)
 
 
@@ -712,3 +713,28 @@ def test_pyspark_examples_print_as_documented(pyspark_runs):
         assert run["TAGS_IS_JAVASET"] == "True True 1 ['job_to_cancel']", bridge
         assert run["TAGS_AFTER"] == "set()", bridge
         assert run["PERSIST"] == "py4j.protocol.Py4JJavaError org.apache.spark.SparkUnsupportedOperationException"
+
+
+@pytest.mark.parametrize("name", ["instance method (slow then fast path)", "static method", "constructor",
+                                  "list append (unmodifiable)", "map lookup by int (TreeMap of strings)"])
+def test_error_message_names_the_call_as_py4j(gateways, name):
+    """The first line of str(error): `An error occurred while calling o<id>.get.` (or z:<class>.<m>,
+    None.<class> for a constructor), then the Java exception, as Py4J words it."""
+    lines = {}
+    for bridge in BRIDGES:
+        gw = gateways[bridge]
+        with pytest.raises(Py4JJavaError) as info:
+            EXCEPTIONS[name](gw.jvm, gw)
+        text = _mask(str(info.value)).splitlines()
+        lines[bridge] = (text[0], text[1].split(":", 2)[:2])
+    assert lines["gatun"] == lines["py4j"]
+
+
+def test_byte_arrays_come_back_as_bytes(gateways):
+    """The one array that is a value, not a JavaArray, on both bridges."""
+    got = {}
+    for bridge in BRIDGES:
+        jvm = gateways[bridge].jvm
+        got[bridge] = jvm.java.util.Base64.getDecoder().decode("AAEC/w==")
+    assert type(got["py4j"]) is bytes and type(got["gatun"]) is bytes
+    assert got["gatun"] == got["py4j"] == b"\x00\x01\x02\xff"
