@@ -17,6 +17,15 @@ Two things cannot be reached without patching, and are patched by `install()` (i
   Successful calls skip it: the converter only acts on exceptions.
 * Nothing else in Py4J is modified. (`gatun.pyspark` patches a few PySpark names; see there.)
 
+Values behave as Py4J's do (tests/test_compat_types.py runs both side by side): a returned List,
+Set, Map, array or Iterator is Py4J's JavaList, JavaSet, JavaMap, JavaArray or JavaIterator (decided
+by the interfaces the object's class implements, so unmodifiable, synchronized and Scala wrappers
+count), with Py4J's Python semantics for each: `repr`/`str`, `==` (a Java list never equals a
+Python list), indexing, slices (new Java lists and arrays), mutation. Every Java exception, on every
+call path, is a `Py4JJavaError` (printed as `py4j.protocol.Py4JJavaError`) with `java_exception`.
+Two deliberate differences: a Java iterator's own failure is raised (Py4J ends the iteration on any
+error), and a Java failure of a list's sort()/reverse()/`*=` is raised (Py4J ignores it).
+
 Py4J's own helpers that talk Py4J's text protocol (`java_import`, `is_instance_of`) work because
 this gateway's client answers the JVM-view import command and its JVM view serves
 `py4j.reflection.TypeUtil.isInstanceOf` itself.
