@@ -257,7 +257,8 @@ ITERATORS = {
 
 # Neither bridge gives these a collection type (Py4J: only List, Set, Map, arrays and Iterator).
 PLAIN = {
-    "Collection (values)": lambda jvm, gw: _map(jvm, "TreeMap", a=1).values(),
+    # Java's values() (a JavaMap's Python `values` is Mapping.values on both bridges)
+    "Collection (Java values())": lambda jvm, gw: _map(jvm, "TreeMap", a=1).__getattr__("values")(),
     "unmodifiableCollection": lambda jvm, gw: jvm.java.util.Collections.unmodifiableCollection(_list(jvm, "a")),
     "ArrayDeque": lambda jvm, gw: jvm.java.util.ArrayDeque(_list(jvm, "a")),
     "Map.Entry": lambda jvm, gw: _map(jvm, "TreeMap", a=1).entrySet().iterator().next(),
