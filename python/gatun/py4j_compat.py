@@ -17,6 +17,15 @@ Two things cannot be reached without patching, and are patched by `install()` (i
   Successful calls skip it: the converter only acts on exceptions.
 * Nothing else in Py4J is modified. (`gatun.pyspark` patches a few PySpark names; see there.)
 
+Values behave as Py4J's do (tests/test_compat_types.py runs both side by side): a returned List,
+Set, Map, array or Iterator is Py4J's JavaList, JavaSet, JavaMap, JavaArray or JavaIterator (decided
+by the interfaces the object's class implements, so unmodifiable, synchronized and Scala wrappers
+count), with Py4J's Python semantics for each: `repr`/`str`, `==` (a Java list never equals a
+Python list), indexing, slices (new Java lists and arrays), mutation. Every Java exception, on every
+call path, is a `Py4JJavaError` (printed as `py4j.protocol.Py4JJavaError`) with `java_exception`.
+Two deliberate differences: a Java iterator's own failure is raised (Py4J ends the iteration on any
+error), and a Java failure of a list's sort()/reverse()/`*=` is raised (Py4J ignores it).
+
 Py4J's own helpers that talk Py4J's text protocol (`java_import`, `is_instance_of`) work because
 this gateway's client answers the JVM-view import command and its JVM view serves
 `py4j.reflection.TypeUtil.isInstanceOf` itself.
@@ -44,17 +53,40 @@ from .proxies import (
 # --- exceptions and get_return_value -----------------------------------------------------------
 
 
-class Py4JJavaError(_pp.Py4JJavaError):
-    """Py4J's exception for a Java exception, carrying the live Throwable proxy."""
+class Py4JJavaError(_pp.Py4JJavaError, JavaException):
+    """Py4J's exception for a Java exception, carrying the live Throwable proxy.
 
-    def __init__(self, msg: str, java_exception: Any, stack_trace: str = ""):
+    Every Java exception a compat client sees is one of these, whatever the call path (methods,
+    constructors, fields, arrays, collection protocols, iterators, calls made inside callbacks):
+    `CompatClient` builds it where the THROW frame is read. It is also a `gatun.errors.JavaException`
+    (so Gatun's own handling of Java exceptions still sees it), and it names itself as Py4J's class
+    (`py4j.protocol.Py4JJavaError`), so tracebacks and doctests that print the exception's type read
+    exactly as under Py4J.
+    """
+
+    def __init__(self, msg: str, java_exception: Any, stack_trace: str = "", class_name: str = "",
+                 message: str = ""):
         self.args = (msg, java_exception)
         self.errmsg = msg
         self.java_exception = java_exception
         self.stack_trace = stack_trace
+        self.class_name = class_name
+        self.message = message
 
     def __str__(self) -> str:
         return f"{self.errmsg}: {self.stack_trace}"
+
+    def __reduce__(self) -> Any:
+        # The live proxy does not pickle (nor does Py4J's); the text does.
+        return (_rebuild_java_error, (self.errmsg, self.stack_trace, self.class_name, self.message))
+
+
+Py4JJavaError.__module__ = "py4j.protocol"
+Py4JJavaError.__qualname__ = Py4JJavaError.__name__ = "Py4JJavaError"
+
+
+def _rebuild_java_error(msg: str, stack_trace: str, class_name: str, message: str) -> Py4JJavaError:
+    return Py4JJavaError(msg, None, stack_trace, class_name, message)
 
 
 class _Failure:
@@ -74,7 +106,8 @@ def get_return_value(answer: Any, gateway_client: Any, target_id: Any = None, na
     if isinstance(answer, _Failure):
         e = answer.error
         where = f"{target_id}.{name}" if target_id is not None else str(name)
-        raise Py4JJavaError(f"An error occurred while calling {where}.\n", e.java_exception, e.stack_trace)
+        raise Py4JJavaError(f"An error occurred while calling {where}.\n", e.java_exception, e.stack_trace,
+                            e.class_name, e.message) from None
     return _original_get_return_value(answer, gateway_client, target_id, name)
 
 
@@ -112,15 +145,26 @@ class JavaMember(_GMember, _jg.JavaMember):
         try:
             return self._call(self._kind, self._target, self._name, args)
         except JavaException as e:
-            return _raise_java(e, _target_label(self._kind, self._target), self._name)
+            return _raise_java(e, _target_label(self._call.__self__, self._kind, self._target), self._name)
 
 
-def _target_label(kind: int, target: int) -> str:
-    return f"o{target:x}" if kind == p.TARGET_OBJECT else f"class#{target}"
+def _target_label(client: Any, kind: int, target: int) -> str:
+    """What Py4J's error message names as the call's target: `o<id>`, or `z:<class>` for a static."""
+    if kind == p.TARGET_OBJECT:
+        return f"o{target:x}"
+    for cls in list(client._classes.values()):
+        if cls is not None and cls._class_id == target:
+            return f"z:{cls._fqn}"
+    return f"z:class#{target}"
 
 
 class JavaObject(_GObject, _jg.JavaObject):
-    """A live Java object, also a `py4j.java_gateway.JavaObject`."""
+    """A live Java object, also a `py4j.java_gateway.JavaObject`, with Py4J's Python behaviour.
+
+    As in Py4J: `==` is Java's `equals` against another Java object (and defers to the other
+    operand otherwise, so a Java list never equals a Python list), `hash` is `hashCode`, `str` is
+    `toString` and `repr` is `JavaObject id=o...`.
+    """
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
@@ -128,6 +172,20 @@ class JavaObject(_GObject, _jg.JavaObject):
         member = JavaMember(self._client, p.TARGET_OBJECT, self._handle, name, self)
         self.__dict__[name] = member
         return member
+
+    def _member(self, name: str) -> JavaMember:
+        """The Java method `name`, even where a Python method of that name shadows it (get, add, ...).
+
+        Cached under a key that no attribute lookup finds, so the Python method keeps winning."""
+        key = "\0" + name
+        member = self.__dict__.get(key)
+        if member is None:
+            member = JavaMember(self._client, p.TARGET_OBJECT, self._handle, name, self)
+            self.__dict__[key] = member
+        return member
+
+    def _j(self, method: str, *args: Any) -> Any:
+        return self._member(method)(*args)
 
     @property
     def _target_id(self) -> str:
@@ -146,39 +204,166 @@ class JavaObject(_GObject, _jg.JavaObject):
     def __del__(self) -> None:
         _GObject.__del__(self)
 
+    # Py4J's JavaObject.__eq__/__hash__/__str__/__repr__, through Gatun calls.
+    def __eq__(self, other: object) -> Any:
+        if other is None:
+            return False
+        if hasattr(other, "_get_object_id"):
+            return self._member("equals")(other)
+        return other.__eq__(self)
+
+    def __hash__(self) -> int:
+        return self._member("hashCode")()
+
+    def __str__(self) -> str:
+        return self._member("toString")()
+
+    def __repr__(self) -> str:
+        return "JavaObject id=" + self._target_id
+
+
+# Py4J's collection classes keep their Java methods in attributes set by their __init__ (which
+# talks Py4J's protocol and is not run here); these give the same members over Gatun.
+def _member_property(java_name: str) -> property:
+    return property(lambda self: self._member(java_name), doc=f"The Java method {java_name}().")
+
+
+def _collections_class(cls: type, py4j_cls: type) -> type:
+    """Give `cls` the Python-level behaviour of Py4J's `py4j_cls`: Py4J's own methods (they call
+    Java through attributes, which work over Gatun), except those `cls` defines itself (the ones
+    that send Py4J's protocol commands), and Py4J's JavaObject dunders where Py4J's class has none.
+    The Gatun proxy's methods (Gatun's own, more Pythonic semantics) are not used."""
+    gatun_names = {n for b in cls.__mro__ if b.__module__ == _GObject.__module__ for n in b.__dict__}
+    skip = {"__init__", "__getattr__", "__setattr__", "__del__", "__dir__", "_j", "__module__", "__doc__",
+            "__dict__", "__weakref__", "__qualname__", "__abstractmethods__", "_abc_impl", "__slots__",
+            "__annotations__", "__parameters__", "__orig_bases__", "__ne__"}
+    for name in (gatun_names | set(py4j_cls.__dict__)) - skip - set(cls.__dict__):
+        if name in py4j_cls.__dict__:
+            setattr(cls, name, py4j_cls.__dict__[name])
+        elif name in JavaObject.__dict__:
+            setattr(cls, name, JavaObject.__dict__[name])
+        else:  # a Gatun-only helper or protocol method: the one from the abc (or object), as Py4J has
+            for base in py4j_cls.__mro__:
+                if name in base.__dict__:
+                    setattr(cls, name, base.__dict__[name])
+                    break
+    return cls
+
+
+def _new_java(client: Any, fqn: str, *args: Any) -> Any:
+    return client._resolve_class(fqn)(*args)
+
 
 class JavaList(JavaObject, _GList, _jc.JavaList):
-    pass
+    """A java.util.List as Py4J's JavaList: slices are new Java lists, `index` of a missing value
+    is -1, `insert` past either end appends, `repr`/`str` print like a Python list."""
+
+    java_remove = _member_property("remove")
+
+    def _JavaList__get_slice(self, indices: range) -> Any:  # Py4J: a new ArrayList, built in Java
+        new = _new_java(self._client, "java.util.ArrayList")
+        if indices.step == 1:
+            if len(indices):
+                new.addAll(self.subList(indices.start, indices.stop))
+        else:
+            for i in indices:
+                new.add(self.get(i))
+        return new
+
+    def __add__(self, other: Any) -> Any:
+        other._get_object_id()  # as Py4J: only another Java list concatenates
+        new = _new_java(self._client, "java.util.ArrayList", self)
+        new.addAll(other)
+        return new
+
+    def __mul__(self, other: int) -> Any:
+        new = _new_java(self._client, "java.util.ArrayList")
+        for _ in range(other):
+            new.addAll(self)
+        return new
+
+    def __imul__(self, other: int) -> Any:
+        if other <= 0:
+            self._member("clear")()
+        elif other > 1:
+            copy = _new_java(self._client, "java.util.ArrayList", self)
+            for _ in range(other - 1):
+                self.addAll(copy)
+        return self
+
+    def count(self, value: Any) -> int:
+        return self._client._resolve_class("java.util.Collections").frequency(self, value)
+
+    def sort(self) -> None:
+        self._client._resolve_class("java.util.Collections").sort(self)
+
+    def reverse(self) -> None:
+        self._client._resolve_class("java.util.Collections").reverse(self)
 
 
 class JavaMap(JavaObject, _GMap, _jc.JavaMap):
-    pass
+    """A java.util.Map as Py4J's JavaMap: `m[k]` is Java's `get` (None for a missing key), `del`
+    is Java's `remove`, `repr`/`str` print like a Python dict."""
+
+    _get = _member_property("get")
 
 
 class JavaSet(JavaObject, _GSet, _jc.JavaSet):
-    pass
+    """A java.util.Set as Py4J's JavaSet: `repr`/`str` print like a Python set."""
+
+    _add = _member_property("add")
+    _clear = _member_property("clear")
+    _remove = _member_property("remove")
 
 
 class JavaArray(JavaObject, _GArray, _jc.JavaArray):
-    pass
+    """A Java array as Py4J's JavaArray: a fixed-length sequence; a slice is a new Java array of
+    the same type; `str` is Java's `toString`."""
+
+    def __len__(self) -> int:
+        return self._client._array(self._handle, p.ARRAY_LENGTH)
+
+    def _JavaArray__compute_item(self, key: int) -> Any:
+        return self._client._array(self._handle, p.ARRAY_GET, self._JavaArray__compute_index(key))
+
+    def _JavaArray__set_item(self, key: int, value: Any) -> None:
+        self._client._array(self._handle, p.ARRAY_SET, self._JavaArray__compute_index(key), value)
+
+    def _JavaArray__get_slice(self, indices: range) -> Any:
+        arrays = self._client._resolve_class("java.util.Arrays")
+        if indices.step == 1:
+            return arrays.copyOfRange(self, indices.start, max(indices.start, indices.stop))
+        new = arrays.copyOfRange(self, 0, len(indices))
+        for k, i in enumerate(indices):
+            self._client._array(new._handle, p.ARRAY_SET, k, self._client._array(self._handle, p.ARRAY_GET, i))
+        return new
+
+    def __iter__(self) -> Any:  # one round trip for all the elements (Py4J: one per element)
+        return iter(self._client._array(self._handle, p.ARRAY_SLICE, 0, len(self)))
 
 
 class JavaIterator(JavaObject, _GIterator, _jc.JavaIterator):
-    def next(self) -> Any:
-        """Java's `next()` (Py4J's class defines a Python `next` that would shadow it)."""
-        return self._j("next")
+    """A java.util.Iterator as Py4J's JavaIterator: `next(it)` and `it.next()` call Java's
+    `next()` and raise StopIteration at the end (NoSuchElementException). Unlike Py4J, another Java
+    exception thrown by the iterator is raised as Py4JJavaError, not hidden as the end."""
+
+    def __next__(self) -> Any:
+        try:
+            return self._client._call(p.TARGET_OBJECT, self._handle, "next", ())
+        except JavaException as e:
+            if e.class_name == "java.util.NoSuchElementException":
+                raise StopIteration from None
+            return _raise_java(e, self._target_id, "next")
+
+    next = __next__
+
+    def __iter__(self) -> "JavaIterator":
+        return self
 
 
-for _cls in (JavaList, JavaMap, JavaSet, JavaArray, JavaIterator):
-    # Python-level protocol methods from the Gatun proxy win over Py4J's (which talk Py4J's protocol).
-    for _name in ("__len__", "__getitem__", "__setitem__", "__delitem__", "__iter__", "__contains__",
-                  "__eq__", "__hash__", "__str__", "__repr__", "append", "insert", "add", "discard",
-                  "keys", "items", "values", "get", "remove", "pop", "clear", "extend", "index", "count",
-                  "update", "setdefault", "__next__"):
-        for _base in _cls.__mro__[1:]:
-            if _base.__module__ == "gatun.proxies" and _name in _base.__dict__:
-                setattr(_cls, _name, _base.__dict__[_name])
-                break
+for _cls, _py4j_cls in ((JavaList, _jc.JavaList), (JavaMap, _jc.JavaMap), (JavaSet, _jc.JavaSet),
+                        (JavaArray, _jc.JavaArray), (JavaIterator, _jc.JavaIterator)):
+    _collections_class(_cls, _py4j_cls)
 
 
 class JavaClass(_GClass, _jg.JavaClass):
@@ -190,7 +375,7 @@ class JavaClass(_GClass, _jg.JavaClass):
         try:
             return self._client._new(self._class_id, args)
         except JavaException as e:
-            return _raise_java(e, self._fqn, "<init>")
+            return _raise_java(e, "None", self._fqn)  # Py4J's words for a constructor
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -293,6 +478,15 @@ class CompatClient(GatunClient):
 
     def wrap_object(self, handle: int, shape: int) -> JavaObject:
         return _SHAPES.get(shape, JavaObject)(self, handle)
+
+    def _java_exception(self, buf: Any, pos: int) -> Py4JJavaError:
+        """Every Java exception, on every call path, as Py4J's Py4JJavaError (with `java_exception`).
+
+        Method and constructor calls then pass it through `get_return_value` (see `_raise_java`),
+        where PySpark's converter turns it into its own exceptions, as under Py4J."""
+        e = GatunClient._java_exception(self, buf, pos)
+        return Py4JJavaError("An error occurred while calling the JVM.\n", e.java_exception, e.stack_trace,
+                             e.class_name, e.message)
 
     def wrap_class(self, class_id: int, name: str) -> JavaClass:
         return JavaClass(self, class_id, name)
