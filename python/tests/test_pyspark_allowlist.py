@@ -25,6 +25,11 @@ import gatun.pyspark  # noqa: E402
 from gatun.errors import NotAllowedError  # noqa: E402
 from py4j.protocol import Py4JError  # noqa: E402
 
+# The same accesses run over stock PySpark too (test_the_accesses_work_over_stock_pyspark runs this
+# file again in a subprocess with this variable set to "stock"); refusals are Gatun's alone.
+BRIDGE = os.environ.get("GATUN_ALLOWLIST_TEST_BRIDGE", "gatun")
+gatun_only = pytest.mark.skipif(BRIDGE != "gatun", reason="stock PySpark has no allowlist to refuse with")
+
 # Under gatun.pyspark a refusal reaches PySpark code as Py4J's error type (as any bridge error
 # would); its text starts with the error code.
 REFUSED = (NotAllowedError, Py4JError)
@@ -38,14 +43,15 @@ def _is_refusal(e: BaseException) -> bool:
 def spark():
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    gatun.pyspark.install()
+    if BRIDGE == "gatun":
+        gatun.pyspark.install()
     from pyspark.sql import SparkSession
 
     # No spark.gatun.allowlist: the driver runs SparkGatewayMain.DEFAULT_ALLOWLIST.
     session = (SparkSession.builder.master("local[2]").appName("gatun-allowlist")
                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
                .getOrCreate())
-    assert gatun.pyspark.bridge(session) == "gatun"
+    assert gatun.pyspark.bridge(session) == ("gatun" if BRIDGE == "gatun" else "py4j")
     yield session
     session.stop()
 
@@ -205,6 +211,7 @@ def test_set_system_property_of_a_spark_key(sc):
     assert SparkContext.getSystemProperty("spark.gatun.allowlistTest") == "yes"
 
 
+@gatun_only
 def test_set_system_property_of_a_jvm_key_is_refused(sc):
     from pyspark import SparkContext
 
@@ -220,6 +227,7 @@ def test_save_as_text_file_with_a_codec(sc, tmp_path):
     assert parts and gzip.decompress(parts[0].read_bytes()).split() == [b"a", b"b"]
 
 
+@gatun_only
 def test_save_as_text_file_with_a_denied_class_as_codec_is_refused(sc, tmp_path):
     with pytest.raises(REFUSED, match=r'NOT_ALLOWED.*Class.forName\("java.lang.Runtime"\) is not allowed'):
         sc.parallelize(["a"], 1).saveAsTextFile(str(tmp_path / "x"), "java.lang.Runtime")
@@ -394,6 +402,7 @@ class _JvmWithContext:
         return getattr(self._jvm, name)
 
 
+@gatun_only
 @pytest.mark.parametrize("refused", sorted(ESCAPES))
 def test_escape_is_refused(sc, jvm, tmp_path, refused):
     marker = tmp_path / "escaped"
@@ -409,3 +418,16 @@ def test_escape_is_refused(sc, jvm, tmp_path, refused):
 
 def test_escape_suite_size():
     assert len(ESCAPES) >= 50
+
+
+@gatun_only
+def test_the_accesses_work_over_stock_pyspark():
+    """Every access above that must work runs over stock PySpark (Py4J) too, in its own process."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "GATUN_PYSPARK"}
+    env["GATUN_ALLOWLIST_TEST_BRIDGE"] = "stock"
+    p = subprocess.run([sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"],
+                       capture_output=True, text=True, env=env, timeout=900)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
+    assert " passed" in p.stdout and " failed" not in p.stdout, p.stdout[-2000:]
