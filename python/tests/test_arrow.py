@@ -703,24 +703,34 @@ def test_allowlist_can_refuse_the_arena():
 
 def test_inside_a_spark_driver():
     """gatun-spark.jar carries dev.gatun.arrow (Spark provides Arrow, its allocator and the
-    --add-opens) and the Spark default allowlist admits it."""
+    --add-opens) and the Spark default allowlist admits it. In a process of its own: installing
+    gatun.pyspark patches PySpark and Py4J for the whole process, which would turn the real Py4J
+    that test_compat_types.py compares against into Gatun."""
     pytest.importorskip("pyspark")
+    import subprocess
     import sys
 
-    import gatun.pyspark
-
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    gatun.pyspark.install()
-    from pyspark.sql import SparkSession
-
-    spark = (SparkSession.builder.master("local[1]").appName("gatun-arrow-tests")
-             .config("spark.ui.enabled", "false").getOrCreate())
-    try:
-        client = spark.sparkContext._gateway._gatun
-        t = _all_types(500)
-        assert client.get_arrow_data(client.send_arrow_buffers(t)).equals(t)
-    finally:
-        spark.stop()
+    script = f"""
+import os, sys
+sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+os.environ["PYSPARK_PYTHON"] = sys.executable
+import gatun.pyspark
+gatun.pyspark.install()
+from pyspark.sql import SparkSession
+from test_arrow import _all_types
+spark = (SparkSession.builder.master("local[1]").appName("gatun-arrow-tests")
+         .config("spark.ui.enabled", "false").getOrCreate())
+try:
+    client = spark.sparkContext._gateway._gatun
+    t = _all_types(500)
+    assert client.get_arrow_data(client.send_arrow_buffers(t)).equals(t)
+    print("ROUND TRIP OK")
+finally:
+    spark.stop()
+"""
+    env = {k: v for k, v in os.environ.items() if k != "GATUN_PYSPARK"}
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 0 and "ROUND TRIP OK" in p.stdout, p.stdout[-2000:] + p.stderr[-3000:]
 
 
 @pytest.mark.parametrize("option", ["arrow_arena_bytes", "arrow_extension_bytes", "arrow_spare_bytes"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import struct
 import tempfile
@@ -115,6 +116,7 @@ def _serve_once(reply: bytes) -> tuple[str, threading.Thread, list[bytes]]:
         conn.recv(1)  # until the client closes
         conn.close()
         srv.close()
+        shutil.rmtree(d, ignore_errors=True)
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
