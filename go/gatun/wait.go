@@ -17,7 +17,7 @@ const (
 	probeSpin    = 200 * time.Microsecond // a probe's spin: long enough to catch a server that had to be woken
 	minSpin      = time.Microsecond       // a budget below this is 0: park at once
 	minProbe     = time.Millisecond       // the first back-off before a probe spin
-	maxProbe     = time.Second            // the longest back-off
+	maxProbe     = 100 * time.Millisecond // the longest back-off
 	spinGap      = 20 * time.Microsecond  // two clock reads of one spin further apart: the spinner lost its core
 	maxFixedSpin = time.Second
 )

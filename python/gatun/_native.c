@@ -55,7 +55,7 @@ static inline uint64_t now_ns(void) {
 #define PROBE_SPIN_NS 200000ull
 #define MIN_SPIN_NS 1000ull
 #define MIN_PROBE_NS 1000000ull
-#define MAX_PROBE_NS 1000000000ull
+#define MAX_PROBE_NS 100000000ull
 /* Two clock reads of one spin further apart than this: the spinner lost its core. */
 #define GAP_NS 20000ull
 /* The part of a spin done holding the GIL: most answers come within it, and other Python threads

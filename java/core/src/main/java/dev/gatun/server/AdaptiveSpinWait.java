@@ -19,7 +19,7 @@ import java.util.function.LongSupplier;
  *       {@link #PROBE_SPIN_NANOS}, long enough to catch a peer that had to be woken on an idle
  *       machine. The period doubles after each failed probe, from {@link #MIN_PROBE_NANOS} up to
  *       {@link #MAX_PROBE_NANOS}, and falls back to the minimum after a probe that pays off. So an
- *       oversubscribed machine costs at most one lost slice a second, and a quiet one is back to
+ *       oversubscribed machine costs at most one lost slice per 100 ms, and a quiet one is back to
  *       spinning within milliseconds, even when both sides had parked.
  *   <li>With one CPU it never spins: the peer cannot run while this side holds the core.
  * </ul>
@@ -30,7 +30,7 @@ final class AdaptiveSpinWait implements WaitPolicy {
     static final long PROBE_SPIN_NANOS = 200_000;
     static final long MIN_SPIN_NANOS = 1_000;
     static final long MIN_PROBE_NANOS = 1_000_000;
-    static final long MAX_PROBE_NANOS = 1_000_000_000;
+    static final long MAX_PROBE_NANOS = 100_000_000;
 
     private final boolean mayEverSpin;
     private final LongSupplier clock;
