@@ -96,7 +96,6 @@ public final class GatunServer implements AutoCloseable {
     private final long maxSessionBytes;
     private final long connectionStackBytes;
     private final Supplier<WaitPolicy> waitPolicies;
-    private final String waitPolicyName;
     private final byte[] token;
     private final boolean allowShutdown;
     private final ClassLoader classLoader;
@@ -125,7 +124,6 @@ public final class GatunServer implements AutoCloseable {
         this.maxSessionBytes = b.maxSessionBytes > 0 ? b.maxSessionBytes : b.maxMessageBytes;
         this.connectionStackBytes = b.connectionStackBytes;
         this.waitPolicies = b.waitPolicies;
-        this.waitPolicyName = b.waitPolicyName;
         this.allowShutdown = b.allowShutdown;
         this.classLoader = b.classLoader != null ? b.classLoader : defaultClassLoader();
         this.invoker = new Invoker(allowlist);
@@ -165,7 +163,6 @@ public final class GatunServer implements AutoCloseable {
         private boolean allowShutdown;
         private ClassLoader classLoader;
         private int warmUpRequests;
-        private String waitPolicyName = WaitPolicy.DEFAULT;
         private Supplier<WaitPolicy> waitPolicies = WaitPolicy.factory(WaitPolicy.DEFAULT);
 
         private Builder() {
@@ -264,7 +261,6 @@ public final class GatunServer implements AutoCloseable {
          */
         public Builder waitPolicy(String name) {
             this.waitPolicies = WaitPolicy.factory(name);
-            this.waitPolicyName = name.trim();
             return this;
         }
 
@@ -434,7 +430,7 @@ public final class GatunServer implements AutoCloseable {
 
     /** The name of the wait policy every channel uses ({@link Builder#waitPolicy}). */
     public String waitPolicy() {
-        return waitPolicyName;
+        return waitPolicies.get().name();
     }
 
     /** Completes when the start-up warm-up ({@link Builder#warmUp}) has ended, with the number of requests it made. */
