@@ -75,6 +75,29 @@ def test_gatun_requested_but_failing_never_falls_back_to_py4j(tmp_path):
     assert "spark.gatun.regionBytes must be a number of bytes, got 'lots'" in run.stderr
 
 
+def test_the_driver_logs_and_shows_progress_as_stock_pyspark_does(tmp_path):
+    """Stock PySpark's driver runs at Spark's shell log level (WARN) with the console progress bar;
+    over Gatun the driver is a --class jar, which Spark does not take for a shell, and logged at INFO
+    (about a hundred lines at start-up, more per job) until SparkGatewayMain did what the shell does."""
+    program = (
+        "from pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.master('local[1]').getOrCreate()\n"
+        "assert spark.range(10).count() == 10\n"
+        "print('PROGRESS', spark.sparkContext.getConf().get('spark.ui.showConsoleProgress'))\n"
+        "spark.stop()\n"
+    )
+    env = dict(os.environ, GATUN_PYSPARK="1", PYSPARK_PYTHON=sys.executable)
+    env.pop("PYSPARK_SUBMIT_ARGS", None)
+    env.pop("SPARK_TESTING", None)
+    run = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert 'Setting default log level to "WARN".' in run.stderr
+    info = [line for line in run.stderr.splitlines() if " INFO " in line]
+    assert not info, f"{len(info)} INFO lines, first: {info[:3]}"
+    assert "PROGRESS true" in run.stdout
+
+
 def _sigint_ignored(pid: int) -> bool:
     with open(f"/proc/{pid}/status") as f:
         mask = next(int(line.split()[1], 16) for line in f if line.startswith("SigIgn:"))

@@ -89,6 +89,7 @@ public final class GatunServer implements AutoCloseable {
     private final Path requestedSocketDir;
     private final Allowlist allowlist;
     private final int warmUpRequests;
+    private final IdleCores warmUpIdle;
     /** The start-up warm-up's outcome (requests made); complete at once when there is none. */
     private volatile CompletableFuture<Integer> warmUp = CompletableFuture.completedFuture(0);
     private final long regionBytes;
@@ -119,6 +120,7 @@ public final class GatunServer implements AutoCloseable {
         this.requestedSocketDir = b.socketDir;
         this.allowlist = b.allowlist;
         this.warmUpRequests = b.warmUpRequests;
+        this.warmUpIdle = b.warmUpIdle;
         this.regionBytes = b.regionBytes;
         this.maxMessageBytes = b.maxMessageBytes;
         this.maxSessionBytes = b.maxSessionBytes > 0 ? b.maxSessionBytes : b.maxMessageBytes;
@@ -163,6 +165,7 @@ public final class GatunServer implements AutoCloseable {
         private boolean allowShutdown;
         private ClassLoader classLoader;
         private int warmUpRequests;
+        private IdleCores warmUpIdle = IdleCores.ofThisMachine();
         private Supplier<WaitPolicy> waitPolicies = WaitPolicy.factory(WaitPolicy.DEFAULT);
 
         private Builder() {
@@ -243,13 +246,20 @@ public final class GatunServer implements AutoCloseable {
         /**
          * How many requests the server makes to itself right after {@link #start()}, on a background
          * thread, so the JIT compiles its request path before clients need it (see {@link WarmUp});
-         * default 0 (none). About 30,000 reaches the compiled steady state.
+         * default 0 (none). About 30,000 reaches the compiled steady state. It runs only while a
+         * core is idle, so on busy cores it waits instead of taking their CPU.
          */
         public Builder warmUp(int requests) {
             if (requests < 0) {
                 throw new IllegalArgumentException("warm-up requests must be 0 or more, not " + requests);
             }
             this.warmUpRequests = requests;
+            return this;
+        }
+
+        /** Where the warm-up learns whether a core is idle (tests give it a machine of their own). */
+        Builder warmUpIdle(IdleCores idle) {
+            this.warmUpIdle = idle;
             return this;
         }
 
@@ -290,7 +300,7 @@ public final class GatunServer implements AutoCloseable {
         timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "gatun-timer"));
         daemon(this::acceptLoop, "gatun-accept").start();
         if (warmUpRequests > 0) {
-            WarmUp w = new WarmUp(this, warmUpRequests);
+            WarmUp w = new WarmUp(this, warmUpRequests, warmUpIdle);
             warmUp = w.done;
             daemon(w, "gatun-warm-up").start();
         }

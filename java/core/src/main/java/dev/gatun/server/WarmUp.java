@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Makes the JIT compile the server's request path before real clients need it.
@@ -14,46 +15,100 @@ import java.util.concurrent.CompletableFuture;
  * connects to itself through a {@link LocalClient} — the real socket, region, decoder, invoker and
  * registry — and makes {@code requests} requests of every kind real traffic has. It runs on one
  * daemon thread in its own session, which it ends when done; a server closed meanwhile just ends it.
+ *
+ * <p>It runs only on CPU nobody else wants: in bursts of {@link #BURST_NANOS}, each after
+ * {@link IdleCores} has seen an idle core. When the cores stay busy for {@link #MAX_WAIT_NANOS} in
+ * all, it gives up: by then real requests have warmed the path, and the CPU was better spent on
+ * the work that kept the cores busy.
  */
 final class WarmUp implements Runnable {
     private static final System.Logger LOG = System.getLogger(WarmUp.class.getName());
     /** Requests per round of {@link #round}. */
     private static final int REQUESTS_PER_ROUND = 16;
 
+    /** How long the warm-up runs after each look that found an idle core. */
+    static final long BURST_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    /** How long in all it waits for idle cores before it gives up. */
+    static final long MAX_WAIT_NANOS = TimeUnit.MINUTES.toNanos(5);
+    /** How long one wait lasts before the warm-up checks whether the server has closed. */
+    private static final long WAIT_SLICE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
     private final GatunServer server;
     private final int requests;
+    private final IdleCores idle;
     /** Completes with the number of requests made, or exceptionally with why the warm-up stopped. */
     final CompletableFuture<Integer> done = new CompletableFuture<>();
 
-    WarmUp(GatunServer server, int requests) {
+    WarmUp(GatunServer server, int requests, IdleCores idle) {
         this.server = server;
         this.requests = requests;
+        this.idle = idle;
     }
 
     @Override
     public void run() {
         long start = System.nanoTime();
+        long waited = 0;
         int made = 0;
-        try (LocalClient client = LocalClient.open(server.connectionInfo());
-             LocalChannel ch = client.channel()) {
-            ch.onCallback((c, id, method, args) -> (Integer) args[0] + 1);
-            ClientValues.ClassRef target = ch.cls(WarmUpTarget.class.getName());
+        LocalClient client = null;
+        LocalChannel ch = null;
+        try {
+            ClientValues.ClassRef target = null;
             ClientValues.CallbackRef step = new ClientValues.CallbackRef(1, List.of(WarmUpTarget.Step.class.getName()));
             byte[] bytes = new byte[256];
             while (made < requests && !server.isClosed()) {
-                round(ch, target, step, bytes, made);
-                made += REQUESTS_PER_ROUND;
+                long before = idle.now();
+                boolean free = idle.awaitIdleCore(Math.min(WAIT_SLICE_NANOS, MAX_WAIT_NANOS - waited));
+                waited += idle.now() - before;
+                if (!free) {
+                    if (waited >= MAX_WAIT_NANOS) {
+                        LOG.log(System.Logger.Level.DEBUG, () -> "warm-up: no idle core for "
+                                + TimeUnit.NANOSECONDS.toSeconds(MAX_WAIT_NANOS) + " s; stopped");
+                        break;
+                    }
+                    continue;
+                }
+                if (ch == null) {
+                    client = LocalClient.open(server.connectionInfo());
+                    ch = client.channel();
+                    ch.onCallback((c, id, method, args) -> (Integer) args[0] + 1);
+                    target = ch.cls(WarmUpTarget.class.getName());
+                }
+                long burstEnd = System.nanoTime() + BURST_NANOS;
+                do {
+                    round(ch, target, step, bytes, made);
+                    made += REQUESTS_PER_ROUND;
+                } while (made < requests && System.nanoTime() < burstEnd && !server.isClosed());
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            done.completeExceptionally(e);
+            return;
         } catch (IOException | RuntimeException e) {
             if (!server.isClosed()) {
                 LOG.log(System.Logger.Level.WARNING, "warm-up stopped after " + made + " requests", e);
             }
             done.completeExceptionally(e);
             return;
+        } finally {
+            closeQuietly(ch);
+            closeQuietly(client);
         }
         long ms = (System.nanoTime() - start) / 1_000_000;
-        LOG.log(System.Logger.Level.DEBUG, () -> String.format("warm-up: %,d requests in %d ms", requests, ms));
+        int total = made;
+        LOG.log(System.Logger.Level.DEBUG, () -> String.format("warm-up: %,d requests in %d ms", total, ms));
         done.complete(made);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            // the session ends with the server anyway
+        }
     }
 
     private static void round(LocalChannel ch, ClientValues.ClassRef target, ClientValues.CallbackRef step,

@@ -1,16 +1,24 @@
 package dev.gatun.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class WarmUpTest {
     @Test
     void warmUpRunsEveryRequestEvenUnderAnAllowlistThatAdmitsNothing() throws Exception {
-        try (GatunServer server = GatunServer.builder().allowlist(Allowlist.of(List.of())).warmUp(3_000).build().start()) {
+        // A machine without counters: the gate is always open, whatever else runs on this one.
+        IdleCores open = new IdleCores(() -> null, nanos -> { }, System::nanoTime);
+        try (GatunServer server = GatunServer.builder().allowlist(Allowlist.of(List.of())).warmUp(3_000)
+                .warmUpIdle(open).build().start()) {
             int made = server.warmUp().get(60, TimeUnit.SECONDS);
             assertTrue(made >= 3_000, "made " + made);
             // Its session ends with it: nothing stays registered.
@@ -29,6 +37,55 @@ class WarmUpTest {
     void noWarmUpByDefault() throws Exception {
         try (GatunServer server = GatunServer.builder().build().start()) {
             assertEquals(0, server.warmUp().get());
+            assertTrue(server.sessions().isEmpty());
+        }
+    }
+
+    /**
+     * A machine whose idle core comes and goes at the test's word: every look at the counters sees
+     * 200 ticks pass on 2 CPUs, 100 of them idle while {@code idle} is set and none otherwise.
+     */
+    private static IdleCores machine(AtomicBoolean idle, AtomicInteger looks, AtomicLong clock, long tickNanos) {
+        long[] c = {0, 0};
+        return new IdleCores(() -> {
+            looks.incrementAndGet();
+            synchronized (c) {
+                c[0] += 200;
+                c[1] += idle.get() ? 100 : 0;
+                return "cpu  " + (c[0] - c[1]) + " 0 0 " + c[1] + " 0 0 0 0\ncpu0 0 0 0 0 0\ncpu1 0 0 0 0 0\n";
+            }
+        }, nanos -> {
+            clock.addAndGet(tickNanos);
+            Thread.sleep(1);
+        }, clock::get);
+    }
+
+    @Test
+    void waitsWhileEveryCoreIsBusyAndRunsOnceOneIsIdle() throws Exception {
+        AtomicBoolean idle = new AtomicBoolean(false);
+        AtomicInteger looks = new AtomicInteger();
+        IdleCores gate = machine(idle, looks, new AtomicLong(), IdleCores.WINDOW_NANOS);
+        try (GatunServer server = GatunServer.builder().warmUp(3_000).warmUpIdle(gate).build().start()) {
+            CompletableFuture<Integer> done = server.warmUp();
+            while (looks.get() < 20) {
+                Thread.onSpinWait();
+            }
+            assertFalse(done.isDone(), "warm-up ran on busy cores");
+            assertTrue(server.sessions().isEmpty(), "a waiting warm-up holds no session");
+            idle.set(true);
+            assertTrue(done.get(60, TimeUnit.SECONDS) >= 3_000);
+        }
+    }
+
+    @Test
+    void givesUpWhenTheCoresStayBusy() throws Exception {
+        AtomicInteger looks = new AtomicInteger();
+        // Each window moves the gate's clock a minute: the 5-minute limit passes in a few looks.
+        IdleCores gate = machine(new AtomicBoolean(false), looks, new AtomicLong(), TimeUnit.MINUTES.toNanos(1));
+        try (GatunServer server = GatunServer.builder().warmUp(3_000).warmUpIdle(gate).build().start()) {
+            assertEquals(0, server.warmUp().get(60, TimeUnit.SECONDS));
+            // Two looks per one-second slice: about ten in all, not thousands.
+            assertTrue(looks.get() <= 12, "looks " + looks.get());
             assertTrue(server.sessions().isEmpty());
         }
     }

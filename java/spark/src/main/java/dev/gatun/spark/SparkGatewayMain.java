@@ -137,7 +137,22 @@ public final class SparkGatewayMain {
     }
 
     public static void main(String[] args) {
+        actAsPySparkShell(System.getProperties());
         System.exit(run(System.getProperties(), System.getenv(INFO_PATH_ENV), System.in));
+    }
+
+    /**
+     * Does what stock Spark does for PySpark's driver, which it recognises by the primary resource
+     * {@code pyspark-shell} and the main class {@code PythonGatewayServer}, neither of which this
+     * driver has: the console progress bar on unless configured (spark-submit), structured logging
+     * off, and Spark's shell log level (WARN unless log4j2 is configured otherwise), which
+     * {@code PythonGatewayServer.main} sets first thing. Without it the driver logged at INFO, a
+     * hundred lines at start-up and more per job, where stock prints a few.
+     */
+    static void actAsPySparkShell(Properties conf) {
+        conf.putIfAbsent("spark.ui.showConsoleProgress", "true");
+        org.apache.spark.internal.Logging$.MODULE$.disableStructuredLogging();
+        new org.apache.spark.SparkConf(false).initializeLogIfNecessary(true);
     }
 
     /** Starts the server, writes the info file, waits for stdin to close; returns the exit status. */
