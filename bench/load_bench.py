@@ -288,21 +288,43 @@ spark.stop()
 
 STARTUP_JOB = r'''
 import os, time, json
-t0 = time.perf_counter()
+t_script = time.time()
+start = float(os.environ["LOAD_T0"])  # the parent's clock when it started this process
+marks = {"interpreter_s": t_script - start}
 if os.environ.get("GATUN_PYSPARK") == "1":
     import gatun.pyspark
     gatun.pyspark.install()
 from pyspark.sql import SparkSession
+import pyspark.core.context as context
+marks["imports_s"] = time.time() - t_script
+launch, do_init = context.launch_gateway, context.SparkContext._do_init
+def timed_launch(*a, **k):
+    t = time.time(); g = launch(*a, **k); marks["launch_gateway_s"] = time.time() - t; return g
+def timed_init(self, *a, **k):
+    t = time.time(); r = do_init(self, *a, **k); marks["spark_context_s"] = time.time() - t; return r
+context.launch_gateway, context.SparkContext._do_init = timed_launch, timed_init
+t = time.time()
 spark = (SparkSession.builder.master("local[2]").appName("gatun-startup")
          .config("spark.ui.enabled", "false").getOrCreate())
+marks["session_rest_s"] = time.time() - t - marks["launch_gateway_s"] - marks["spark_context_s"]
+t = time.time()
 spark.range(10).count()
-print("RESULT " + json.dumps({"startup_s": time.perf_counter() - t0}), flush=True)
+marks["first_job_s"] = time.time() - t
+marks["startup_s"] = time.time() - start
+print("RESULT " + json.dumps(marks), flush=True)
 spark.stop()
 '''
 
+STARTUP_PHASES = [("interpreter_s", "Python start (interpreter, site, GATUN_PYSPARK hook)"),
+                  ("imports_s", "imports (pyspark; gatun.pyspark.install)"),
+                  ("launch_gateway_s", "launch_gateway (spark-submit to a connected gateway)"),
+                  ("spark_context_s", "SparkContext init"),
+                  ("session_rest_s", "the rest of getOrCreate (SparkSession)"),
+                  ("first_job_s", "first job, spark.range(10).count()")]
+
 
 def run_driver(script: str, bridge: str, quick: bool, timeout: float = 900) -> dict:
-    env = dict(os.environ, LOAD_QUICK="1" if quick else "0", SPARK_TESTING="1")
+    env = dict(os.environ, LOAD_QUICK="1" if quick else "0", SPARK_TESTING="1", LOAD_T0=repr(time.time()))
     env.pop("GATUN_PYSPARK", None)
     if bridge == "gatun":
         env["GATUN_PYSPARK"] = "1"
@@ -448,6 +470,16 @@ def markdown(doc: dict) -> str:
             L += [f"Gatun {statistics.median(g):.1f} s ({min(g):.1f}–{max(g):.1f}), stock "
                   f"{statistics.median(s):.1f} s ({min(s):.1f}–{max(s):.1f}); Gatun / stock "
                   f"{statistics.median(g) / statistics.median(s):.2f} (target ≤ {TARGETS['startup_ratio_max']}).", ""]
+            gs, ss = ok_samples(p["samples"]["gatun"]), ok_samples(p["samples"]["stock"])
+            if all(k in x for x in gs + ss for k, _ in STARTUP_PHASES):
+                L += ["Where the time goes (median, min–max, s):", "",
+                      "| phase | Gatun | stock | Gatun − stock |", "|---|---|---|---|"]
+                for k, label in STARTUP_PHASES:
+                    a, b = [x[k] for x in gs], [x[k] for x in ss]
+                    L.append(f"| {label} | {statistics.median(a):.2f} ({min(a):.2f}–{max(a):.2f}) | "
+                             f"{statistics.median(b):.2f} ({min(b):.2f}–{max(b):.2f}) | "
+                             f"{statistics.median(a) - statistics.median(b):+.2f} |")
+                L.append("")
         else:
             L += ["failed: " + "; ".join(x.get("error", "") for x in p["samples"]["gatun"] + p["samples"]["stock"]
                                          if "error" in x)[:400], ""]
@@ -499,7 +531,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=1.5, help="timed seconds per op per run")
     ap.add_argument("--warmup", type=float, default=0.5)
     ap.add_argument("--pyspark-runs", type=int, default=3)
-    ap.add_argument("--startup-runs", type=int, default=3)
+    ap.add_argument("--startup-runs", type=int, default=4)
     ap.add_argument("--quick", action="store_true", help="short everything (smoke test; numbers not meaningful)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--no-chart", action="store_true")
