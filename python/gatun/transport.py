@@ -37,7 +37,10 @@ def hello_bytes(kind: int, token: bytes, session_id: bytes = b"") -> bytes:
 
 
 def _hello(socket_path: str, kind: int, token: bytes, session_id: bytes = b"") -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError as e:  # out of file descriptors, typically
+        raise GatunConnectionError(f"cannot connect to the Gatun server at {socket_path}: {e}") from e
     try:
         sock.settimeout(10.0)
         sock.connect(socket_path)
@@ -127,6 +130,9 @@ class Channel:
                 raise GatunProtocolError(f"bad region header in {path}")
             self.sock.sendall(p.MAPPED)
             self.sock.settimeout(None)
+        except OSError as e:  # out of file descriptors or memory, or the server went away
+            self.sock.close()
+            raise GatunConnectionError(f"cannot open a channel to the Gatun server: {e}") from e
         except BaseException:
             self.sock.close()
             raise
