@@ -146,13 +146,16 @@ bench-load: venv
 
 # Long runs of the fuzzers whose short runs `make test` does (DecoderFuzzTest: the Java request
 # decoder and hand-shake parser; FuzzDecodeServerMessage: the Go client's decoders;
-# fuzz_decoders.py: the Python client's decoders, with atheris).
+# fuzz_decoders.py: the Python client's decoders, with atheris; fuzz_native.py: the C fast path's
+# decoder of answer frames, through a real region and a fake server thread).
 FUZZ_RUNS ?= 10000000
 fuzz: venv
 	$(MVN) $(MVN_FLAGS) $(MVN_TEST_LOG) -f java/pom.xml -pl core test -Dtest=DecoderFuzzTest -Dgatun.fuzz.iterations=$(FUZZ_RUNS)
 	cd go && $(GO) test ./gatun -run '^$$' -fuzz FuzzDecodeServerMessage -fuzztime $(FUZZ_RUNS)x -parallel 1
 	dir=$$(mktemp -d) && cd "$$dir" && $(abspath $(VPY)) $(CURDIR)/python/tests/fuzz_decoders.py \
 	  -runs=$(FUZZ_RUNS) -rss_limit_mb=2048 && rm -rf "$$dir"
+	dir=$$(mktemp -d) && cd "$$dir" && $(abspath $(VPY)) $(CURDIR)/python/tests/fuzz_native.py \
+	  -runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 && rm -rf "$$dir"
 
 # The fault suite of issue 13 at full length (make test runs it with 1,000 cycles): Python
 # (python/tests/test_faults*.py) and Go (go/gatun/fault_test.go).
