@@ -127,6 +127,58 @@ def test_client_killed_mid_chunk_frees_its_session_region_and_arenas(server):
     c.close()
 
 
+MID_CALL_CLIENT = """
+    import sys
+    from gatun import GatunClient
+    c = GatunClient(sys.argv[1], token=bytes.fromhex(sys.argv[2]))
+    seconds = c.jvm.java.util.concurrent.TimeUnit.SECONDS
+    print("CALLING", flush=True)
+    seconds.sleep(120)
+    print("NOT KILLED", flush=True)
+"""
+
+
+def test_client_killed_mid_call_interrupts_the_call_and_frees_the_session(server):
+    """kill -9 of a client while its call sleeps 120 s in Java: the server interrupts the call and
+    frees the session, its thread and its region within 30 s (not after the 120 s)."""
+    pid = server.process.pid
+    base = _settled(server)
+    child = _child(MID_CALL_CLIENT, server.info.socket_path, server.info.token.hex())
+    _read_line(child, "CALLING")
+    fk.wait_until(lambda: fk.threads(pid) > base["threads"], 10, "the call's channel thread runs")
+    start = time.monotonic()
+    child.kill()
+    child.wait()
+    after = _back_to(server, base)
+    took = time.monotonic() - start
+    assert after["Session"] == after["ShmRegion"] == 0, after
+    assert took < 30
+    print(f"\nclient killed mid-call: the server was back at its settled figures after {took:.1f} s")
+
+
+def test_server_killed_mid_call_gives_the_client_a_prompt_clear_error(server):
+    """kill -9 of the server while our call sleeps in Java: GatunConnectionError within 2 s of the
+    kill, naming the dead JVM when we launched it (here: a plain connection error)."""
+    c = _connect(server)
+    seconds = c.jvm.java.util.concurrent.TimeUnit.SECONDS
+    outcome: list[object] = []
+    t = threading.Thread(target=lambda: outcome.append(_outcome(lambda: seconds.sleep(60))))
+    t.start()
+    fk.wait_until(lambda: _waiting(c), 10, "the call is with the server")
+    killed = time.monotonic()
+    os.kill(server.process.pid, signal.SIGKILL)
+    t.join(30)
+    took = time.monotonic() - killed
+    assert not t.is_alive(), "the call hangs after the server was killed"
+    assert isinstance(outcome[0], GatunConnectionError), outcome
+    assert took < 2.0, f"the error came {took:.2f} s after the kill"
+    c.close()
+
+
+def _waiting(c: GatunClient) -> bool:
+    return any(ch.waiting for ch in list(c._channels))
+
+
 def test_server_killed_mid_chunk_gives_the_client_a_prompt_clear_error(server, monkeypatch):
     """kill -9 of the server while our chunked request is half sent: the call fails with
     GatunConnectionError within 2 s (no hang), and so does the next call; the region directory the

@@ -83,6 +83,54 @@ def test_full_dev_shm_is_a_clear_error_with_nothing_left_behind():
     print(f"\nfull /dev/shm: {report['error']}")
 
 
+FULL_SHM_ARROW_CLIENT = """
+    import glob, json, os, sys
+    import pyarrow as pa
+    from gatun import GatunClient, GatunError
+    report = {}
+    c = GatunClient()
+    assert c.jvm.java.lang.Math.max(1, 2) == 2  # the channel's region exists: only Arrow lacks room
+    st = os.statvfs("/dev/shm")
+    with open("/dev/shm/filler", "wb") as f:
+        f.write(b"\1" * (st.f_bavail * st.f_frsize - int(sys.argv[1])))
+    table = pa.table({"a": list(range(500_000))})
+    try:
+        report["to_java"] = c.jvm.java.util.Objects.toString(c.send_arrow_buffers(table)) is not None
+    except GatunError as e:
+        report["to_java_error"] = f"{type(e).__name__}: {str(e).splitlines()[0]}"
+    try:
+        report["round_trip"] = c.get_arrow_data(c.send_arrow_buffers(table)).equals(table)
+    except GatunError as e:
+        report["round_trip_error"] = f"{type(e).__name__}: {str(e).splitlines()[0]}"
+    report["after"] = c.jvm.java.lang.Math.max(3, 4)
+    os.remove("/dev/shm/filler")
+    report["round_trip_with_room"] = c.get_arrow_data(c.send_arrow_buffers(table)).equals(table)
+    c.close()
+    report["left_after_close"] = sorted(glob.glob("/dev/shm/*"))
+    print(json.dumps(report), flush=True)
+"""
+
+
+def test_full_dev_shm_under_arrow_transfers_is_no_crash():
+    """Arrow transfers with /dev/shm full after the channel opened: Python → Java falls back to
+    sending the batches through the protocol (the client no longer dies of SIGBUS writing into
+    its sparse arena); Java → Python, the JVM's write fails as a JavaException (InternalError of
+    an unsafe access: the JVM's arena writes are not guarded yet); the channel goes on, transfers
+    work again once there is room, and nothing is left in /dev/shm."""
+    reason = _can_mount_tmpfs()
+    if reason:
+        pytest.skip(reason)
+    pytest.importorskip("pyarrow")
+    done = _in_private_shm(FULL_SHM_ARROW_CLIENT, 48 << 20, str(512 << 10))
+    assert done.returncode == 0, f"the client died (code {done.returncode}): {done.stderr[-3000:]}"
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report.get("to_java") is True, report
+    assert report["after"] == 4 and report["round_trip_with_room"] is True, report
+    assert report.get("round_trip") is True or "InternalError" in report.get("round_trip_error", ""), report
+    assert report["left_after_close"] == [], report
+    print(f"\nArrow with a full /dev/shm: {report}")
+
+
 FD_CLIENT = """
     import errno, resource, sys
     from gatun import GatunClient, GatunError
