@@ -61,16 +61,19 @@ final class ShmRegion {
     }
 
     /**
-     * Gives every page of the file its memory now, by writing zeros through the file (not the
-     * mapping): on a full {@code /dev/shm} this fails here with an IOException ("No space left on
-     * device"), which refuses the channel, instead of a SIGBUS in whichever process first touches
-     * an unbacked page of the mapping (issue 13: the Python client died of it).
+     * Gives every page of the file its memory now, by writing a zero byte into each 4 KiB page
+     * through the file (not the mapping; the kernel zero-fills the rest of the page): on a full
+     * {@code /dev/shm} this fails here with an IOException ("No space left on device"), which
+     * refuses the channel, instead of a SIGBUS in whichever process first touches an unbacked page
+     * of the mapping (issue 13: the Python client died of it).
      */
     private static void allocate(FileChannel fc, long size) throws IOException {
-        ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(size, 256 * 1024));
-        for (long pos = 0; pos < size; ) {
-            zeros.clear().limit((int) Math.min(zeros.capacity(), size - pos));
-            pos += fc.write(zeros, pos);
+        ByteBuffer zero = ByteBuffer.allocateDirect(1);
+        for (long pos = 0; pos < size; pos += 4096) {
+            zero.clear();
+            while (zero.hasRemaining()) {
+                fc.write(zero, pos);
+            }
         }
     }
 
