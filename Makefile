@@ -9,6 +9,8 @@
 #   make bench-arrow - run bench/arrow_bench.py (raw Arrow transfer, writes bench/results/arrow.*)
 #   make bench-load  - run bench/load_bench.py (the bridges and PySpark with busy CPUs, writes bench/results/load.*)
 #   make fuzz   - long fuzzing runs of the decoders (FUZZ_RUNS inputs each, default 10 million)
+#   make fault  - the long fault suite (kill -9, SIGSTOP, full /dev/shm, fds, 10,000 connect cycles, second uid)
+#   make soak   - bench/soak.py for SOAK_SECONDS (default 3600), writes bench/results/soak.{md,json,png}
 #   make clean  - remove build outputs and .venv
 #
 # Another JDK: JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 make test
@@ -51,7 +53,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py VERSION \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow bench-load fuzz clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow bench-load fuzz fault soak clean
 
 venv: $(JAR) $(STAMP)
 
@@ -144,13 +146,29 @@ bench-load: venv
 
 # Long runs of the fuzzers whose short runs `make test` does (DecoderFuzzTest: the Java request
 # decoder and hand-shake parser; FuzzDecodeServerMessage: the Go client's decoders;
-# fuzz_decoders.py: the Python client's decoders, with atheris).
+# fuzz_decoders.py: the Python client's decoders, with atheris; fuzz_native.py: the C fast path's
+# decoder of answer frames, through a real region and a fake server thread).
 FUZZ_RUNS ?= 10000000
 fuzz: venv
 	$(MVN) $(MVN_FLAGS) $(MVN_TEST_LOG) -f java/pom.xml -pl core test -Dtest=DecoderFuzzTest -Dgatun.fuzz.iterations=$(FUZZ_RUNS)
 	cd go && $(GO) test ./gatun -run '^$$' -fuzz FuzzDecodeServerMessage -fuzztime $(FUZZ_RUNS)x -parallel 1
 	dir=$$(mktemp -d) && cd "$$dir" && $(abspath $(VPY)) $(CURDIR)/python/tests/fuzz_decoders.py \
 	  -runs=$(FUZZ_RUNS) -rss_limit_mb=2048 && rm -rf "$$dir"
+	dir=$$(mktemp -d) && cd "$$dir" && $(abspath $(VPY)) $(CURDIR)/python/tests/fuzz_native.py \
+	  -runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 && rm -rf "$$dir"
+
+# The fault suite of issue 13 at full length (make test runs it with 1,000 cycles): Python
+# (python/tests/test_faults*.py) and Go (go/gatun/fault_test.go).
+FAULT_CYCLES ?= 10000
+fault: venv
+	cd python/tests && GATUN_FAULT_CYCLES=$(FAULT_CYCLES) $(abspath $(VPY)) -m pytest test_faults.py test_faults_resources.py -v -s
+	cd go && $(GO) test ./gatun -run 'TestServerStoppedCallTimesOut' -v -count=1
+
+# One hour (SOAK_SECONDS) of mixed calls, callbacks, Arrow transfers and connects from Python and Go;
+# fails when a sampled figure grows. make test runs a one-minute version (test_soak_short.py).
+SOAK_SECONDS ?= 3600
+soak: venv
+	$(VPY) bench/soak.py --seconds $(SOAK_SECONDS) --out bench/results
 
 clean:
 	rm -rf $(VENV) python/gatun/jars python/build python/*.egg-info .pytest_cache python/.pytest_cache

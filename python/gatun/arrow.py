@@ -38,6 +38,10 @@ END = -1
 NO_ROOM = -2
 _ARENA_HEAD = struct.Struct("<4sIQI")
 _U64 = struct.Struct("<Q")
+# madvise(MADV_POPULATE_WRITE) (Linux 5.14+): gives a range of a shared mapping its pages, or fails
+# with EFAULT where touching them would raise SIGBUS (a full /dev/shm under a sparse arena file).
+_MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
+_PAGE = mmap.PAGESIZE
 # Room after a batch's IPC size for the schema message pyarrow's stream writer puts first and
 # for its end-of-stream marker.
 _STREAM_SLACK = 64
@@ -221,6 +225,9 @@ class Arena:
             start = offset + SPAN_HEADER
             if offset % 64 or start + need > self.size:
                 raise GatunError(f"the server gave out a bad arena span {offset}")
+            if not self._populate(offset, start + need - offset):  # no memory for the span
+                self.java.abandon(offset)
+                return batch.serialize().to_pybytes()
             # A memoryview slice keeps the buffer mutable (a pyarrow slice would not be).
             sink = pa.FixedSizeBufferWriter(pa.py_buffer(self.view[start:start + need]))
             writer = pa.ipc.new_stream(sink, schema)
@@ -232,6 +239,17 @@ class Arena:
             self.java.abandon(offset)
             raise
         return offset
+
+    def _populate(self, offset: int, length: int) -> bool:
+        """Gives the span its memory before it is written: False when /dev/shm has none for it
+        (writing would kill this process with SIGBUS: the arena file is sparse). True also where
+        the kernel cannot tell (no MADV_POPULATE_WRITE)."""
+        first = offset - offset % _PAGE
+        try:
+            self.mm.madvise(_MADV_POPULATE_WRITE, first, offset + length - first)
+        except OSError as e:
+            return e.errno not in (14, 12)  # EFAULT (would SIGBUS), ENOMEM
+        return True
 
     # --- spares (a root's; spec/arrow.md §4.1) -----------------------------------------------
 

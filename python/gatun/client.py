@@ -289,6 +289,10 @@ class GatunClient:
             if value is CLOSED:
                 ch.broken = "the Gatun server went away (its JVM exited or closed the channel)"
                 raise GatunConnectionError(ch.broken)
+        except UnicodeDecodeError as e:  # the fast path's string was not UTF-8: the server is broken
+            error = GatunProtocolError(f"a malformed RETURN from the server: {e}")
+            self._request_failed(ch, error)
+            raise error from None
         except BaseException as e:
             self._request_failed(ch, e)
             raise
@@ -468,17 +472,14 @@ class GatunClient:
         while True:
             ftype, buf, pos = ch.read_frame()
             if ftype == p.RETURN:
-                try:
-                    value, end = p.decode_value(buf, pos, self)
-                except (struct.error, IndexError, UnicodeDecodeError) as e:
-                    raise GatunProtocolError(f"a malformed RETURN from the server: {e}") from None
+                value, end = p.decode_value(buf, pos, self)  # bad bytes: GatunProtocolError
                 if end != ch.frame_end:  # a RETURN carries exactly one value
                     raise GatunProtocolError(f"a RETURN of {ch.frame_end - pos} bytes holds a value of {end - pos}")
                 return value
             if ftype == p.THROW:
-                raise self._java_exception(buf, pos)
+                raise self._java_exception(buf, pos, ch.frame_end)
             if ftype == p.ERROR:
-                error = self._request_error(buf, pos)
+                error = self._request_error(buf, pos, ch.frame_end)
                 if error.code == p.ERR_PROTOCOL:
                     ch.broken = f"the server closed the channel after a protocol error: {error.message}"
                 raise error
@@ -488,17 +489,13 @@ class GatunClient:
             ch.broken = f"unexpected frame type 0x{ftype:02x}"
             raise GatunProtocolError(f"unexpected frame type 0x{ftype:02x} from the server")
 
-    def _java_exception(self, buf: Any, pos: int) -> JavaException:
-        (handle,) = p.U64.unpack_from(buf, pos)
-        class_name, pos = p.decode_str(buf, pos + 8)
-        message, pos = p.decode_str(buf, pos)
-        stack, pos = p.decode_str(buf, pos)
+    def _java_exception(self, buf: Any, pos: int, end: int) -> JavaException:
+        handle, class_name, message, stack = p.decode_throw(buf, pos, end)
         return JavaException(self.wrap_object(handle, p.SHAPE_OBJECT), class_name, message, stack)
 
     @staticmethod
-    def _request_error(buf: Any, pos: int) -> GatunRequestError:
-        (code,) = p.U16.unpack_from(buf, pos)
-        message, _ = p.decode_str(buf, pos + 2)
+    def _request_error(buf: Any, pos: int, end: int) -> GatunRequestError:
+        code, message = p.decode_error(buf, pos, end)
         name = p.ERROR_NAMES.get(code, f"ERROR_{code}")
         if code == p.ERR_NOT_ALLOWED:
             return NotAllowedError(code, name, message)

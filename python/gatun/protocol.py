@@ -236,13 +236,60 @@ def _encode_other(out: bytearray, v: Any, ctx: ValueContext) -> None:
             encode_str(out, name)
 
 
+# What the struct and codec calls below raise on bytes that do not follow the protocol; the public
+# decoders turn each into a ProtocolError (a GatunProtocolError).
+_MALFORMED = (struct.error, IndexError, UnicodeDecodeError, decimal.InvalidOperation)
+
+
 def decode_str(buf: Any, pos: int) -> tuple[str, int]:
-    (n,) = U32.unpack_from(buf, pos)
-    pos += 4
-    return str(buf[pos:pos + n], "utf-8"), pos + n
+    """A u32-length-prefixed UTF-8 string at `pos`: (text, position after it)."""
+    try:
+        (n,) = U32.unpack_from(buf, pos)
+        pos += 4
+        if n > len(buf) - pos:
+            raise ProtocolError(f"a string of {n} bytes runs past the end of the message")
+        return str(buf[pos:pos + n], "utf-8"), pos + n
+    except _MALFORMED as e:
+        raise ProtocolError(f"a malformed string from the server: {e}") from None
 
 
 def decode_value(buf: Any, pos: int, ctx: ValueContext) -> tuple[Any, int]:
+    """One tagged value at `pos`: (value, position after it). Bad bytes raise ProtocolError."""
+    try:
+        return _decode_value(buf, pos, ctx)
+    except _MALFORMED as e:
+        raise ProtocolError(f"a malformed value from the server: {type(e).__name__}: {e}") from None
+    except RecursionError:
+        raise ProtocolError("a value from the server nests lists deeper than Python's stack allows") from None
+
+
+def decode_throw(buf: Any, pos: int, end: int) -> tuple[int, str, str, str]:
+    """A THROW payload (handle, class name, message, stack trace) that must end exactly at `end`."""
+    try:
+        (handle,) = U64.unpack_from(buf, pos)
+    except _MALFORMED as e:
+        raise ProtocolError(f"a malformed THROW from the server: {e}") from None
+    class_name, pos = decode_str(buf, pos + 8)
+    message, pos = decode_str(buf, pos)
+    stack, pos = decode_str(buf, pos)
+    if pos != end:
+        raise ProtocolError(f"a THROW from the server has {end - pos} bytes after its stack trace")
+    return handle, class_name, message, stack
+
+
+def decode_error(buf: Any, pos: int, end: int) -> tuple[int, str]:
+    """An ERROR payload (code, message) that must end exactly at `end`."""
+    try:
+        (code,) = U16.unpack_from(buf, pos)
+    except _MALFORMED as e:
+        raise ProtocolError(f"a malformed ERROR from the server: {e}") from None
+    message, pos = decode_str(buf, pos + 2)
+    if pos != end:
+        raise ProtocolError(f"an ERROR from the server has {end - pos} bytes after its message")
+    return code, message
+
+
+def _decode_value(buf: Any, pos: int, ctx: ValueContext) -> tuple[Any, int]:
     tag = buf[pos]
     pos += 1
     if tag == T_INT:
@@ -273,6 +320,8 @@ def decode_value(buf: Any, pos: int, ctx: ValueContext) -> tuple[Any, int]:
     if tag == T_BYTES:
         (n,) = U32.unpack_from(buf, pos)
         pos += 4
+        if n > len(buf) - pos:
+            raise ProtocolError(f"a byte[] of {n} bytes runs past the end of the message")
         return bytes(buf[pos:pos + n]), pos + n
     if tag == T_DECIMAL:
         text, pos = decode_str(buf, pos)
@@ -284,9 +333,11 @@ def decode_value(buf: Any, pos: int, ctx: ValueContext) -> tuple[Any, int]:
     if tag == T_LIST:
         (n,) = U32.unpack_from(buf, pos)
         pos += 4
+        if n > len(buf) - pos:  # every element takes at least its tag byte
+            raise ProtocolError(f"a list of {n} elements runs past the end of the message")
         items = []
         for _ in range(n):
-            item, pos = decode_value(buf, pos, ctx)
+            item, pos = _decode_value(buf, pos, ctx)
             items.append(item)
         return items, pos
     raise ProtocolError(f"unexpected value tag 0x{tag:02x} from the server")

@@ -479,12 +479,12 @@ class CompatClient(GatunClient):
     def wrap_object(self, handle: int, shape: int) -> JavaObject:
         return _SHAPES.get(shape, JavaObject)(self, handle)
 
-    def _java_exception(self, buf: Any, pos: int) -> Py4JJavaError:
+    def _java_exception(self, buf: Any, pos: int, end: int) -> Py4JJavaError:
         """Every Java exception, on every call path, as Py4J's Py4JJavaError (with `java_exception`).
 
         Method and constructor calls then pass it through `get_return_value` (see `_raise_java`),
         where PySpark's converter turns it into its own exceptions, as under Py4J."""
-        e = GatunClient._java_exception(self, buf, pos)
+        e = GatunClient._java_exception(self, buf, pos, end)
         return Py4JJavaError("An error occurred while calling the JVM.\n", e.java_exception, e.stack_trace,
                              e.class_name, e.message)
 

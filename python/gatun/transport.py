@@ -37,7 +37,10 @@ def hello_bytes(kind: int, token: bytes, session_id: bytes = b"") -> bytes:
 
 
 def _hello(socket_path: str, kind: int, token: bytes, session_id: bytes = b"") -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError as e:  # out of file descriptors, typically
+        raise GatunConnectionError(f"cannot connect to the Gatun server at {socket_path}: {e}") from e
     try:
         sock.settimeout(10.0)
         sock.connect(socket_path)
@@ -127,6 +130,9 @@ class Channel:
                 raise GatunProtocolError(f"bad region header in {path}")
             self.sock.sendall(p.MAPPED)
             self.sock.settimeout(None)
+        except OSError as e:  # out of file descriptors or memory, or the server went away
+            self.sock.close()
+            raise GatunConnectionError(f"cannot open a channel to the Gatun server: {e}") from e
         except BaseException:
             self.sock.close()
             raise
@@ -175,6 +181,8 @@ class Channel:
             r = self.region.roundtrip(ftype, payload)
         except OSError as e:
             self._fail(f"the Gatun server went away ({e})")
+        except UnicodeDecodeError as e:  # a string in the answer that is not UTF-8
+            self._malformed(f"a malformed RETURN from the server: {e}")
         if r is CLOSED:
             self._fail("the Gatun server went away (its JVM exited or closed the channel)")
         return r
@@ -192,6 +200,11 @@ class Channel:
     def _fail(self, why: str) -> None:
         self.broken = why
         raise GatunConnectionError(why)
+
+    def _malformed(self, why: str) -> None:
+        """The server's bytes break the protocol: the channel is not used again."""
+        self.broken = why
+        raise GatunProtocolError(why)
 
     def check_usable(self) -> None:
         if self.broken is not None:
@@ -251,21 +264,21 @@ class Channel:
         mm, data = self.mm, self.data
         length, ftype, flags, _, total = p.FRAME.unpack_from(mm, data)
         if length > self.chunk_payload or length > total:
-            self._fail(f"bad frame header from the server: length {length}, total {total}")
+            self._malformed(f"bad frame header from the server: length {length}, total {total}")
         if not flags & p.FLAG_MORE:
             if length != total:
-                self._fail(f"the server's frame length {length} differs from its total {total}")
+                self._malformed(f"the server's frame length {length} differs from its total {total}")
             self.frame_end = data + 16 + length
             return ftype, mm, data + 16
         if total > self.max_message_bytes:
-            self._fail(f"the server announced a message of {total} bytes, over the limit of "
+            self._malformed(f"the server announced a message of {total} bytes, over the limit of "
                        f"{self.max_message_bytes} bytes (--max-message-bytes)")
         buf = bytearray(total)
         pos = 0
         self.in_transfer = True
         while True:
             if pos + length > total:
-                self._fail("the server sent chunks longer than the announced total")
+                self._malformed("the server sent chunks longer than the announced total")
             buf[pos:pos + length] = mm[data + 16:data + 16 + length]
             pos += length
             if not flags & p.FLAG_MORE:
@@ -275,9 +288,9 @@ class Channel:
             self._await_turn()
             length, chunk_type, flags, _, chunk_total = p.FRAME.unpack_from(mm, data)
             if chunk_type != ftype or chunk_total != total or length > self.chunk_payload:
-                self._fail("a chunk from the server changed the type or total of its message")
+                self._malformed("a chunk from the server changed the type or total of its message")
         if pos != total:
-            self._fail("the server's chunks do not add up to the announced total")
+            self._malformed("the server's chunks do not add up to the announced total")
         self.in_transfer = False
         self.frame_end = total
         return ftype, buf, 0

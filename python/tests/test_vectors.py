@@ -246,7 +246,7 @@ def test_client_decodes_vector(vector: dict) -> None:
         assert (handle, cls, msg, stack) == (int(body["throwable"]), body["class_name"], body["message"], body["stack"])
         assert pos == len(raw)
     elif ftype == p.ERROR:
-        err = GatunClient._request_error(raw, 16)
+        err = GatunClient._request_error(raw, 16, len(raw))
         assert err.code == body["code"] and err.message == body["message"]
     elif ftype == p.CALLBACK:
         (cid,) = p.U64.unpack_from(raw, 16)

@@ -298,6 +298,9 @@ public final class GatunServer implements AutoCloseable {
             throw e;
         }
         timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "gatun-timer"));
+        // The log formatter reads the time-zone data file on first use: load it now, so that a
+        // warning logged when the process is out of file descriptors does not fail for want of one.
+        java.util.TimeZone.getDefault();
         daemon(this::acceptLoop, "gatun-accept").start();
         if (warmUpRequests > 0) {
             WarmUp w = new WarmUp(this, warmUpRequests, warmUpIdle);
@@ -613,15 +616,36 @@ public final class GatunServer implements AutoCloseable {
             "int", int.class, "long", long.class, "float", float.class, "double", double.class);
 
     private void acceptLoop() {
+        long backOff = 0;
         while (!closed.get()) {
             SocketChannel connection;
             try {
                 connection = listener.accept();
-            } catch (IOException e) {
-                if (!closed.get()) {
-                    LOG.log(System.Logger.Level.ERROR, "accept failed; the server stops accepting", e);
-                }
+                backOff = 0;
+            } catch (java.nio.channels.ClosedChannelException e) {
                 return;
+            } catch (IOException e) {
+                if (closed.get()) {
+                    return;
+                }
+                // Out of file descriptors (EMFILE/ENFILE) or another passing failure: the
+                // connection waits in the backlog (its client times out after 10 s); keep serving
+                // the sessions there are and accept again once descriptors are free (issue 13).
+                if (backOff == 0) {
+                    try {
+                        LOG.log(System.Logger.Level.WARNING, "accept failed, retrying: " + e);
+                    } catch (RuntimeException | Error logFailed) {
+                        // Logging may need a descriptor too (a log file, the time-zone data):
+                        // it must not end the accept loop.
+                    }
+                }
+                backOff = Math.min(100, Math.max(1, backOff * 2));
+                try {
+                    Thread.sleep(backOff);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+                continue;
             }
             Thread t = new Thread(null, () -> serveConnection(connection), "gatun-handshake", connectionStackBytes);
             t.setDaemon(true);

@@ -50,12 +50,30 @@ final class ShmRegion {
         Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try (FileChannel fc = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             fc.truncate(size);
+            allocate(fc, size);
             ShmRegion region = new ShmRegion(fc.map(FileChannel.MapMode.READ_WRITE, 0, size));
             region.writeHeader(size);
             return region;
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(file);
             throw e;
+        }
+    }
+
+    /**
+     * Gives every page of the file its memory now, by writing a zero byte into each 4 KiB page
+     * through the file (not the mapping; the kernel zero-fills the rest of the page): on a full
+     * {@code /dev/shm} this fails here with an IOException ("No space left on device"), which
+     * refuses the channel, instead of a SIGBUS in whichever process first touches an unbacked page
+     * of the mapping (issue 13: the Python client died of it).
+     */
+    private static void allocate(FileChannel fc, long size) throws IOException {
+        ByteBuffer zero = ByteBuffer.allocateDirect(1);
+        for (long pos = 0; pos < size; pos += 4096) {
+            zero.clear();
+            while (zero.hasRemaining()) {
+                fc.write(zero, pos);
+            }
         }
     }
 
