@@ -207,7 +207,7 @@ public final class ArrowArena implements AutoCloseable {
         }
         Path shm = Paths.get("/dev/shm");
         Path parent = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Paths.get(System.getProperty("java.io.tmpdir"));
-        // The PID in the name lets a later server remove what a killed one left (GatunServer.sweepDeadDirs).
+        // The PID in the name lets a later server remove what a killed one left (ServerFiles.sweepDeadDirs in gatun-core).
         Path dir = Files.createTempDirectory(parent, "gatun-arrow-" + ProcessHandle.current().pid() + "-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path file = dir.resolve("arena");
