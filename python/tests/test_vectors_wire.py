@@ -266,7 +266,6 @@ def test_native_fast_path_decodes_return_vectors(v: dict) -> None:
     import mmap
     import time
 
-
     capacity = 4096
     mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
     mm[0:4] = p.REGION_MAGIC
@@ -304,17 +303,11 @@ def test_native_fast_path_decodes_return_vectors(v: dict) -> None:
         assert got is transport.NOT_SIMPLE
 
 
-def test_chunked_exchange_through_the_real_channel() -> None:
-    """The vectors' chunked exchange, CONTINUE included: Channel.send_frame and read_frame, byte for byte.
-
-    This test plays the server on a region with the vector's data capacity.
-    """
+def _loopback_channel(capacity: int) -> tuple[Any, socket.socket, socket.socket, Channel]:
+    """A real Channel on an anonymous region with `capacity` data bytes; the test plays the server
+    through the region and the other end of the socket pair."""
     import mmap
-    import time
 
-
-    chunked = VECTORS["chunked"]
-    capacity = chunked["data_capacity"]
     mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
     mm[0:4] = p.REGION_MAGIC
     struct.pack_into("<IQII", mm, 4, 1, len(mm), p.REGION_HEADER, capacity)
@@ -325,6 +318,19 @@ def test_chunked_exchange_through_the_real_channel() -> None:
     ch.max_message_bytes = 1 << 30
     ch.region = _region(mm, ours.fileno())
     ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
+    return mm, ours, theirs, ch
+
+
+def test_chunked_exchange_through_the_real_channel() -> None:
+    """The vectors' chunked exchange, CONTINUE included: Channel.send_frame and read_frame, byte for byte.
+
+    This test plays the server on a region with the vector's data capacity.
+    """
+    import time
+
+    chunked = VECTORS["chunked"]
+    capacity = chunked["data_capacity"]
+    mm, ours, theirs, ch = _loopback_channel(capacity)
     seen = {"client": 0, "server": 0}
     failures: list[str] = []
 
@@ -385,23 +391,13 @@ def test_chunked_exchange_through_the_real_channel() -> None:
 
 def test_chunked_refusal_through_the_real_channel() -> None:
     """The refusal vector: ERROR LIMIT in place of CONTINUE ends send_frame; the names are not counted."""
-    import mmap
     import time
 
     from test_vectors import RecordingClient
 
     chunked = VECTORS["chunked"]
     capacity = chunked["data_capacity"]
-    mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
-    mm[0:4] = p.REGION_MAGIC
-    struct.pack_into("<IQII", mm, 4, 1, len(mm), p.REGION_HEADER, capacity)
-    ours, theirs = socket.socketpair()
-    ch = Channel.__new__(Channel)
-    ch.mm, ch.sock, ch.data, ch.capacity = mm, ours, p.REGION_HEADER, capacity
-    ch.chunk_payload = capacity - p.FRAME_HEADER
-    ch.max_message_bytes = 1 << 30
-    ch.region = _region(mm, ours.fileno())
-    ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
+    mm, ours, theirs, ch = _loopback_channel(capacity)
     first, refusal = (bytes.fromhex(st["hex"]) for st in chunked["refused_steps"])
     failures: list[str] = []
 
@@ -449,23 +445,13 @@ def test_callback_loop_through_the_real_client() -> None:
     writes the vector's CALLBACK frames; closing its socket at the end ends the loop as a session's
     end does.
     """
-    import mmap
     import time
 
     from gatun.client import GatunClient
 
     loop = VECTORS["callback_loop"]
     capacity = 4096
-    mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
-    mm[0:4] = p.REGION_MAGIC
-    struct.pack_into("<IQII", mm, 4, 1, len(mm), p.REGION_HEADER, capacity)
-    ours, theirs = socket.socketpair()
-    ch = Channel.__new__(Channel)
-    ch.mm, ch.sock, ch.data, ch.capacity = mm, ours, p.REGION_HEADER, capacity
-    ch.chunk_payload = capacity - p.FRAME_HEADER
-    ch.max_message_bytes = 1 << 30
-    ch.region = _region(mm, ours.fileno())
-    ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
+    mm, ours, theirs, ch = _loopback_channel(capacity)
     failures: list[str] = []
     seen = {"client": 0, "server": 0}
 
@@ -548,22 +534,12 @@ def test_callback_loop_through_the_real_client() -> None:
 @pytest.mark.parametrize("v", VECTORS["negative"]["server_frames"], ids=[v["name"] for v in VECTORS["negative"]["server_frames"]])
 def test_client_refuses_bad_server_frames(v: dict) -> None:
     """A malformed answer fails the channel: the client raises and does not use the channel again."""
-    import mmap
     import time
 
     from gatun import GatunClient, GatunError
 
     capacity = 4096
-    mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
-    mm[0:4] = p.REGION_MAGIC
-    struct.pack_into("<IQII", mm, 4, 1, len(mm), p.REGION_HEADER, capacity)
-    ours, theirs = socket.socketpair()
-    ch = Channel.__new__(Channel)
-    ch.mm, ch.sock, ch.data, ch.capacity = mm, ours, p.REGION_HEADER, capacity
-    ch.chunk_payload = capacity - p.FRAME_HEADER
-    ch.max_message_bytes = 1 << 30
-    ch.region = _region(mm, ours.fileno())
-    ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
+    mm, ours, theirs, ch = _loopback_channel(capacity)
     ch.channel_id = 1
     frames = [bytes.fromhex(h) for h in v["frames"]]
 
