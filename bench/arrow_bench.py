@@ -20,7 +20,11 @@ each direction, the time until the receiving side holds every batch as Arrow dat
                  each into vectors / returns each stored byte[].
 
 Run: .venv/bin/python bench/arrow_bench.py [--sizes 1,100,1024] [--out bench/results]
-Timings on a shared 2-core machine are noisy; the report says which machine ran it.
+Quick check that it works: --sizes 1 --repeat 2 --no-py4j --no-chart --out /tmp/somewhere
+
+Every cell reports its first run (cold) apart from the others (warm: median with min–max); the
+load average is recorded at the start and end of the whole run and of each size; no run is
+dropped unless it failed, and the report lists those (bench/honest.py).
 """
 from __future__ import annotations
 
@@ -32,7 +36,6 @@ import os
 import platform
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +49,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from bridges import _read_port, find_py4j_jar, resolve_java  # noqa: E402
+from honest import Runs, cold_warm, dropped_text, load_text, loadavg  # noqa: E402
 
 from gatun import GatunClient  # noqa: E402
 from gatun.launcher import ARROW_JVM_ARGS, arrow_jar  # noqa: E402
@@ -135,10 +139,12 @@ def run_size(client: GatunClient, py4j: Py4JSide | None, size_mib: float, repeat
     rows = t.num_rows
     helper = client.jvm.gatunbench.ArrowBenchHelper
     schema_msg = t.schema.serialize().to_pybytes()
-    results: dict[str, dict[str, list[float]]] = {"py_to_jvm": {}, "jvm_to_py": {}}
+    load_start = loadavg()
+    runs = Runs()
+    label = f"{size_mib:g} MiB"
 
-    def rec(direction, path, seconds):
-        results[direction].setdefault(path, []).append(seconds)
+    def rec(direction, path, f, i):
+        runs.run((label, direction, path), i, lambda: timed(f))
 
     # Setup (untimed): the Gatun JVM holds the batches as IPC byte[].
     helper.store(client.send_arrow_buffers(t))
@@ -152,7 +158,7 @@ def run_size(client: GatunClient, py4j: Py4JSide | None, size_mib: float, repeat
         # Python -> JVM
         def gatun_in():
             assert helper.drain(client.send_arrow_buffers(t)) == rows
-        rec("py_to_jvm", "gatun", timed(gatun_in))
+        rec("py_to_jvm", "gatun", gatun_in, i)
 
         def socket_in():
             port = helper.listen()
@@ -165,19 +171,19 @@ def run_size(client: GatunClient, py4j: Py4JSide | None, size_mib: float, repeat
                         w.write_batch(b)
             th.join()
             assert got["rows"] == rows
-        rec("py_to_jvm", "socket", timed(socket_in))
+        rec("py_to_jvm", "socket", socket_in, i)
 
         # JVM -> Python
         def gatun_out():
             assert client.get_arrow_data(helper.exporter(client.arrow_arena())).num_rows == rows
-        rec("jvm_to_py", "gatun", timed(gatun_out))
+        rec("jvm_to_py", "gatun", gatun_out, i)
 
         def gatun_stream_out():
             n = 0
             for b in client.get_arrow_data(helper.exporter(client.arrow_arena()), reader=True):
                 n += b.num_rows
             assert n == rows
-        rec("jvm_to_py", "gatun-stream", timed(gatun_stream_out))
+        rec("jvm_to_py", "gatun-stream", gatun_stream_out, i)
 
         def socket_out():
             port = helper.listen()
@@ -187,33 +193,53 @@ def run_size(client: GatunClient, py4j: Py4JSide | None, size_mib: float, repeat
                 got = pa.ipc.open_stream(f).read_all()
             th.join()
             assert got.num_rows == rows
-        rec("jvm_to_py", "socket", timed(socket_out))
+        rec("jvm_to_py", "socket", socket_out, i)
 
     # Py4J after the others: its minutes at 1 GiB would otherwise part Gatun's repeated runs by
     # longer than the client keeps a dropped table's extension arenas for reuse (spec/arrow.md
     # §4.1). It moves ~10-100 MB/s: at 1 GiB one run takes minutes, and more would not change it.
     py4j_runs = 0 if py4j is None else repeat if size_mib < 1024 else 1
-    for _ in range(py4j_runs):
+    for i in range(py4j_runs):
         def py4j_in():
             py4j.helper.setSchema(schema_msg)
             n = sum(py4j.helper.loadBatch(b.serialize().to_pybytes()) for b in t.to_batches())
             assert n == rows
-        rec("py_to_jvm", "py4j", timed(py4j_in))
+        rec("py_to_jvm", "py4j", py4j_in, i)
 
         def py4j_out():
             schema = pa.ipc.read_schema(pa.py_buffer(py4j.helper.storedSchema()))
             batches = [pa.ipc.read_record_batch(pa.ipc.read_message(pa.py_buffer(py4j.helper.storedBatch(i))), schema)
                        for i in range(py4j.helper.storedCount())]
             assert pa.Table.from_batches(batches, schema).num_rows == rows
-        rec("jvm_to_py", "py4j", timed(py4j_out))
+        rec("jvm_to_py", "py4j", py4j_out, i)
 
     out = {"size_mib": size_mib, "ipc_bytes": nbytes, "rows": rows, "batches": len(t.to_batches()),
-           "seconds": results, "gb_per_s": {}}
-    for direction, paths in results.items():
-        out["gb_per_s"][direction] = {p: nbytes / min(s) / 1e9 for p, s in paths.items()}
-        out["seconds"][direction] = {p: {"min": min(s), "median": statistics.median(s), "all": s}
-                                     for p, s in paths.items()}
+           "loadavg_start": load_start, "loadavg_end": loadavg(), "dropped": runs.dropped,
+           "seconds": {"py_to_jvm": {}, "jvm_to_py": {}}, "gb_per_s": {"py_to_jvm": {}, "jvm_to_py": {}}}
+    for (_, direction, path), secs in runs.values.items():
+        out["seconds"][direction][path] = {"all": secs, **cold_warm(secs)}
+        out["gb_per_s"][direction][path] = rates(nbytes, secs)
     return out
+
+
+def rates(nbytes: int, secs: list[float]) -> dict:
+    """GB/s of the cold run and of the warm runs (median, min–max); the fastest run is the max."""
+    gb = [nbytes / s / 1e9 for s in secs]
+    cw = cold_warm(gb)
+    return {"cold": cw["cold"], "warm": cw["warm"]}
+
+
+def headline(cell: dict) -> float:
+    """The number a cell is compared by: the warm median, or the cold run when it is the only one."""
+    return cell["warm"]["median"] if cell.get("warm") else cell["cold"]
+
+
+def fmt_cell(cell: dict | None) -> str:
+    if cell is None:
+        return "–"
+    w = cell.get("warm")
+    warm = (f"{w['median']:.2f} ({w['min']:.2f}–{w['max']:.2f}, {w['runs']} runs)" if w else "no warm run")
+    return f"{warm}; cold {cell['cold']:.2f}"
 
 
 def write_report(res: dict, out_dir: Path, chart: bool) -> None:
@@ -222,23 +248,31 @@ def write_report(res: dict, out_dir: Path, chart: bool) -> None:
     lines = [
         "# Arrow raw transfer: Gatun vs Arrow IPC over a socket vs Py4J byte arrays",
         "",
-        f"Run {res['when']} on {res['machine']} (`bench/arrow_bench.py`). Best of {res['repeat']} runs per cell"
-        " (Py4J: one run at 1 GiB);",
-        "GB/s = IPC-encoded bytes / seconds until the receiver holds every batch as Arrow data.",
+        f"Run {res['when']} on {res['machine']} (`bench/arrow_bench.py`), {res['repeat']} runs per cell"
+        " (Py4J: one run at 1 GiB). " + load_text(res["loadavg_start"], res["loadavg_end"]),
+        "",
+        "GB/s = IPC-encoded bytes / seconds until the receiver holds every batch as Arrow data. Each cell:"
+        " the warm runs' median GB/s (min–max, number of runs), then the first run of the cell (cold:"
+        " Gatun's first JVM → Python run makes its extension arenas, later ones reuse them as spares)."
+        " Before the timed runs, one untimed transfer per size stores the batches in the JVM. Ratios"
+        " compare warm medians (cold where a cell has one run).",
         f"Arena: {res['arena_mib']} MiB. {res['note']}",
+        "",
+        dropped_text([d for r in res["sizes"] for d in r["dropped"]]),
         "",
     ]
     for direction, title in [("py_to_jvm", "Python → JVM"), ("jvm_to_py", "JVM → Python")]:
         paths = sorted({p for r in res["sizes"] for p in r["gb_per_s"][direction]})
         lines += [f"## {title}", "", "| size | " + " | ".join(f"{p} GB/s" for p in paths)
-                  + " | gatun / socket | gatun / py4j |", "|---|" + "---|" * (len(paths) + 2)]
+                  + " | gatun / socket | gatun / py4j | load average start → end |", "|---|" + "---|" * (len(paths) + 3)]
         for r in res["sizes"]:
             g = r["gb_per_s"][direction]
-            cells = [f"{g[p]:.2f}" if p in g else "–" for p in paths]
-            ratio_s = f"{g['gatun'] / g['socket']:.1f}x" if "socket" in g else "–"
-            ratio_p = f"{g['gatun'] / g['py4j']:.1f}x" if "py4j" in g else "–"
+            cells = [fmt_cell(g.get(p)) for p in paths]
+            ratio_s = f"{headline(g['gatun']) / headline(g['socket']):.1f}x" if "gatun" in g and "socket" in g else "–"
+            ratio_p = f"{headline(g['gatun']) / headline(g['py4j']):.1f}x" if "gatun" in g and "py4j" in g else "–"
+            load = f"{r['loadavg_start'][0]:.2f} → {r['loadavg_end'][0]:.2f}"
             lines.append(f"| {r['size_mib']:g} MiB ({r['ipc_bytes'] / MIB:.0f} MiB IPC, {r['batches']} batches) | "
-                         + " | ".join(cells) + f" | {ratio_s} | {ratio_p} |")
+                         + " | ".join(cells) + f" | {ratio_s} | {ratio_p} | {load} |")
         lines.append("")
     (out_dir / "arrow.md").write_text("\n".join(lines))
     if chart:
@@ -252,11 +286,15 @@ def write_report(res: dict, out_dir: Path, chart: bool) -> None:
             width = 0.8 / len(paths)
             for i, p in enumerate(paths):
                 xs = [j + i * width for j in range(len(res["sizes"]))]
-                ys = [r["gb_per_s"][direction].get(p, 0) for r in res["sizes"]]
-                ax.bar(xs, ys, width, label=p)
+                cells = [r["gb_per_s"][direction].get(p) for r in res["sizes"]]
+                ys = [headline(c) if c else 0 for c in cells]
+                # Error bars: the warm runs' min–max around their median.
+                lo = [headline(c) - c["warm"]["min"] if c and c.get("warm") else 0 for c in cells]
+                hi = [c["warm"]["max"] - headline(c) if c and c.get("warm") else 0 for c in cells]
+                ax.bar(xs, ys, width, label=p, yerr=[lo, hi], capsize=3)
             ax.set_xticks([j + 0.4 - width / 2 for j in range(len(res["sizes"]))])
             ax.set_xticklabels([f"{r['size_mib']:g} MiB" for r in res["sizes"]])
-            ax.set_ylabel("GB/s (higher is better)")
+            ax.set_ylabel("GB/s, warm median, min–max (higher is better)")
             ax.set_title(title)
             ax.legend()
         fig.suptitle("Arrow raw transfer (bench/arrow_bench.py)")
@@ -272,7 +310,7 @@ def main() -> int:
     ap.add_argument("--no-py4j", action="store_true")
     ap.add_argument("--out", default=str(BENCH_DIR / "results"))
     ap.add_argument("--no-chart", action="store_true")
-    ap.add_argument("--note", default="Shared 2-core machine: timings are noisy.")
+    ap.add_argument("--note", default="", help="what else ran on the machine (the load averages are recorded anyway)")
     args = ap.parse_args()
     sizes = [float(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="gatun-arrow-bench-") as work:
@@ -281,7 +319,7 @@ def main() -> int:
                              allowlist="default,gatunbench.*", jvm_args=["-Xmx4g"])
         py4j = None if args.no_py4j else Py4JSide(classes)
         try:
-            res = {"when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            res = {"loadavg_start": loadavg(), "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                    "machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.python_version()}, "
                               f"pyarrow {pa.__version__}, {resolve_java()['java_home']}",
                    "arena_mib": client._arrow_arena().size // MIB, "note": args.note,
@@ -292,6 +330,7 @@ def main() -> int:
                 r = run_size(client, py4j, s, repeat)
                 res["sizes"].append(r)
                 print(json.dumps(r["gb_per_s"]), flush=True)
+            res["loadavg_end"] = loadavg()
         finally:
             if py4j is not None:
                 py4j.close()

@@ -39,15 +39,21 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from honest import dropped_text, load_text, loadavg  # noqa: E402
+
 NAME = "pyspark-arrow"
 HERE = os.path.dirname(os.path.abspath(__file__))
 # toPandas-selfDestruct: toPandas with spark.sql.execution.arrow.pyspark.selfDestruct.enabled, which
 # frees each Arrow column as PySpark converts it (lower peak memory).
 OPS = ("toPandas", "toPandas-selfDestruct", "createDataFrame")
 
+# What failed and so is missing from the results (a bridge process that exited early).
+FAILED: list[dict] = []
+
 # Runs in a child process: one bridge, every size and operation; prints one JSON line per case.
 WORKER = r'''
-import contextlib, gc, json, os, sys, time
+import contextlib, gc, json, os, statistics, sys, time
 bridge, sizes, ops, modes, no_arrow_max, driver_memory, repeat = json.loads(sys.argv[1])
 if bridge == "gatun":
     import gatun.pyspark
@@ -140,11 +146,15 @@ def timing(owner, name):
 
 
 def summary(runs, arrow):
-    """One case from its runs: the median time, the cold (first) run's peak, medians of the parts."""
+    """One case from its runs: the first run (cold) apart from the others (warm); the time shown is
+    the warm runs' median (the cold run's where it is the only one), the peak the cold run's, and
+    the parts are medians over the same runs as the time."""
+    timed = runs[1:] or runs
+
     def median(key):
-        values = sorted(r[key] for r in runs)
-        return values[len(values) // 2]
-    out = dict(secs=median("secs"), all_secs=[r["secs"] for r in runs], peak=runs[0]["peak"])
+        return statistics.median(r[key] for r in timed)
+    out = dict(secs=median("secs"), all_secs=[r["secs"] for r in runs], cold_secs=runs[0]["secs"],
+               warm_secs=[r["secs"] for r in runs[1:]], peak=runs[0]["peak"])
     if arrow:
         out.update({k: median(k) for k in runs[0] if k not in ("secs", "peak")})
     elif "count" in runs[0]:
@@ -242,6 +252,8 @@ def run_bridge(bridge: str, args: argparse.Namespace, modes: list[str]) -> list[
         print(f"   {c['label']:<16} {c['op']:<16} {human(c['size']):>9}: {c['secs']:.3f} s", flush=True)
     if proc.returncode != 0:
         print(f"   {bridge} exited with {proc.returncode}:\n{proc.stderr[-3000:]}", file=sys.stderr)
+        FAILED.append({"cell": [bridge], "run": "every one after its last case above",
+                       "why": f"its process exited with {proc.returncode}"})
     return cases
 
 
@@ -264,7 +276,11 @@ def extrapolate(cases: list[dict], sizes: list[int], label: str) -> list[dict]:
 def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
     L = ["# PySpark Arrow paths: Gatun vs stock PySpark (Arrow on / off)", "",
          f"Run {meta['when']} on {meta['machine']}; {meta.get('repeat', 1)} timed run(s) per case after a small "
-         "warm-up (median shown, range in brackets; Arrow disabled: one run); "
+         "warm-up of each operation. Time: the median of the runs after the first (their min–max in"
+         " brackets), then the first run (cold) apart; a case with one run shows that run (Arrow"
+         " disabled: always one run). "
+         + (load_text(meta["loadavg_start"], meta["loadavg_end"]) + " " + dropped_text(meta.get("dropped", []))
+            + " " if "loadavg_start" in meta else "") +
          f"local[2], driver memory {meta['driver_memory']}. Sizes are Arrow bytes of a mixed-type table "
          "(bigint, double, int, string, timestamp, bool). `*` = extrapolated linearly from the largest "
          "measured size (Arrow disabled is too slow to run there). Timings on a shared 2-core machine are "
@@ -301,8 +317,8 @@ def write_markdown(path: str, cases: list[dict], meta: dict) -> None:
                     br = f"then count() {c['count']:.3f}"
                 else:
                     br = ""
-                spread = (f" ({min(c['all_secs']):.2f}–{max(c['all_secs']):.2f})"
-                          if len(c.get("all_secs", [])) > 1 else "")
+                warm = c.get("warm_secs") or []
+                spread = (f" ({min(warm):.2f}–{max(warm):.2f}); cold {c['cold_secs']:.3f}" if warm else "")
                 L.append(f"| {human(size)} | {c['rows']:,} | {c['label']} | {c['secs']:.3f}{star}{spread} | {ratio} | "
                          f"{peak} | {res} | {pr} | {br} |")
         L.append("")
@@ -398,6 +414,7 @@ def main() -> int:
     if not args.ops or set(args.ops) - set(OPS):
         ap.error(f"--ops takes some of {', '.join(OPS)}, got {','.join(args.ops) or 'nothing'}")
     args.no_arrow_max = parse_size(args.no_arrow_max)
+    load_start = loadavg()
     cases: list[dict] = []
     for bridge in args.bridges.split(","):
         modes = ["arrow"] + (["no-arrow"] if bridge == "py4j" and args.no_arrow == "run" else [])
@@ -406,6 +423,10 @@ def main() -> int:
     os.makedirs(args.out, exist_ok=True)
     meta = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "loadavg_start": load_start, "loadavg_end": loadavg(),
+            # A bridge process that fails loses the cases it had not reached; no run is dropped
+            # otherwise.
+            "dropped": FAILED,
             "driver_memory": args.driver_memory, "repeat": args.repeat, "command": " ".join(["bench/pyspark_arrow_bench.py"] + sys.argv[1:])}
     md, js, png = (os.path.join(args.out, f"{NAME}.{ext}") for ext in ("md", "json", "png"))
     with open(js, "w") as f:

@@ -18,6 +18,11 @@ points minus that) and PySpark's own Python, to show the driver-side overhead by
 
 With `--doctests`, it also times PySpark doctest modules under each bridge (bench/pyspark_doctests.py).
 
+Every cell is the median over the samples with their min–max; each sample is a fresh driver, so
+start-up and the first build are cold by design, the other steps warm within their sample. The
+load average is recorded at the start and end; a sample that fails stops the run, so none is
+dropped (the report says so).
+
 Writes <out>/pyspark.md, <out>/pyspark.json and <out>/pyspark.png.
 """
 from __future__ import annotations
@@ -31,6 +36,7 @@ import sys
 import time
 
 import pyspark_demo  # bench/ is on the path when this runs as a script
+from honest import dropped_text, load_text, loadavg, spread
 
 NAME = "pyspark"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -186,6 +192,15 @@ def run_doctests(bridge: str, modules: list[str], out_dir: str) -> list[dict]:
     return results
 
 
+def with_range(samples: list[dict], key: str, unit: str) -> str:
+    sp = spread([x[key] for x in samples if key in x])
+    if sp is None:
+        return "–"
+    if sp["runs"] == 1:
+        return f"{num(sp['median'])} {unit}"
+    return f"{num(sp['median'])} {unit} ({num(sp['min'])}–{num(sp['max'])})"
+
+
 def num(v: float) -> str:
     return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 
@@ -193,13 +208,15 @@ def num(v: float) -> str:
 def markdown(summary: dict, samples: dict, doctests: dict | None, meta: dict) -> str:
     L = ["# PySpark over Gatun vs stock PySpark (Py4J)", "",
          f"{meta['date']}, {meta['machine']}; pyspark {meta['pyspark']}, local[2]. "
-         f"{meta['rounds']} fresh driver processes per bridge, alternating; medians across them. "
-         "The ratio is Py4J's time ÷ Gatun's (above 1: Gatun is faster)."
+         f"{meta['rounds']} fresh driver processes per bridge, alternating; medians across them, with"
+         " their min–max. The ratio is Py4J's median ÷ Gatun's (above 1: Gatun is faster)."
          + (f" Extra SparkConf: {', '.join(meta['conf'])}." if meta.get("conf") else ""), "",
+         load_text(meta["loadavg_start"], meta["loadavg_end"]) + " " + dropped_text(meta["dropped"]), "",
          "| step | Gatun | Py4J | Py4J ÷ Gatun |", "|---|---:|---:|---:|"]
     for key, label, unit in METRICS:
         g, p = summary["gatun"][key], summary["py4j"][key]
-        L.append(f"| {label} | {num(g)} {unit} | {num(p)} {unit} | **{p / g:.2f}x** |")
+        L.append(f"| {label} | {with_range(samples['gatun'], key, unit)} | {with_range(samples['py4j'], key, unit)}"
+                 f" | **{p / g:.2f}x** |")
     L += split_table(summary)
     if doctests:
         L += ["", "Doctest modules, wall time of the whole module run (one run per bridge):", "",
@@ -276,7 +293,7 @@ def main() -> int:
     ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                     help="a SparkConf entry for every session, e.g. spark.gatun.warmUp=0")
     a = ap.parse_args()
-    load = os.getloadavg()[0]
+    load_start = loadavg()
     samples: dict[str, list[dict]] = {"gatun": [], "py4j": []}
     for r in range(a.rounds):
         for bridge in ("gatun", "py4j"):
@@ -291,7 +308,8 @@ def main() -> int:
             print(f"doctests over {bridge}: {' '.join(modules)} ...", flush=True)
             doctests[bridge] = run_doctests(bridge, modules, a.out)
     import pyspark
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, load average {load:.1f} at the start",
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores",
+            "loadavg_start": load_start, "loadavg_end": loadavg(), "dropped": [],
             "pyspark": pyspark.__version__, "rounds": a.rounds, "actions": a.actions, "conf": a.conf}
     os.makedirs(a.out, exist_ok=True)
     md = markdown(summary, samples, doctests, meta)

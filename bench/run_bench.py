@@ -442,6 +442,22 @@ def write_markdown(path, summary, meta, machine, settings, ops):
                fmt_ratio(ratio(summary, "gatun", "jpype", o))]
         L.append("| " + " | ".join(row) + " |")
     L.append("")
+    # How much the rounds differ: each round's median, summarised (cold work is in the warm-up).
+    L.append(f"Spread over the {settings['rounds']} rounds: each round's median per call, as the median of those "
+             "(min–max). Dropped: the warm-up of each operation (untimed, for the JIT and first allocations: "
+             "the cold runs), and nothing else; an operation that failed is shown as an error, not left out.")
+    L.append("")
+    present = [b for b in ("gatun", "py4j", "jpype") if b in summary]
+    L.append("| operation | " + " | ".join(f"{B.BRIDGE_LABELS[b]} rounds" for b in present) + " |")
+    L.append("|---|" + "---:|" * len(present))
+    for o in ops:
+        cells = []
+        for b in present:
+            rounds = summary[b].get(o, {}).get("per_round_median_ns") or []
+            cells.append(f"{fmt_ns(statistics.median(rounds))} ({fmt_ns(min(rounds))}–{fmt_ns(max(rounds))})"
+                         if rounds else "—")
+        L.append(f"| {B.OP_LABELS[o]} | " + " | ".join(cells) + " |")
+    L.append("")
 
     # targets
     L.append("## Targets")

@@ -31,8 +31,10 @@ func runTests(m *testing.M) int {
 		if !testjvm.MaySkip("gatun", skipReason) {
 			return 1
 		}
+		testjvm.ForExamples(testJar, skipReason)
 		return m.Run()
 	}
+	testjvm.ForExamples(testJar, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var err error

@@ -5,10 +5,10 @@ import os
 import struct
 import sys
 import threading
-import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import builders
 from . import protocol as p
 from . import waiting
 from .errors import (
@@ -17,12 +17,9 @@ from .errors import (
 )
 from .launcher import ConnectionInfo, GatunLauncher, parse_size
 from .proxies import SHAPE_CLASSES, JavaClass, JavaObject, JVMView
-from .transport import CLOSED, NOT_SIMPLE, Channel, ControlConnection
+from .transport import NOT_SIMPLE, Channel, ControlConnection
 
 RELEASE_BATCH = 256
-_CALL0 = struct.Struct("<BQIH")
-_NEW_HEAD = struct.Struct("<QH")
-_U64_U8 = struct.Struct("<QB")
 _CALLBACK_HEAD = struct.Struct("<Q")
 _SERVER_SEQ = struct.Struct("<Q")
 _SERVER_SEQ_OFFSET = 128  # spec §2: the server's sequence word in the region
@@ -35,24 +32,6 @@ def _headroom(n: int) -> None:
     """Raises RecursionError unless `n` more frames fit under the recursion limit."""
     if n:
         _headroom(n - 1)
-
-
-def _callback_error(e: BaseException) -> bytearray:
-    """The CALLBACK_ERROR payload for `e`; degrades to shorter text rather than fail."""
-    handle = 0
-    if isinstance(e, JavaException) and isinstance(e.java_exception, JavaObject):
-        handle = e.java_exception._handle
-    try:
-        text = "".join(traceback.format_exception(e))
-    except BaseException:  # out of stack or memory formatting it
-        try:
-            text = f"{type(e).__qualname__}: {e}"
-        except BaseException:
-            text = type(e).__qualname__
-    out = bytearray(p.U64.pack(handle))
-    p.encode_str(out, type(e).__qualname__)
-    p.encode_str(out, text)
-    return out
 
 
 def _size_option(name: str, value: int | str | None) -> int | None:
@@ -226,24 +205,6 @@ class GatunClient:
                 self._channels.remove(ch)
         ch.close()
 
-    @staticmethod
-    def _name(ch: Channel, out: bytearray, name: str) -> None:
-        nid = ch.names.get(name)
-        if nid is not None:
-            out += p.U32.pack(nid)
-            return
-        raw = name.encode("utf-8")  # checked before the name is pending: a failure leaves nothing behind
-        if len(raw) > 0xFFFF:
-            raise GatunError(f"a member name of {len(raw)} bytes (the protocol allows 65535)")
-        nid = ch.pending_names.get(name)
-        if nid is None:
-            nid = len(ch.names) + len(ch.pending_names)
-            if nid >= p.MAX_NAME_ID:
-                raise GatunError(f"more than {p.MAX_NAME_ID} distinct member names on one channel")
-            ch.pending_names[name] = nid
-        out += struct.pack("<IH", nid | p.NAME_DEFINE, len(raw))
-        out += raw
-
     # --- requests ----------------------------------------------------------------------------
 
     def _call(self, kind: int, target: int, name: str, args: Sequence[Any]) -> Any:
@@ -253,59 +214,7 @@ class GatunClient:
                 ch = self._channel()
         except AttributeError:
             ch = self._channel()
-        nid = ch.names.get(name)
-        if nid is None:
-            out = bytearray(p.TARGET.pack(kind, target))
-            try:
-                self._name(ch, out, name)
-                self._args(out, args)
-            except BaseException:
-                ch.pending_names.clear()  # nothing was sent: the name is not defined (spec §3.2)
-                raise
-            return self._request(ch, p.CALL, out)
-        if not args:
-            return self._fast(ch, p.CALL, _CALL0.pack(kind, target, nid, 0))
-        out = bytearray(_CALL0.pack(kind, target, nid, len(args)))
-        for a in args:
-            # Small ints and strings are most arguments: encode them here, the rest in protocol.py.
-            if type(a) is int and -0x80000000 <= a <= 0x7FFFFFFF:
-                out += p.TAG_I32.pack(p.T_INT, a)
-            else:
-                p.encode_value(out, a, self)
-        return self._fast(ch, p.CALL, out)
-
-    def _fast(self, ch: Channel, ftype: int, payload: bytes | bytearray) -> Any:
-        """A request that fits one frame and defines no name, its round trip in one native call.
-
-        Like `_request`, it never sends a request again: once a frame may have reached the server
-        (which may have executed it), a failure is the caller's error.
-        """
-        if ch.broken is not None or len(payload) > ch.chunk_payload or len(self._pending_release) >= RELEASE_BATCH:
-            return self._request(ch, ftype, payload)
-        try:
-            if len(payload) > ch.max_message_bytes:
-                ch.check_limit(len(payload))
-            value = ch.region.roundtrip(ftype, payload)
-            if value is CLOSED:
-                ch.broken = "the Gatun server went away (its JVM exited or closed the channel)"
-                raise GatunConnectionError(ch.broken)
-        except UnicodeDecodeError as e:  # the fast path's string was not UTF-8: the server is broken
-            error = GatunProtocolError(f"a malformed RETURN from the server: {e}")
-            self._request_failed(ch, error)
-            raise error from None
-        except BaseException as e:
-            self._request_failed(ch, e)
-            raise
-        if type(value) is tuple:  # an OBJECT: (handle, shape)
-            return self.wrap_object(*value)
-        if value is NOT_SIMPLE:
-            return self._reply_or_fail(ch)
-        return value
-
-    def _args(self, out: bytearray, args: Sequence[Any]) -> None:
-        out += p.U16.pack(len(args))
-        for a in args:
-            p.encode_value(out, a, self)
+        return self._request(ch, p.CALL, builders.call(ch, self, kind, target, name, args))
 
     def _new(self, class_id: int, args: Sequence[Any]) -> Any:
         try:
@@ -314,36 +223,22 @@ class GatunClient:
                 ch = self._channel()
         except AttributeError:
             ch = self._channel()
-        out = bytearray(_NEW_HEAD.pack(class_id, len(args)))
-        for a in args:
-            p.encode_value(out, a, self)
-        return self._fast(ch, p.NEW, out)
+        return self._request(ch, p.NEW, builders.new(self, class_id, args))
 
     def _get_field(self, kind: int, target: int, name: str) -> Any:
         ch = self._channel()
-        out = bytearray(p.TARGET.pack(kind, target))
-        self._name(ch, out, name)
-        return self._request(ch, p.GET_FIELD, out)
+        return self._request(ch, p.GET_FIELD, builders.get_field(ch, kind, target, name))
 
     def _set_field(self, kind: int, target: int, name: str, value: Any) -> None:
         ch = self._channel()
-        out = bytearray(p.TARGET.pack(kind, target))
-        try:
-            self._name(ch, out, name)
-            p.encode_value(out, value, self)
-        except BaseException:
-            ch.pending_names.clear()  # nothing was sent: the name is not defined (spec §3.2)
-            raise
-        self._request(ch, p.SET_FIELD, out)
+        self._request(ch, p.SET_FIELD, builders.set_field(ch, self, kind, target, name, value))
 
     def _resolve_class(self, name: str) -> JavaClass | None:
         try:
             return self._classes[name]
         except KeyError:
             pass
-        out = bytearray()
-        p.encode_str(out, name)
-        found = self._request(self._channel(), p.RESOLVE_CLASS, out)
+        found = self._request(self._channel(), p.RESOLVE_CLASS, builders.resolve_class(name))
         self._classes[name] = found
         return found
 
@@ -354,21 +249,12 @@ class GatunClient:
         except KeyError:
             pass
         ch = self._channel()
-        out = bytearray(p.U64.pack(class_id))
-        self._name(ch, out, name)
-        found = self._request(ch, p.RESOLVE_MEMBER, out)
+        found = self._request(ch, p.RESOLVE_MEMBER, builders.resolve_member(ch, class_id, name))
         self._members[key] = found
         return found
 
     def _array(self, handle: int, op: int, *rest: Any) -> Any:
-        out = bytearray(_U64_U8.pack(handle, op))
-        if op in (p.ARRAY_GET, p.ARRAY_SET):
-            out += p.I32.pack(rest[0])
-            if op == p.ARRAY_SET:
-                p.encode_value(out, rest[1], self)
-        elif op == p.ARRAY_SLICE:
-            out += struct.pack("<ii", rest[0], rest[1])
-        return self._request(self._channel(), p.ARRAY, out)
+        return self._request(self._channel(), p.ARRAY, builders.array(self, handle, op, *rest))
 
     def _drop(self, handle: int) -> None:
         if handle and not self._closed:
@@ -383,23 +269,28 @@ class GatunClient:
         except IndexError:
             pass
         if batch:
-            payload = p.U32.pack(len(batch)) + struct.pack(f"<{len(batch)}Q", *batch)
-            self._request(ch, p.RELEASE, payload, flush=False)
+            self._request(ch, p.RELEASE, builders.release(batch), flush=False)
 
     def _request(self, ch: Channel, ftype: int, payload: bytes | bytearray, flush: bool = True) -> Any:
         """Send one request on `ch` (built for it: its name ids are ch's) and return the answer.
+
+        The one path of every request. A one-frame request whose answer is a scalar, a string or
+        an object makes its round trip in one native call (`Channel.request`); anything else
+        (chunks, callbacks, exceptions, collections) is read by `_reply`.
 
         A request is sent once. If the channel fails, the request is not sent again on another
         channel (the server may have executed it): the caller gets the error, and the thread's next
         request takes a new channel.
         """
         try:
-            ch.check_usable()
+            if ch.broken is not None:
+                ch.check_usable()
             if flush and len(self._pending_release) >= RELEASE_BATCH:
                 self._flush_releases(ch)
-            if len(payload) <= ch.chunk_payload:
-                if len(payload) > ch.max_message_bytes:
-                    ch.check_limit(len(payload))
+            n = len(payload)
+            if n <= ch.chunk_payload:
+                if n > ch.max_message_bytes:
+                    ch.check_limit(n)
                 value = ch.request(ftype, payload)
                 if type(value) is tuple:
                     return self.wrap_object(*value)
@@ -408,13 +299,10 @@ class GatunClient:
             else:
                 ch.send_frame(ftype, payload)
             return self._reply(ch)
-        except BaseException as e:
-            self._request_failed(ch, e)
-            raise
-
-    def _reply_or_fail(self, ch: Channel) -> Any:
-        try:
-            return self._reply(ch)
+        except UnicodeDecodeError as e:  # the fast path's string was not UTF-8: the server is broken
+            error = GatunProtocolError(f"a malformed RETURN from the server: {e}")
+            self._request_failed(ch, error)
+            raise error from None
         except BaseException as e:
             self._request_failed(ch, e)
             raise
@@ -423,7 +311,7 @@ class GatunClient:
         """Leave the channel consistent after a failed request; raise a clearer error if there is one."""
         # Names still pending were in no frame handed to the server (a frame's names are
         # committed as it is handed over): they are not defined there (spec §3.2).
-        ch.pending_names.clear()
+        ch.forget_pending_names()
         if isinstance(e, KeyboardInterrupt):
             self._after_interrupt(ch)
         elif isinstance(e, GatunProtocolError):
@@ -542,13 +430,11 @@ class GatunClient:
                 value, pos = p.decode_value(buf, pos, self)
                 args.append(value)
             target = self._callbacks[cid]
-            result = getattr(target, method)(*args)
-            out = bytearray()
-            p.encode_value(out, result, self)
+            out = builders.callback_return(self, getattr(target, method)(*args))
             ch.check_limit(len(out))
             ftype = p.CALLBACK_RETURN
         except BaseException as e:  # the JVM thread must get an answer, whatever happened
-            ftype, out = p.CALLBACK_ERROR, _callback_error(e)
+            ftype, out = p.CALLBACK_ERROR, builders.callback_error(e)
             self._back_in_step(ch, entry_seq)
         ch.send_frame(ftype, out)
 
@@ -579,7 +465,7 @@ class GatunClient:
             ch.in_transfer = False
             if ftype != p.CALLBACK or _SERVER_SEQ.unpack_from(mm, _SERVER_SEQ_OFFSET)[0] == entry_seq:
                 return  # this callback's own frame, or the final answer to a nested request
-            ch.send_frame(p.CALLBACK_ERROR, _callback_error(RecursionError(
+            ch.send_frame(p.CALLBACK_ERROR, builders.callback_error(RecursionError(
                 "this nested callback was not run: its caller failed first (out of stack?)")))
 
     def _ensure_callback_thread(self) -> None:
@@ -663,19 +549,11 @@ class GatunClient:
         cls = self._class(java_class)
         if not dims:
             raise ValueError("new_array needs at least one dimension")
-        out = bytearray(_U64_U8.pack(cls._class_id, len(dims)))
-        for d in dims:
-            if d < 0:
-                raise ValueError(f"negative array dimension {d}")
-            out += p.U32.pack(d)
-        return self._request(self._channel(), p.NEW_ARRAY, out)
+        return self._request(self._channel(), p.NEW_ARRAY, builders.new_array(cls._class_id, dims))
 
     def is_instance_of(self, obj: Any, java_class: JavaClass | str) -> bool:
         cls = self._class(java_class)
-        out = bytearray()
-        p.encode_value(out, obj, self)
-        out += p.U64.pack(cls._class_id)
-        return bool(self._request(self._channel(), p.INSTANCE_OF, out))
+        return bool(self._request(self._channel(), p.INSTANCE_OF, builders.instance_of(self, obj, cls._class_id)))
 
     def _class(self, java_class: JavaClass | str) -> JavaClass:
         if isinstance(java_class, JavaClass):

@@ -499,18 +499,6 @@ class CompatClient(GatunClient):
         except GatunConnectionError as e:
             raise Py4JNetworkError(str(e)) from None
 
-    def _fast(self, ch: Any, ftype: int, payload: Any) -> Any:
-        try:
-            return GatunClient._fast(self, ch, ftype, payload)
-        except GatunConnectionError as e:
-            raise Py4JNetworkError(str(e)) from None
-
-    def _reply_or_fail(self, ch: Any) -> Any:
-        try:
-            return GatunClient._reply_or_fail(self, ch)
-        except GatunRequestError as e:
-            raise Py4JError(str(e)) from None
-
     def convert(self, value: Any) -> Any:
         """Py4J's auto-conversion of values Gatun does not encode natively (protocol.py hook)."""
         if isinstance(value, abc.Set):

@@ -15,9 +15,10 @@ import threading
 from . import _native
 from . import protocol as p
 from . import waiting
-from .errors import GatunConnectionError, GatunProtocolError, LimitError
+from .errors import GatunConnectionError, GatunError, GatunProtocolError, LimitError
 
 NOT_SIMPLE = _native.NOT_SIMPLE
+_NAME_DEFINITION = struct.Struct("<IH")
 CLOSED = _native.CLOSED
 
 
@@ -151,6 +152,34 @@ class Channel:
 
     # --- turns (the turn state lives in the native Region: see _native.c) ---------------------
 
+    # --- the name table (spec §3.2 Name) -------------------------------------------------------
+
+    def encode_name(self, out: bytearray, name: str) -> None:
+        """Appends the Name for `name`: its id if this channel knows it, else a definition.
+
+        A definition stays pending until the frame carrying it is handed to the server; the
+        request builder calls `forget_pending_names` if it fails before that.
+        """
+        nid = self.names.get(name)
+        if nid is not None:
+            out += p.U32.pack(nid)
+            return
+        raw = name.encode("utf-8")  # checked before the name is pending: a failure leaves nothing behind
+        if len(raw) > 0xFFFF:
+            raise GatunError(f"a member name of {len(raw)} bytes (the protocol allows 65535)")
+        nid = self.pending_names.get(name)
+        if nid is None:
+            nid = len(self.names) + len(self.pending_names)
+            if nid >= p.MAX_NAME_ID:
+                raise GatunError(f"more than {p.MAX_NAME_ID} distinct member names on one channel")
+            self.pending_names[name] = nid
+        out += _NAME_DEFINITION.pack(nid | p.NAME_DEFINE, len(raw))
+        out += raw
+
+    def forget_pending_names(self) -> None:
+        """The request that defined them was not handed to the server: they are not defined."""
+        self.pending_names.clear()
+
     def _commit_names(self) -> None:
         self.names.update(self.pending_names)
         self.pending_names.clear()
@@ -252,7 +281,7 @@ class Channel:
                 return
             _, rtype, _, _, _ = p.FRAME.unpack_from(mm, data)
             if rtype != p.CONTINUE:
-                self.pending_names.clear()  # refused unread: it defined nothing (spec §3.2)
+                self.forget_pending_names()  # refused unread: it defined nothing (spec §3.2)
                 self.in_transfer = False
                 return  # the server refused the message (e.g. LIMIT); its answer is in the region
 

@@ -17,6 +17,7 @@ import pytest
 from gatun import protocol as p
 from gatun.client import GatunClient
 from gatun.proxies import JavaClass, JavaObject
+from gatun.transport import Channel
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "spec" / "vectors"))
 import make_vectors as SPEC  # noqa: E402  (the spec's own encoder, independent of gatun)
@@ -30,10 +31,15 @@ TYPE_CODES = {name: getattr(p, name) for name in (
 
 
 class FakeChannel:
+    """A channel's name table (the real one's code) without its region."""
+
+    encode_name = Channel.encode_name
+    forget_pending_names = Channel.forget_pending_names
+
     def __init__(self) -> None:
         self.names: dict[str, int] = {}
         self.pending_names: dict[str, int] = {}
-        self.broken = "recording"  # keeps the client off its native hot path
+        self.broken = "recording"
 
 
 class RecordingClient(GatunClient):

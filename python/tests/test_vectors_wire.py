@@ -266,7 +266,6 @@ def test_native_fast_path_decodes_return_vectors(v: dict) -> None:
     import mmap
     import time
 
-
     capacity = 4096
     mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
     mm[0:4] = p.REGION_MAGIC
@@ -304,17 +303,11 @@ def test_native_fast_path_decodes_return_vectors(v: dict) -> None:
         assert got is transport.NOT_SIMPLE
 
 
-def test_chunked_exchange_through_the_real_channel() -> None:
-    """The vectors' chunked exchange, CONTINUE included: Channel.send_frame and read_frame, byte for byte.
-
-    This test plays the server on a region with the vector's data capacity.
-    """
+def _loopback_channel(capacity: int) -> tuple[Any, socket.socket, socket.socket, Channel]:
+    """A real Channel on an anonymous region with `capacity` data bytes; the test plays the server
+    through the region and the other end of the socket pair."""
     import mmap
-    import time
 
-
-    chunked = VECTORS["chunked"]
-    capacity = chunked["data_capacity"]
     mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
     mm[0:4] = p.REGION_MAGIC
     struct.pack_into("<IQII", mm, 4, 1, len(mm), p.REGION_HEADER, capacity)
@@ -325,6 +318,19 @@ def test_chunked_exchange_through_the_real_channel() -> None:
     ch.max_message_bytes = 1 << 30
     ch.region = _region(mm, ours.fileno())
     ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
+    return mm, ours, theirs, ch
+
+
+def test_chunked_exchange_through_the_real_channel() -> None:
+    """The vectors' chunked exchange, CONTINUE included: Channel.send_frame and read_frame, byte for byte.
+
+    This test plays the server on a region with the vector's data capacity.
+    """
+    import time
+
+    chunked = VECTORS["chunked"]
+    capacity = chunked["data_capacity"]
+    mm, ours, theirs, ch = _loopback_channel(capacity)
     seen = {"client": 0, "server": 0}
     failures: list[str] = []
 
@@ -385,23 +391,13 @@ def test_chunked_exchange_through_the_real_channel() -> None:
 
 def test_chunked_refusal_through_the_real_channel() -> None:
     """The refusal vector: ERROR LIMIT in place of CONTINUE ends send_frame; the names are not counted."""
-    import mmap
     import time
 
     from test_vectors import RecordingClient
 
     chunked = VECTORS["chunked"]
     capacity = chunked["data_capacity"]
-    mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
-    mm[0:4] = p.REGION_MAGIC
-    struct.pack_into("<IQII", mm, 4, 1, len(mm), p.REGION_HEADER, capacity)
-    ours, theirs = socket.socketpair()
-    ch = Channel.__new__(Channel)
-    ch.mm, ch.sock, ch.data, ch.capacity = mm, ours, p.REGION_HEADER, capacity
-    ch.chunk_payload = capacity - p.FRAME_HEADER
-    ch.max_message_bytes = 1 << 30
-    ch.region = _region(mm, ours.fileno())
-    ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
+    mm, ours, theirs, ch = _loopback_channel(capacity)
     first, refusal = (bytes.fromhex(st["hex"]) for st in chunked["refused_steps"])
     failures: list[str] = []
 
@@ -442,25 +438,108 @@ def test_chunked_refusal_through_the_real_channel() -> None:
     assert not failures, failures
 
 
+def test_callback_loop_through_the_real_client() -> None:
+    """The callback-loop vector: GatunClient._callback_loop and _serve_callback on a real Channel.
+
+    This test plays the server: it checks each frame the client writes against the vector and
+    writes the vector's CALLBACK frames; closing its socket at the end ends the loop as a session's
+    end does.
+    """
+    import time
+
+    from gatun.client import GatunClient
+
+    loop = VECTORS["callback_loop"]
+    capacity = 4096
+    mm, ours, theirs, ch = _loopback_channel(capacity)
+    failures: list[str] = []
+    seen = {"client": 0, "server": 0}
+
+    def client_frame() -> bytes:
+        deadline = time.monotonic() + 10
+        while struct.unpack_from("<Q", mm, 64)[0] == seen["client"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the client wrote no frame")
+            time.sleep(0)
+        seen["client"] += 1
+        (length,) = struct.unpack_from("<I", mm, p.REGION_HEADER)
+        return bytes(mm[p.REGION_HEADER:p.REGION_HEADER + 16 + length])
+
+    def check_error(got: bytes, want: dict) -> None:
+        length, ftype, _, _, _ = p.FRAME.unpack_from(got, 0)
+        if ftype != p.CALLBACK_ERROR:
+            failures.append(f"expected CALLBACK_ERROR, the client sent frame type 0x{ftype:02x}")
+            return
+        (throwable,) = p.U64.unpack_from(got, 16)
+        error_type, pos = p.decode_str(got, 24)
+        message, pos = p.decode_str(got, pos)
+        if (throwable, error_type) != (int(want["throwable"]), want["type"]) or pos != 16 + length \
+                or not message.endswith(want["message_ends_with"]):
+            failures.append(f"CALLBACK_ERROR {throwable} {error_type!r} {message[-60:]!r}, vector {want}")
+
+    def server() -> None:
+        try:
+            for step in loop["steps"]:
+                if step["direction"] == "client_to_server":
+                    got = client_frame()
+                    if "hex" in step and got.hex() != step["hex"]:
+                        failures.append(f"client wrote {got.hex()}, vector {step['hex']}")
+                    elif "callback_error" in step:
+                        check_error(got, step["callback_error"])
+                else:
+                    frame = bytes.fromhex(step["hex"])
+                    mm[p.REGION_HEADER:p.REGION_HEADER + len(frame)] = frame
+                    seen["server"] += 1
+                    struct.pack_into("<Q", mm, 128, seen["server"])
+                    if struct.unpack_from("<I", mm, 192)[0] == 1:
+                        struct.pack_into("<I", mm, 192, 0)
+                        theirs.send(p.DOORBELL)
+        except BaseException as e:  # noqa: BLE001 - reported by the test thread
+            failures.append(repr(e))
+        finally:
+            theirs.close()  # the session ends: the loop reads EOF and returns
+
+    class Target:
+        def get(self):
+            return "X"
+
+        def add(self, a, b):
+            return a + b
+
+        def echo(self, x):
+            return x
+
+        def fail(self):
+            raise ValueError("bad")
+
+    client = GatunClient("/nonexistent.sock", token=b"\0" * 32)
+    client._channel = lambda: ch  # the loop's channel is this test's region
+    # Each CALLBACK makes sure another loop is idle; its channel would be this one too.
+    client._ensure_callback_thread = lambda: None
+    target = Target()
+    client._callbacks[1], client._callback_ids[id(target)] = target, 1
+    client._callback_interfaces[1] = ["java.util.function.Supplier"]
+    t = threading.Thread(target=server, daemon=True)
+    t.start()
+    try:
+        client._callback_loop()  # returns when the server side closes
+    finally:
+        t.join(10)
+        ch.region.release()
+        ours.close()
+    assert not failures, failures
+    assert seen["server"] == sum(st["direction"] == "server_to_client" for st in loop["steps"])
+
+
 @pytest.mark.parametrize("v", VECTORS["negative"]["server_frames"], ids=[v["name"] for v in VECTORS["negative"]["server_frames"]])
 def test_client_refuses_bad_server_frames(v: dict) -> None:
     """A malformed answer fails the channel: the client raises and does not use the channel again."""
-    import mmap
     import time
 
     from gatun import GatunClient, GatunError
 
     capacity = 4096
-    mm = mmap.mmap(-1, p.REGION_HEADER + capacity)
-    mm[0:4] = p.REGION_MAGIC
-    struct.pack_into("<IQII", mm, 4, 1, len(mm), p.REGION_HEADER, capacity)
-    ours, theirs = socket.socketpair()
-    ch = Channel.__new__(Channel)
-    ch.mm, ch.sock, ch.data, ch.capacity = mm, ours, p.REGION_HEADER, capacity
-    ch.chunk_payload = capacity - p.FRAME_HEADER
-    ch.max_message_bytes = 1 << 30
-    ch.region = _region(mm, ours.fileno())
-    ch.names, ch.pending_names, ch.in_transfer, ch.broken = {}, {}, False, None
+    mm, ours, theirs, ch = _loopback_channel(capacity)
     ch.channel_id = 1
     frames = [bytes.fromhex(h) for h in v["frames"]]
 

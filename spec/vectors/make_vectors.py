@@ -344,6 +344,34 @@ CHUNKED = {
     ],
 }
 
+# The callback loop of a callback channel (spec §5.2) as the Python client serves it: the client
+# sends SERVE_CALLBACKS, then answers each CALLBACK with exactly one CALLBACK_RETURN or
+# CALLBACK_ERROR and waits for the next. "callbacks" says what the client's callback 1 does;
+# a CALLBACK_ERROR step pins the throwable handle, the error's type name (the client's own, here
+# Python's) and how the text ends (the rest is a traceback, which no vector can pin).
+CALLBACK_LOOP = {
+    "callbacks": {"1": {
+        "get": {"returns": {"string": "X"}},
+        "add": {"returns": "the sum of its two arguments"},
+        "echo": {"returns": "its first argument"},
+        "fail": {"raises": "ValueError", "message": "bad"},
+    }},
+    "steps": [
+        {"direction": C2S, "hex": frame(C2S, "SERVE_CALLBACKS", {})["hex"]},
+        {"direction": S2C, "hex": frame(S2C, "CALLBACK", {"callback": "1", "method": "get", "args": []})["hex"]},
+        {"direction": C2S, "hex": frame(C2S, "CALLBACK_RETURN", {"value": {"string": "X"}})["hex"]},
+        {"direction": S2C, "hex": frame(S2C, "CALLBACK", {"callback": "1", "method": "add", "args": [{"int": 2}, {"long": "3"}]})["hex"]},
+        {"direction": C2S, "hex": frame(C2S, "CALLBACK_RETURN", {"value": {"int": 5}})["hex"]},
+        {"direction": S2C, "hex": frame(S2C, "CALLBACK", {"callback": "1", "method": "echo", "args": [{"object": {"handle": H, "shape": 0}}]})["hex"]},
+        {"direction": C2S, "hex": frame(C2S, "CALLBACK_RETURN", {"value": {"object": {"handle": H}}})["hex"]},
+        {"direction": S2C, "hex": frame(S2C, "CALLBACK", {"callback": "1", "method": "fail", "args": []})["hex"]},
+        {"direction": C2S, "callback_error": {"throwable": "0", "type": "ValueError", "message_ends_with": "ValueError: bad\n"}},
+        # An id the client never gave out: still one answer, a CALLBACK_ERROR.
+        {"direction": S2C, "hex": frame(S2C, "CALLBACK", {"callback": "99", "method": "get", "args": []})["hex"]},
+        {"direction": C2S, "callback_error": {"throwable": "0", "type": "KeyError", "message_ends_with": "KeyError: 99\n"}},
+    ],
+}
+
 # Multi-message scenarios: what a client sends, in order, on one new channel.
 SCENARIOS = {
     # A first use of "append" fails in the client (an argument it cannot encode): nothing is sent
@@ -484,6 +512,7 @@ if __name__ == "__main__":
         "connection_info": CONNECTION_INFO,
         "chunked": CHUNKED,
         "scenarios": SCENARIOS,
+        "callback_loop": CALLBACK_LOOP,
         "negative": NEGATIVE,
         "arrow": ARROW,
     }

@@ -3,6 +3,7 @@
 package testjvm
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -49,4 +50,23 @@ func MaySkip(pkg, reason string) bool {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// ForExamples readies a test binary's examples, which launch servers the way a program does, with
+// the jar in $GATUN_JAR: set to jar when it is unset. Where the JVM tests cannot run (reason not
+// ""), the examples are skipped instead: an example cannot skip itself, and its output would not
+// match. Call it in TestMain before m.Run.
+func ForExamples(jar, reason string) {
+	if reason == "" {
+		if os.Getenv("GATUN_JAR") == "" {
+			os.Setenv("GATUN_JAR", jar)
+		}
+		return
+	}
+	flag.Parse()
+	skip := "^Example"
+	if prev := flag.Lookup("test.skip").Value.String(); prev != "" {
+		skip = prev + "|" + skip
+	}
+	_ = flag.Set("test.skip", skip)
 }

@@ -2,11 +2,7 @@ package dev.gatun.arrow;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
-import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
@@ -14,17 +10,11 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.memory.util.MemoryUtil;
@@ -46,6 +36,11 @@ import org.apache.arrow.memory.util.MemoryUtil;
  * closes the file, unless the root keeps retired extensions for reuse ({@link #keepSpares}). An
  * exporter may then continue in such a retired extension again once the client returned every
  * span of it: the JVM maps it and rewrites its existing pages through that mapping.
+ *
+ * <p>This class holds the arena's lifetime, its span table and its locking; the parts it uses live
+ * beside it: {@link ArenaFiles} (the files and the JVM's mappings), {@link FreeRanges} (the
+ * allocator), {@link Span} (a span and its states) and {@link SpareList} (the retired extensions a
+ * root keeps).
  */
 public final class ArrowArena implements AutoCloseable {
     /** "GARN" read as a little-endian u32. */
@@ -56,36 +51,15 @@ public final class ArrowArena implements AutoCloseable {
     /** Span header size; a span's payload starts this far after its offset. */
     static final int SPAN_HEADER = 64;
     /** Span header word written by the JVM when it lends a span to the client. */
-    static final int LENT = 1;
+    static final int LENT = Span.LENT;
     /** The same word, written by the client when no view of the span is left on its side. */
-    static final int RETURNED = 2;
+    static final int RETURNED = Span.RETURNED;
 
     static final long MIN_SIZE = 1L << 20;
     /** The largest mapping a {@link MappedByteBuffer} can hold is just under 2 GiB. */
     static final long HARD_MAX_SIZE = 1L << 30;
     /** System property: the largest arena a client may ask for (default and ceiling 1 GiB). */
     public static final String MAX_SIZE_PROPERTY = "gatun.arrow.maxArenaBytes";
-
-    private static final VarHandle INTS =
-            MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    /** {@code sun.misc.Unsafe.invokeCleaner}, bound, or null where the JDK does not offer it. */
-    private static final MethodHandle INVOKE_CLEANER = findInvokeCleaner();
-
-    private enum Kind { WRITABLE, READING, EXPORTING, LENT }
-
-    private static final class Span {
-        final long offset;
-        long size;
-        Kind kind;
-        /** An extension's span written through the JVM's mapping (its pages exist), not the file. */
-        boolean throughMapping;
-
-        Span(long offset, long size, Kind kind) {
-            this.offset = offset;
-            this.size = size;
-            this.kind = kind;
-        }
-    }
 
     /** A root's mapping; null for an extension. */
     private final MappedByteBuffer buffer;
@@ -105,8 +79,7 @@ public final class ArrowArena implements AutoCloseable {
     /** The arena {@link #create} made; this one itself for a root. */
     private final ArrowArena root;
     private final BufferAllocator allocator;
-    /** Free ranges, offset to length, never adjacent (coalesced on free). */
-    private final TreeMap<Long, Long> free = new TreeMap<>();
+    private final FreeRanges free = new FreeRanges();
     private final Map<Long, Span> spans = new HashMap<>();
     private final List<Span> lent = new ArrayList<>();
     /** {@link #close()} was called: no more spans, never reused. */
@@ -120,11 +93,8 @@ public final class ArrowArena implements AutoCloseable {
     private boolean clientMapped;
     /** The exporter writing into this extension (it called continueIn), or null. */
     private ArrowExporter owner;
-    /** Root: the {@link #touched} bytes of retired extensions it may keep open (0: none). */
-    private long spareBudget;
-    /** Root: the retired extensions kept open, oldest first, and the sum of their touched bytes. */
-    private final Deque<ArrowArena> spares = new ArrayDeque<>();
-    private long spareBytes;
+    /** Root: the retired extensions it keeps open; null for an extension. */
+    private final SpareList spares;
 
     private ArrowArena(MappedByteBuffer buffer, FileChannel channel, long size, Path file, ArrowArena root)
             throws IOException {
@@ -134,6 +104,7 @@ public final class ArrowArena implements AutoCloseable {
         this.file = file;
         this.root = root == null ? this : root;
         this.allocator = root == null ? new RootAllocator(Long.MAX_VALUE) : root.allocator;
+        this.spares = root == null ? new SpareList() : null;
         ByteBuffer header = ByteBuffer.allocate(DATA_OFFSET).order(ByteOrder.LITTLE_ENDIAN);
         header.putInt(0, MAGIC);
         header.putInt(4, LAYOUT_VERSION);
@@ -145,9 +116,9 @@ public final class ArrowArena implements AutoCloseable {
             buffer.put(0, header, 0, DATA_OFFSET);
         } else {
             this.address = 0;
-            writeFully(channel, header, 0);
+            ArenaFiles.writeFully(channel, header, 0);
         }
-        free.put((long) DATA_OFFSET, size - DATA_OFFSET);
+        free.reset(DATA_OFFSET, size - DATA_OFFSET);
         VarHandle.fullFence();
         this.untie = tieToSession(this);
     }
@@ -205,32 +176,17 @@ public final class ArrowArena implements AutoCloseable {
             throw new IllegalArgumentException("Arrow arena size " + size + " is outside the allowed range "
                     + MIN_SIZE + ".." + max + " bytes (-D" + MAX_SIZE_PROPERTY + " sets the maximum)");
         }
-        Path shm = Paths.get("/dev/shm");
-        Path parent = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Paths.get(System.getProperty("java.io.tmpdir"));
-        // The PID in the name lets a later server remove what a killed one left (GatunServer.sweepDeadDirs).
-        Path dir = Files.createTempDirectory(parent, "gatun-arrow-" + ProcessHandle.current().pid() + "-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Path file = dir.resolve("arena");
-        FileChannel fc = null;
+        ArenaFiles.Opened f = ArenaFiles.create(size, root != null);
         try {
-            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            fc = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
             if (root != null) {
-                // truncate() never grows a file and no mapping grows it here: a zero byte at the end
-                // gives it its size (sparse, no memory).
-                writeFully(fc, ByteBuffer.allocate(1), size - 1);
-                return new ArrowArena(null, fc, size, file, root);
+                return new ArrowArena(null, f.channel(), size, f.file(), root);
             }
-            fc.truncate(size);
-            try (FileChannel mapping = fc) {
-                return new ArrowArena(mapping.map(FileChannel.MapMode.READ_WRITE, 0, size), null, size, file, null);
+            try (FileChannel mapping = f.channel()) {
+                return new ArrowArena(mapping.map(FileChannel.MapMode.READ_WRITE, 0, size), null, size, f.file(), null);
             }
         } catch (IOException | RuntimeException e) {
-            if (fc != null) {
-                fc.close();
-            }
-            Files.deleteIfExists(file);
-            Files.deleteIfExists(dir);
+            f.channel().close();
+            ArenaFiles.delete(f.file());
             throw e;
         }
     }
@@ -249,8 +205,7 @@ public final class ArrowArena implements AutoCloseable {
     }
 
     private void deleteFile() throws IOException {
-        Files.deleteIfExists(file);
-        Files.deleteIfExists(file.getParent());
+        ArenaFiles.delete(file);
     }
 
     /** The arena's size in bytes. */
@@ -273,14 +228,14 @@ public final class ArrowArena implements AutoCloseable {
     public synchronized long allocate(long payloadBytes) {
         checkOpen();
         checkRoot("allocate");
-        Span s = take(payloadBytes, Kind.WRITABLE);
+        Span s = take(payloadBytes, Span.Kind.WRITABLE);
         return s == null ? -1 : s.offset;
     }
 
     /** Gives back a span from {@link #allocate} that the client will not hand over after all. */
     public synchronized void abandon(long offset) {
         Span s = spans.get(offset);
-        if (s != null && s.kind == Kind.WRITABLE) {
+        if (s != null && s.kind == Span.Kind.WRITABLE) {
             release(s);
         }
     }
@@ -299,7 +254,7 @@ public final class ArrowArena implements AutoCloseable {
         }
         synchronized (this) {
             checkOpen();
-            spareBudget = bytes;
+            spares.budget(bytes);
             trimSpares();
         }
     }
@@ -316,7 +271,7 @@ public final class ArrowArena implements AutoCloseable {
         synchronized (root) {
             if (root == this) {
                 closed = true;
-                spareBudget = 0;
+                spares.budget(0);
                 trimSpares();
             } else {
                 synchronized (this) {
@@ -423,16 +378,13 @@ public final class ArrowArena implements AutoCloseable {
             mapping.slice(0, (int) writtenPagesEnd()).load();
         }
         for (Span s : spans.values()) {
-            // Acquire: the client's reads of the span happen before its RETURNED store, and our
-            // rewrites of it come after this load.
-            if (s.kind != Kind.LENT || (int) INTS.getAcquire(mapping, (int) s.offset) != RETURNED) {
+            if (s.kind != Span.Kind.LENT || !s.returned(mapping)) {
                 throw new IllegalStateException("this Arrow arena extension cannot be reused yet: the span at "
                         + s.offset + " is still in use (the client has not returned it)");
             }
         }
         spans.clear();
-        free.clear();
-        free.put((long) DATA_OFFSET, size - DATA_OFFSET);
+        free.reset(DATA_OFFSET, size - DATA_OFFSET);
         unkeep();
         retired = false;
         owner = exporter;
@@ -452,11 +404,9 @@ public final class ArrowArena implements AutoCloseable {
                 }
                 retired = true;
                 // Not with a span still being written (a racing misuse): its bytes are not counted yet.
-                if (!closed && !root.closed && root.spareBudget > 0 && touched <= root.spareBudget
-                        && channel.isOpen() && noSpanInFlight()) {
+                if (!closed && !root.closed && root.spares.admits(touched) && channel.isOpen() && noSpanInFlight()) {
                     kept = true;
-                    root.spares.addLast(this);
-                    root.spareBytes += touched;
+                    root.spares.add(this, touched);
                 }
                 closeFileIfIdle();
             }
@@ -466,8 +416,7 @@ public final class ArrowArena implements AutoCloseable {
 
     /** Root, holding its monitor: closes the oldest kept extensions beyond the spare budget. */
     private void trimSpares() throws IOException {
-        while (spareBytes > spareBudget && !spares.isEmpty()) {
-            ArrowArena oldest = spares.peekFirst();
+        for (ArrowArena oldest; (oldest = spares.overBudget()) != null; ) {
             synchronized (oldest) {
                 oldest.unkeep();
                 oldest.closeFileIfIdle();
@@ -479,15 +428,14 @@ public final class ArrowArena implements AutoCloseable {
     private void unkeep() {
         if (kept) {
             kept = false;
-            root.spares.remove(this);
-            root.spareBytes -= touched;
+            root.spares.remove(this, touched);
         }
     }
 
     /** Whether every span is lent (the others are being written, through the file or the mapping). */
     private boolean noSpanInFlight() {
         for (Span s : spans.values()) {
-            if (s.kind != Kind.LENT) {
+            if (s.kind != Span.Kind.LENT) {
                 return false;
             }
         }
@@ -499,7 +447,7 @@ public final class ArrowArena implements AutoCloseable {
             return;
         }
         if (mapping != null) {
-            unmap(mapping);
+            ArenaFiles.unmap(mapping);
             mapping = null;
         }
         channel.close();
@@ -538,9 +486,9 @@ public final class ArrowArena implements AutoCloseable {
     synchronized WritableByteChannel spanWriter(long offset, long max) {
         ByteBuffer view = mappedView(spans.get(offset));
         if (view != null) {
-            return new BufferChannel(view.slice((int) offset + SPAN_HEADER, (int) max));
+            return new ArenaFiles.BufferChannel(view.slice((int) offset + SPAN_HEADER, (int) max));
         }
-        return new FileSpanChannel(channel, offset + SPAN_HEADER, max);
+        return new ArenaFiles.FileSpanChannel(channel, offset + SPAN_HEADER, max);
     }
 
     /**
@@ -561,7 +509,7 @@ public final class ArrowArena implements AutoCloseable {
      */
     synchronized long[] takeWritten(long offset) {
         Span s = spans.get(offset);
-        if (s == null || s.kind != Kind.WRITABLE) {
+        if (s == null || s.kind != Span.Kind.WRITABLE) {
             throw new IllegalArgumentException("offset " + offset + " is not a span this arena gave out for writing");
         }
         long length = buffer.getLong((int) offset + 8);
@@ -570,11 +518,11 @@ public final class ArrowArena implements AutoCloseable {
             throw new IllegalArgumentException("span at " + offset + " claims " + length
                     + " payload bytes but holds " + (s.size - SPAN_HEADER));
         }
-        s.kind = Kind.READING;
+        s.kind = Span.Kind.READING;
         // A span reserved before its size was known gives back what the payload does not use.
         long used = align64(SPAN_HEADER + length);
         if (used < s.size) {
-            Span tail = new Span(offset + used, s.size - used, Kind.WRITABLE);
+            Span tail = new Span(offset + used, s.size - used, Span.Kind.WRITABLE);
             s.size = used;
             spans.put(tail.offset, tail);
             release(tail);
@@ -588,7 +536,7 @@ public final class ArrowArena implements AutoCloseable {
         if (retired) {
             throw new IllegalStateException("this Arrow arena extension is retired: its exporter left it");
         }
-        Span s = take(payloadBytes, Kind.EXPORTING);
+        Span s = take(payloadBytes, Span.Kind.EXPORTING);
         if (s == null) {
             return -1;
         }
@@ -603,15 +551,14 @@ public final class ArrowArena implements AutoCloseable {
         Span s = spans.get(offset);
         ByteBuffer view = mappedView(s);
         if (view != null) {
-            view.putLong((int) offset + 8, length);
-            INTS.setRelease(view, (int) offset, LENT);
+            s.lendIn(view, length);
         } else {
             ByteBuffer header = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
             header.putInt(0, LENT);
             header.putLong(8, length);
-            writeFully(channel, header, offset);
+            ArenaFiles.writeFully(channel, header, offset);
         }
-        s.kind = Kind.LENT;
+        s.kind = Span.Kind.LENT;
         if (buffer != null) {
             lent.add(s);
             return;
@@ -625,7 +572,7 @@ public final class ArrowArena implements AutoCloseable {
     /** Frees a span the JVM holds (a reader moved past it, or an export was not handed out). */
     synchronized void free(long offset) {
         Span s = spans.get(offset);
-        if (s != null && s.kind != Kind.LENT) {
+        if (s != null && s.kind != Span.Kind.LENT) {
             release(s);
         }
         try {
@@ -635,7 +582,7 @@ public final class ArrowArena implements AutoCloseable {
         }
     }
 
-    private Span take(long payloadBytes, Kind kind) {
+    private Span take(long payloadBytes, Span.Kind kind) {
         if (payloadBytes < 0 || payloadBytes > size) {
             return null;
         }
@@ -647,26 +594,18 @@ public final class ArrowArena implements AutoCloseable {
         return s;
     }
 
-    private Span firstFit(long need, Kind kind) {
-        for (Map.Entry<Long, Long> e : free.entrySet()) {
-            long off = e.getKey();
-            long len = e.getValue();
-            if (len >= need) {
-                // Read before removing: TreeMap may reuse the removed entry's node for its successor.
-                free.remove(off);
-                if (len > need) {
-                    free.put(off + need, len - need);
-                }
-                Span s = new Span(off, need, kind);
-                spans.put(off, s);
-                if (buffer != null) {
-                    buffer.putInt((int) off, 0);
-                    buffer.putLong((int) off + 8, 0);
-                }
-                return s;
-            }
+    private Span firstFit(long need, Span.Kind kind) {
+        long off = free.take(need);
+        if (off < 0) {
+            return null;
         }
-        return null;
+        Span s = new Span(off, need, kind);
+        spans.put(off, s);
+        if (buffer != null) {
+            buffer.putInt((int) off, 0);
+            buffer.putLong((int) off + 8, 0);
+        }
+        return s;
     }
 
     /** Frees every lent span whose header the client set to RETURNED; true if any was. */
@@ -674,9 +613,7 @@ public final class ArrowArena implements AutoCloseable {
         boolean any = false;
         for (Iterator<Span> it = lent.iterator(); it.hasNext(); ) {
             Span s = it.next();
-            // Acquire: the client's reads of the span happen before its RETURNED store, and our
-            // next writes into the span come after this load.
-            if ((int) INTS.getAcquire(buffer, (int) s.offset) == RETURNED) {
+            if (s.returned(buffer)) {
                 it.remove();
                 release(s);
                 any = true;
@@ -687,143 +624,16 @@ public final class ArrowArena implements AutoCloseable {
 
     private void release(Span s) {
         spans.remove(s.offset);
-        long off = s.offset;
-        long len = s.size;
-        Map.Entry<Long, Long> before = free.floorEntry(off);
-        if (before != null && before.getKey() + before.getValue() == off) {
-            free.remove(before.getKey());
-            off = before.getKey();
-            len += before.getValue();
-        }
-        Long after = free.get(off + len);
-        if (after != null) {
-            free.remove(off + len);
-            len += after;
-        }
-        free.put(off, len);
+        free.give(s.offset, s.size);
     }
 
     /** Bytes not held by any span (for tests and diagnostics); reclaims returned spans first. */
     public synchronized long freeBytes() {
         reclaimReturned();
-        long n = 0;
-        for (long v : free.values()) {
-            n += v;
-        }
-        return n;
-    }
-
-    private static MethodHandle findInvokeCleaner() {
-        try {
-            Class<?> unsafe = Class.forName("sun.misc.Unsafe");
-            Field instance = unsafe.getDeclaredField("theUnsafe");
-            instance.setAccessible(true);
-            return MethodHandles.lookup()
-                    .findVirtual(unsafe, "invokeCleaner", MethodType.methodType(void.class, ByteBuffer.class))
-                    .bindTo(instance.get(null));
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    /**
-     * Unmaps a mapping nothing uses any more, now, so that the JVM does not pin the shared memory
-     * until a garbage collection that may not come for long. Java 17 has no public way; where
-     * {@code sun.misc.Unsafe.invokeCleaner} is missing or refused, the collector unmaps it.
-     */
-    private static void unmap(MappedByteBuffer m) {
-        if (INVOKE_CLEANER == null) {
-            return;
-        }
-        try {
-            INVOKE_CLEANER.invokeExact((ByteBuffer) m);
-        } catch (Throwable e) {
-            // Refused (e.g. --sun-misc-unsafe-memory-access=deny): left to the collector.
-        }
+        return free.total();
     }
 
     private static long align64(long n) {
         return (n + 63) & ~63L;
-    }
-
-    private static void writeFully(FileChannel channel, ByteBuffer src, long position) throws IOException {
-        while (src.hasRemaining()) {
-            position += channel.write(src, position);
-        }
-    }
-
-    /** A channel that fills a fixed ByteBuffer (a span of a mapped arena) and refuses to overflow it. */
-    private static final class BufferChannel implements WritableByteChannel {
-        private final ByteBuffer dst;
-
-        BufferChannel(ByteBuffer dst) {
-            this.dst = dst;
-        }
-
-        @Override
-        public int write(ByteBuffer src) throws IOException {
-            int n = src.remaining();
-            if (n > dst.remaining()) {
-                throw new IOException("Arrow IPC message larger than its computed size");
-            }
-            dst.put(src);
-            return n;
-        }
-
-        @Override
-        public boolean isOpen() {
-            return true;
-        }
-
-        @Override
-        public void close() {
-        }
-    }
-
-    /**
-     * Positional writes into a span of an extension's file, refusing to overflow the span. Writing
-     * to fresh tmpfs pages this way costs about half of what first-touch page faults through a
-     * mapping cost (measured: 1.5-1.7 against 0.7-0.8 GB/s for 1 GiB on the 2-core test VM).
-     */
-    private static final class FileSpanChannel implements WritableByteChannel {
-        /**
-         * The JDK writes a heap buffer through a temporary direct buffer of the same size that it
-         * caches per thread; slices of this size keep that buffer small.
-         */
-        private static final int HEAP_CHUNK = 1 << 20;
-        private final FileChannel file;
-        private long position;
-        private final long end;
-
-        FileSpanChannel(FileChannel file, long position, long max) {
-            this.file = file;
-            this.position = position;
-            this.end = position + max;
-        }
-
-        @Override
-        public int write(ByteBuffer src) throws IOException {
-            int n = src.remaining();
-            if (n > end - position) {
-                throw new IOException("Arrow IPC message larger than its computed size");
-            }
-            while (src.hasRemaining()) {
-                int take = src.isDirect() ? src.remaining() : Math.min(src.remaining(), HEAP_CHUNK);
-                ByteBuffer part = src.slice(src.position(), take);
-                writeFully(file, part, position);
-                position += take;
-                src.position(src.position() + take);
-            }
-            return n;
-        }
-
-        @Override
-        public boolean isOpen() {
-            return file.isOpen();
-        }
-
-        @Override
-        public void close() {
-        }
     }
 }

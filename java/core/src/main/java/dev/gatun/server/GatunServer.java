@@ -3,33 +3,18 @@ package dev.gatun.server;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HexFormat;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
@@ -44,6 +29,11 @@ import java.util.function.Supplier;
  * server.close();
  * }</pre>
  *
+ * <p>This class is the server's lifetime and its sessions; the parts live beside it:
+ * {@link ServerConfig} (what the builder set), {@link ServerFiles} (directories, socket, info file),
+ * {@link AcceptLoop} (a thread per connection), {@link Handshake} (HELLO and WELCOME),
+ * {@link ControlConnection} (CANCEL, CLOSE, SHUTDOWN) and {@link ClassLookup} (RESOLVE_CLASS names).
+ *
  * <p>Threads (all daemon): one accept thread; one per connection, which does the hand-shake and then
  * stays the connection's thread (control reader, or pinned channel thread); one timer for
  * hand-shake timeouts.
@@ -52,7 +42,6 @@ public final class GatunServer implements AutoCloseable {
     public static final int PROTOCOL_VERSION = 1;
     public static final long DEFAULT_REGION_BYTES = 4L * 1024 * 1024;
     public static final long DEFAULT_MAX_MESSAGE_BYTES = 2_147_483_000L;
-    static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
     /**
      * The stack of a connection's thread, which becomes the channel's thread: nested callbacks
      * (§5.1) take about 3-5 KB of it per level, so the default 1 MB overflowed at 200-400 levels,
@@ -61,87 +50,30 @@ public final class GatunServer implements AutoCloseable {
      * pages a deep nesting touches take memory.
      */
     static final long DEFAULT_CONNECTION_STACK_BYTES = 128L * 1024 * 1024;
-    /**
-     * The stack one level of nested callbacks may take, with a wide margin over the measured 3-5 KB,
-     * so that the depth limit ({@link #maxCallbackDepth()}) is reached before the stack overflows.
-     */
-    static final long STACK_BYTES_PER_CALLBACK = 16 * 1024;
 
     private static final System.Logger LOG = System.getLogger(GatunServer.class.getName());
-    private static final byte[] MAGIC = {'G', 'A', 'T', 'N'};
-    private static final int KIND_SESSION = 1;
-    private static final int KIND_CHANNEL = 2;
-    private static final int CONTROL_CANCEL = 0x01;
-    private static final int CONTROL_CLOSE = 0x02;
-    private static final int CONTROL_SHUTDOWN = 0x03;
-    private static final int MAPPED = 0x01;
-    private static final FileAttribute<Set<PosixFilePermission>> DIR_0700 =
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
 
-    /** WELCOME statuses (§1.2). */
-    static final int OK = 0;
-    static final int AUTH_FAILED = 1;
-    static final int UNSUPPORTED_VERSION = 2;
-    static final int MALFORMED = 3;
-    static final int UNKNOWN_SESSION = 4;
-    static final int LIMIT_REACHED = 5;
-
-    private final Path requestedSocketDir;
-    private final Allowlist allowlist;
-    private final int warmUpRequests;
-    private final IdleCores warmUpIdle;
+    private final ServerConfig config;
+    private final ClassLookup classes;
+    private final Invoker invoker;
+    private final SecureRandom random = new SecureRandom();
     /** The start-up warm-up's outcome (requests made); complete at once when there is none. */
     private volatile CompletableFuture<Integer> warmUp = CompletableFuture.completedFuture(0);
-    private final long regionBytes;
-    private final long maxMessageBytes;
-    private final long maxSessionBytes;
-    private final long connectionStackBytes;
-    private final Supplier<WaitPolicy> waitPolicies;
-    private final byte[] token;
-    private final boolean allowShutdown;
-    private final ClassLoader classLoader;
-    private final SecureRandom random = new SecureRandom();
-    private final Invoker invoker;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch closedLatch = new CountDownLatch(1);
 
-    private Path socketDir;
-    private boolean ownSocketDir;
-    private Path socketPath;
+    private ServerFiles files;
     /** The socket file this server created; only that one is deleted on close. */
     private Path boundSocket;
-    private Path shmDir;
     private ServerSocketChannel listener;
     private ScheduledExecutorService timer;
 
-    private GatunServer(Builder b) {
-        this.requestedSocketDir = b.socketDir;
-        this.allowlist = b.allowlist;
-        this.warmUpRequests = b.warmUpRequests;
-        this.warmUpIdle = b.warmUpIdle;
-        this.regionBytes = b.regionBytes;
-        this.maxMessageBytes = b.maxMessageBytes;
-        this.maxSessionBytes = b.maxSessionBytes > 0 ? b.maxSessionBytes : b.maxMessageBytes;
-        this.connectionStackBytes = b.connectionStackBytes;
-        this.waitPolicies = b.waitPolicies;
-        this.allowShutdown = b.allowShutdown;
-        this.classLoader = b.classLoader != null ? b.classLoader : defaultClassLoader();
-        this.invoker = new Invoker(allowlist);
-        if (b.token != null) {
-            this.token = b.token.clone();
-        } else {
-            this.token = new byte[32];
-            random.nextBytes(token);
-        }
-    }
-
-    static void checkMaxMessageBytes(long bytes) {
-        if (bytes < 64 || bytes > DEFAULT_MAX_MESSAGE_BYTES) {
-            throw new IllegalArgumentException("max message bytes must be between 64 and " + DEFAULT_MAX_MESSAGE_BYTES
-                    + ", not " + bytes);
-        }
+    private GatunServer(ServerConfig config) {
+        this.config = config;
+        this.classes = new ClassLookup(config.classLoader());
+        this.invoker = new Invoker(config.allowlist());
     }
 
     private static ClassLoader defaultClassLoader() {
@@ -192,7 +124,7 @@ public final class GatunServer implements AutoCloseable {
 
         /** Largest message in either direction; default 2,147,483,000. */
         public Builder maxMessageBytes(long bytes) {
-            checkMaxMessageBytes(bytes);
+            ServerConfig.checkMaxMessageBytes(bytes);
             this.maxMessageBytes = bytes;
             return this;
         }
@@ -275,7 +207,15 @@ public final class GatunServer implements AutoCloseable {
         }
 
         public GatunServer build() {
-            return new GatunServer(this);
+            byte[] t = token;
+            if (t == null) {
+                t = new byte[32];
+                new SecureRandom().nextBytes(t);
+            }
+            return new GatunServer(new ServerConfig(socketDir, allowlist, regionBytes, maxMessageBytes,
+                    maxSessionBytes > 0 ? maxSessionBytes : maxMessageBytes, connectionStackBytes, waitPolicies, t,
+                    allowShutdown, classLoader != null ? classLoader : defaultClassLoader(), warmUpRequests,
+                    warmUpIdle));
         }
     }
 
@@ -285,14 +225,11 @@ public final class GatunServer implements AutoCloseable {
             throw new IllegalStateException("already started");
         }
         try {
-            prepareSocketDir();
-            shmDir = privateShmDir();
-            socketPath = socketDir.resolve("gatun.sock");
-            removeStaleSocket();
+            files = ServerFiles.prepare(config.socketDir());
             listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            listener.bind(UnixDomainSocketAddress.of(socketPath));
-            boundSocket = socketPath;
-            Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
+            listener.bind(UnixDomainSocketAddress.of(files.socketPath()));
+            boundSocket = files.socketPath();
+            files.restrictSocket();
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
@@ -301,109 +238,13 @@ public final class GatunServer implements AutoCloseable {
         // The log formatter reads the time-zone data file on first use: load it now, so that a
         // warning logged when the process is out of file descriptors does not fail for want of one.
         java.util.TimeZone.getDefault();
-        daemon(this::acceptLoop, "gatun-accept").start();
-        if (warmUpRequests > 0) {
-            WarmUp w = new WarmUp(this, warmUpRequests, warmUpIdle);
+        daemon(new AcceptLoop(this, config, listener, timer, files.shmDir()), "gatun-accept").start();
+        if (config.warmUpRequests() > 0) {
+            WarmUp w = new WarmUp(this, config.warmUpRequests(), config.warmUpIdle());
             warmUp = w.done;
             daemon(w, "gatun-warm-up").start();
         }
         return this;
-    }
-
-    private void prepareSocketDir() throws IOException {
-        if (requestedSocketDir == null) {
-            socketDir = Files.createTempDirectory("gatun-", DIR_0700);
-            ownSocketDir = true;
-            return;
-        }
-        socketDir = requestedSocketDir.toAbsolutePath();
-        if (Files.notExists(socketDir)) {
-            Files.createDirectories(socketDir.getParent());
-            Files.createDirectory(socketDir, DIR_0700);
-            ownSocketDir = true;
-            return;
-        }
-        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(socketDir);
-        if (!perms.equals(PosixFilePermissions.fromString("rwx------"))) {
-            throw new IOException("socket directory " + socketDir + " must have mode 0700 (it has "
-                    + PosixFilePermissions.toString(perms) + ")");
-        }
-    }
-
-    /** A 0700 directory under /dev/shm for the regions; the socket directory where there is none. */
-    private Path privateShmDir() throws IOException {
-        Path devShm = Path.of("/dev/shm");
-        if (Files.isDirectory(devShm) && Files.isWritable(devShm)) {
-            try {
-                sweepDeadDirs(devShm);
-                return Files.createTempDirectory(devShm, SHM_PREFIX + ProcessHandle.current().pid() + "-", DIR_0700);
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.INFO, "cannot use /dev/shm, regions go to " + socketDir + ": " + e);
-            }
-        }
-        return socketDir;
-    }
-
-    /**
-     * What Gatun makes in {@code /dev/shm}: {@code gatun-PID-*} (a server's regions, unlinked once
-     * mapped) and {@code gatun-arrow-PID-*} (an Arrow arena until the client maps it). The PID is the
-     * process that made it, so that what a killed process left can be told from what lives.
-     */
-    static final String SHM_PREFIX = "gatun-";
-    private static final java.util.regex.Pattern SHM_DIR =
-            java.util.regex.Pattern.compile("gatun-(?:arrow-)?([0-9]+)-.+");
-
-    /**
-     * Removes the directories of dead processes from {@code shm} (a server killed with SIGKILL
-     * cannot remove its own): those whose PID runs no process, or a process that started after the
-     * directory last changed (the PID was reused). Only this user's directories; a directory of a
-     * live process is never touched.
-     */
-    static int sweepDeadDirs(Path shm) {
-        int removed = 0;
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(shm, SHM_PREFIX + "*")) {
-            Object me = Files.getAttribute(Path.of("/proc/self"), "unix:uid"); // this process's user
-            for (Path dir : entries) {
-                java.util.regex.Matcher m = SHM_DIR.matcher(dir.getFileName().toString());
-                if (!m.matches() || !Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                        || !me.equals(Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
-                    continue;
-                }
-                if (isDead(Long.parseLong(m.group(1)), Files.getLastModifiedTime(dir).toInstant())) {
-                    deleteTree(dir);
-                    removed += Files.exists(dir) ? 0 : 1;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, "sweeping " + shm + ": " + e);
-        }
-        return removed;
-    }
-
-    private static boolean isDead(long pid, java.time.Instant lastChanged) {
-        java.util.Optional<ProcessHandle> process = ProcessHandle.of(pid);
-        if (process.isEmpty() || !process.get().isAlive()) {
-            return true;
-        }
-        java.util.Optional<java.time.Instant> started = process.get().info().startInstant();
-        // Start times are rounded to clock ticks: a second's margin keeps a live maker's directory.
-        return started.isPresent() && started.get().isAfter(lastChanged.plusSeconds(1));
-    }
-
-    private void removeStaleSocket() throws IOException {
-        if (!Files.exists(socketPath)) {
-            return;
-        }
-        boolean alive;
-        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            alive = probe.connect(UnixDomainSocketAddress.of(socketPath));
-        } catch (IOException e) {
-            alive = false;
-        }
-        if (alive) {
-            throw new IOException("a server is already listening on " + socketPath);
-        }
-        Files.delete(socketPath); // nobody answers: a socket file left by a dead server
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -413,37 +254,25 @@ public final class GatunServer implements AutoCloseable {
     }
 
     public ConnectionInfo connectionInfo() {
-        if (socketPath == null) {
+        if (files == null) {
             throw new IllegalStateException("not started");
         }
-        return new ConnectionInfo(PROTOCOL_VERSION, socketPath, HexFormat.of().formatHex(token),
+        return new ConnectionInfo(PROTOCOL_VERSION, files.socketPath(), HexFormat.of().formatHex(config.token()),
                 ProcessHandle.current().pid());
     }
 
     /** Writes the connection info JSON atomically (temporary file in the same directory, then rename), mode 0600. */
     public void writeConnectionInfo(Path file) throws IOException {
-        Path target = file.toAbsolutePath();
-        Path tmp = Files.createTempFile(target.getParent(), ".gatun-info-", ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try {
-            Files.writeString(tmp, connectionInfo().toJson() + "\n", StandardCharsets.UTF_8);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        ServerFiles.writeAtomically(file, connectionInfo().toJson() + "\n");
     }
 
     public Path socketPath() {
-        return socketPath;
+        return files == null ? null : files.socketPath();
     }
 
     /** The name of the wait policy every channel uses ({@link Builder#waitPolicy}). */
     public String waitPolicy() {
-        return waitPolicies.get().name();
+        return config.waitPolicies().get().name();
     }
 
     /** Completes when the start-up warm-up ({@link Builder#warmUp}) has ended, with the number of requests it made. */
@@ -479,36 +308,10 @@ public final class GatunServer implements AutoCloseable {
         if (timer != null) {
             timer.shutdownNow();
         }
-        deleteQuietly(boundSocket);
-        if (shmDir != null && !shmDir.equals(socketDir)) {
-            deleteTree(shmDir);
-        }
-        if (ownSocketDir) {
-            deleteTree(socketDir);
+        if (files != null) {
+            files.delete(boundSocket);
         }
         closedLatch.countDown();
-    }
-
-    private static void deleteTree(Path dir) {
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
-            for (Path f : files) {
-                deleteQuietly(f);
-            }
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "listing " + dir, e);
-        }
-        deleteQuietly(dir);
-    }
-
-    private static void deleteQuietly(Path p) {
-        if (p == null) {
-            return;
-        }
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "deleting " + p, e);
-        }
     }
 
     /**
@@ -534,20 +337,20 @@ public final class GatunServer implements AutoCloseable {
     }
 
     Allowlist allowlist() {
-        return allowlist;
+        return config.allowlist();
     }
 
     ClassLoader classLoader() {
-        return classLoader;
+        return classes.loader();
     }
 
     long maxSessionBytes() {
-        return maxSessionBytes;
+        return config.maxSessionBytes();
     }
 
     /** How deep callbacks may nest on a channel thread before the server refuses the next one (§5.1). */
     int maxCallbackDepth() {
-        return (int) Math.max(1, connectionStackBytes / STACK_BYTES_PER_CALLBACK);
+        return config.maxCallbackDepth();
     }
 
     SecureRandom random() {
@@ -558,342 +361,20 @@ public final class GatunServer implements AutoCloseable {
         return sessions.values();
     }
 
+    Session session(String idHex) {
+        return sessions.get(idHex);
+    }
+
+    void sessionStarted(Session s) {
+        sessions.put(s.idHex(), s);
+    }
+
     void sessionEnded(Session s) {
         sessions.remove(s.idHex());
     }
 
-    /** The longest class name RESOLVE_CLASS and CALLBACK interfaces may carry, in UTF-8 bytes (protocol §3.2). */
-    static final int MAX_CLASS_NAME_BYTES = 1024;
-    /** How many of a name's last dots are tried as nesting ({@code $}): no real class nests deeper. */
-    static final int MAX_NESTING_TRIES = 16;
-
-    /**
-     * The class with this name: {@code a.b.C}, {@code a.b.C$D} or {@code a.b.C.D} (tried as nested
-     * classes from the right), or a primitive type name; null if there is none.
-     *
-     * <p>Each try costs a class-loader lookup of the whole name, so both the name's length and the
-     * number of tries are bounded: trying every dot of a long dotted name was quadratic (8,000
-     * parts took seconds of CPU). A CANCEL (an interrupt) stops it between tries.
-     */
+    /** See {@link ClassLookup#find}. */
     Class<?> findClass(String name) throws InterruptedException {
-        Class<?> primitive = PRIMITIVES.get(name);
-        if (primitive != null) {
-            return primitive;
-        }
-        // A UTF-8 byte count is at least the char count and at most three times it.
-        if (name.length() > MAX_CLASS_NAME_BYTES
-                || (name.length() * 3 > MAX_CLASS_NAME_BYTES
-                        && name.getBytes(StandardCharsets.UTF_8).length > MAX_CLASS_NAME_BYTES)) {
-            throw new GatunException(ErrorCode.BAD_ARGUMENT, "a class name of " + name.getBytes(StandardCharsets.UTF_8).length
-                    + " bytes is over the maximum of " + MAX_CLASS_NAME_BYTES + " bytes");
-        }
-        char[] candidate = name.toCharArray();
-        int dot = candidate.length;
-        for (int tries = 0; ; tries++) {
-            if (Thread.currentThread().isInterrupted()) {
-                throw new InterruptedException("the lookup of class " + name + " was cancelled");
-            }
-            String attempt = new String(candidate);
-            try {
-                return Class.forName(attempt, false, classLoader);
-            } catch (ClassNotFoundException e) {
-                // The next dot to the left becomes '$': a.b.C.D, then a.b.C$D, then a.b$C$D, ...
-                do {
-                    dot--;
-                } while (dot > 0 && candidate[dot] != '.');
-                if (dot <= 0 || tries >= MAX_NESTING_TRIES) {
-                    return null;
-                }
-                candidate[dot] = '$';
-            } catch (LinkageError e) {
-                throw new GatunException(ErrorCode.NO_SUCH_CLASS, "class " + attempt + " cannot be loaded: " + e);
-            }
-        }
-    }
-
-    private static final Map<String, Class<?>> PRIMITIVES = Map.of(
-            "boolean", boolean.class, "byte", byte.class, "char", char.class, "short", short.class,
-            "int", int.class, "long", long.class, "float", float.class, "double", double.class);
-
-    private void acceptLoop() {
-        long backOff = 0;
-        while (!closed.get()) {
-            SocketChannel connection;
-            try {
-                connection = listener.accept();
-                backOff = 0;
-            } catch (java.nio.channels.ClosedChannelException e) {
-                return;
-            } catch (IOException e) {
-                if (closed.get()) {
-                    return;
-                }
-                // Out of file descriptors (EMFILE/ENFILE) or another passing failure: the
-                // connection waits in the backlog (its client times out after 10 s); keep serving
-                // the sessions there are and accept again once descriptors are free (issue 13).
-                if (backOff == 0) {
-                    try {
-                        LOG.log(System.Logger.Level.WARNING, "accept failed, retrying: " + e);
-                    } catch (RuntimeException | Error logFailed) {
-                        // Logging may need a descriptor too (a log file, the time-zone data):
-                        // it must not end the accept loop.
-                    }
-                }
-                backOff = Math.min(100, Math.max(1, backOff * 2));
-                try {
-                    Thread.sleep(backOff);
-                } catch (InterruptedException ie) {
-                    return;
-                }
-                continue;
-            }
-            Thread t = new Thread(null, () -> serveConnection(connection), "gatun-handshake", connectionStackBytes);
-            t.setDaemon(true);
-            t.start();
-        }
-    }
-
-    /** Hand-shake, then this thread stays with the connection: control reader or channel thread. */
-    private void serveConnection(SocketChannel connection) {
-        ScheduledFuture<?> timeout;
-        try {
-            timeout = timer.schedule(() -> closeQuietly(connection), HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (RuntimeException e) { // the server is closing
-            closeQuietly(connection);
-            return;
-        }
-        try {
-            ByteBuffer hello = ByteBuffer.allocate(56).order(ByteOrder.LITTLE_ENDIAN);
-            Hello h = new Hello(0, null, 0, 8, null);
-            while (h.needed() > 0) {
-                if (!readFully(connection, hello, h.needed())) {
-                    refuse(connection, MALFORMED, "malformed hello: too short");
-                    return;
-                }
-                h = judgeHello(hello.array(), h.needed(), token);
-            }
-            if (h.status() != OK) {
-                refuse(connection, h.status(), h.message());
-                return;
-            }
-            if (h.kind() == KIND_SESSION) {
-                Session session = openSession(connection);
-                timeout.cancel(false);
-                serveControl(session, connection);
-                return;
-            }
-            Session session = sessions.get(h.session());
-            if (session == null) {
-                refuse(connection, UNKNOWN_SESSION, "unknown session");
-                return;
-            }
-            RequestLoop channel = openChannel(session, connection);
-            timeout.cancel(false);
-            if (channel != null && session.addChannel(channel)) {
-                Thread.currentThread().setName("gatun-channel-" + channel.id());
-                channel.run();
-            }
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "connection ended during the hand-shake: " + e);
-            closeQuietly(connection);
-        } finally {
-            timeout.cancel(false);
-        }
-    }
-
-    /**
-     * What the first bytes of a HELLO (§1.2) say: {@code needed > 0}, read that many bytes and ask
-     * again; else a refusal ({@code status} and {@code message}) or OK with the kind and, for a
-     * channel, the session id in hex.
-     */
-    record Hello(int status, String message, int kind, int needed, String session) {
-    }
-
-    /**
-     * Judges {@code b[0, n)}, the first bytes of a HELLO. Pure (no I/O), so that it can be fuzzed; it
-     * never asks for more than 56 bytes and never reads past what it asked for. The token is compared
-     * in constant time.
-     */
-    static Hello judgeHello(byte[] b, int n, byte[] token) {
-        if (n < 8) {
-            return new Hello(OK, null, 0, 8, null);
-        }
-        if (!MessageDigest.isEqual(MAGIC, java.util.Arrays.copyOf(b, 4))) {
-            return new Hello(MALFORMED, "malformed hello: bad magic", 0, 0, null);
-        }
-        int version = (b[4] & 0xFF) | (b[5] & 0xFF) << 8;
-        if (version != PROTOCOL_VERSION) {
-            return new Hello(UNSUPPORTED_VERSION, "unsupported protocol version " + version
-                    + "; this server speaks version " + PROTOCOL_VERSION, 0, 0, null);
-        }
-        int kind = b[6] & 0xFF;
-        if (kind != KIND_SESSION && kind != KIND_CHANNEL) {
-            return new Hello(MALFORMED, "malformed hello: unknown kind " + kind, 0, 0, null);
-        }
-        if (n < 40) {
-            return new Hello(OK, null, kind, 40, null);
-        }
-        if (!MessageDigest.isEqual(token, java.util.Arrays.copyOfRange(b, 8, 40))) {
-            return new Hello(AUTH_FAILED, "authentication failed", kind, 0, null);
-        }
-        if (kind == KIND_SESSION) {
-            return new Hello(OK, null, kind, 0, null);
-        }
-        if (n < 56) {
-            return new Hello(OK, null, kind, 56, null);
-        }
-        return new Hello(OK, null, kind, 0, HexFormat.of().formatHex(b, 40, 56));
-    }
-
-    private static boolean readFully(SocketChannel c, ByteBuffer b, int upTo) throws IOException {
-        b.limit(upTo);
-        while (b.hasRemaining()) {
-            if (c.read(b) < 0) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static void refuse(SocketChannel c, int status, String message) {
-        byte[] text = message.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(3 + text.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.put((byte) status).putShort((short) text.length).put(text).flip();
-        try {
-            while (b.hasRemaining()) {
-                c.write(b);
-            }
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "sending refusal", e);
-        }
-        drainAndClose(c);
-    }
-
-    /** What a refused client may still send before it reads the refusal and closes (its hello is 56 bytes). */
-    private static final int MAX_DRAIN_BYTES = 64 * 1024;
-
-    /**
-     * Closing a Unix socket with unread bytes resets the connection: the client then reads
-     * ECONNRESET instead of EOF after the refusal, or fails with EPIPE writing the rest of its hello
-     * before it reads the refusal at all. So: EOF to the client first, then read and drop what it
-     * still sends until it closes. Bounded in bytes here and in time by the hand-shake timeout,
-     * which closes the connection under this read.
-     */
-    private static void drainAndClose(SocketChannel c) {
-        try {
-            c.shutdownOutput();
-            ByteBuffer sink = ByteBuffer.allocate(512);
-            for (int drained = 0; drained < MAX_DRAIN_BYTES; drained += sink.position()) {
-                sink.clear();
-                if (c.read(sink) < 0) {
-                    break;
-                }
-            }
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "draining a refused connection: " + e);
-        }
-        closeQuietly(c);
-    }
-
-    private static void writeAll(SocketChannel c, ByteBuffer b) throws IOException {
-        b.flip();
-        while (b.hasRemaining()) {
-            c.write(b);
-        }
-    }
-
-    private static void closeQuietly(SocketChannel c) {
-        try {
-            c.close();
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "closing connection", e);
-        }
-    }
-
-    private Session openSession(SocketChannel connection) throws IOException {
-        byte[] id = new byte[16];
-        random.nextBytes(id);
-        Session session = new Session(this, id, connection);
-        sessions.put(session.idHex(), session);
-        if (closed.get()) {
-            session.close();
-            throw new IOException("server closed");
-        }
-        ByteBuffer welcome = ByteBuffer.allocate(25).order(ByteOrder.LITTLE_ENDIAN);
-        welcome.put((byte) OK).put(id).putLong(maxMessageBytes);
-        try {
-            writeAll(connection, welcome);
-        } catch (IOException e) {
-            session.close();
-            throw e;
-        }
-        return session;
-    }
-
-    /** Creates the region, sends WELCOME, waits for MAPPED; the file is unlinked in every case. */
-    private RequestLoop openChannel(Session session, SocketChannel connection) throws IOException {
-        int id = session.nextChannelId();
-        Path file = shmDir.resolve("gatun-" + session.idHex().substring(0, 8) + "-" + id);
-        ShmRegion region;
-        try {
-            region = ShmRegion.create(file, regionBytes);
-        } catch (IOException e) {
-            refuse(connection, LIMIT_REACHED, "cannot create a shared-memory region of " + regionBytes + " bytes: " + e);
-            return null;
-        }
-        try {
-            byte[] path = file.toString().getBytes(StandardCharsets.UTF_8);
-            ByteBuffer welcome = ByteBuffer.allocate(1 + 4 + 8 + 4 + path.length).order(ByteOrder.LITTLE_ENDIAN);
-            welcome.put((byte) OK).putInt(id).putLong(regionBytes).putInt(path.length).put(path);
-            writeAll(connection, welcome);
-            ByteBuffer mapped = ByteBuffer.allocate(1);
-            if (!readFully(connection, mapped, 1) || mapped.get(0) != MAPPED) {
-                closeQuietly(connection);
-                return null;
-            }
-        } finally {
-            Files.deleteIfExists(file);
-        }
-        Channel channel = new Channel(region, connection, true, maxMessageBytes, waitPolicies.get());
-        channel.budget(session);
-        return new RequestLoop(session, id, channel);
-    }
-
-    /** Reads the control connection until CLOSE, SHUTDOWN or EOF; then the session ends (§1.3). */
-    private void serveControl(Session session, SocketChannel connection) {
-        Thread.currentThread().setName("gatun-control-" + session.idHex().substring(0, 8));
-        ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-        try {
-            while (true) {
-                b.clear();
-                if (!readFully(connection, b, 1)) {
-                    return;
-                }
-                int type = b.get(0) & 0xFF;
-                if (type == CONTROL_CANCEL) {
-                    b.clear();
-                    if (!readFully(connection, b, 4)) {
-                        return;
-                    }
-                    session.cancel(b.getInt(0));
-                } else if (type == CONTROL_CLOSE) {
-                    return;
-                } else if (type == CONTROL_SHUTDOWN) {
-                    if (allowShutdown) {
-                        LOG.log(System.Logger.Level.INFO, "shutdown requested by a client");
-                        close();
-                        return;
-                    }
-                    LOG.log(System.Logger.Level.WARNING, "SHUTDOWN refused: the server runs without --allow-shutdown");
-                } else {
-                    LOG.log(System.Logger.Level.WARNING, "unknown control message " + type + "; ending the session");
-                    return;
-                }
-            }
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "control connection ended: " + e);
-        } finally {
-            session.close();
-        }
+        return classes.find(name);
     }
 }

@@ -118,7 +118,7 @@ public final class GatunServerMain {
                 }
                 default -> {
                     o.maxMessageBytes = Long.parseLong(value);
-                    GatunServer.checkMaxMessageBytes(o.maxMessageBytes);
+                    ServerConfig.checkMaxMessageBytes(o.maxMessageBytes);
                 }
             }
         } catch (NumberFormatException e) {

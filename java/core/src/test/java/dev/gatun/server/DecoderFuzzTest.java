@@ -243,13 +243,13 @@ class DecoderFuzzTest {
         for (int i = 0; i < ITERATIONS + seeds.size(); i++) {
             byte[] in = i < seeds.size() ? seeds.get(i) : mutate(seeds.get(r.nextInt(seeds.size())), seeds, r);
             try {
-                GatunServer.Hello h = new GatunServer.Hello(0, null, 0, 8, null);
+                Handshake.Hello h = new Handshake.Hello(0, null, 0, 8, null);
                 int steps = 0;
                 int had = 0;
                 while (h.needed() > 0 && h.needed() <= in.length) {
                     assertTrue(h.needed() > had && h.needed() <= 56, "asked for " + h.needed() + " after " + had);
                     had = h.needed();
-                    h = GatunServer.judgeHello(in, had, token);
+                    h = Handshake.judgeHello(in, had, token);
                     assertTrue(++steps <= 3, "more than three steps");
                 }
                 if (h.needed() == 0) {

@@ -76,19 +76,19 @@ class EndToEndTest {
         byte[] token = HexFormat.of().parseHex(info.token());
         byte[] wrong = token.clone();
         wrong[31] ^= 1;
-        assertEquals(GatunServer.AUTH_FAILED, refusal(LocalClient.hello(1, wrong, null)).status());
+        assertEquals(Handshake.AUTH_FAILED, refusal(LocalClient.hello(1, wrong, null)).status());
         byte[] badMagic = LocalClient.hello(1, token, null);
         badMagic[0] = 'X';
         LocalClient.Refusal r = refusal(badMagic);
-        assertEquals(GatunServer.MALFORMED, r.status());
+        assertEquals(Handshake.MALFORMED, r.status());
         assertTrue(r.message().contains("magic"), r.message());
         byte[] badVersion = LocalClient.hello(1, token, null);
         badVersion[4] = 9;
-        assertEquals(GatunServer.UNSUPPORTED_VERSION, refusal(badVersion).status());
-        assertEquals(GatunServer.UNKNOWN_SESSION, refusal(LocalClient.hello(2, token, new byte[16])).status());
+        assertEquals(Handshake.UNSUPPORTED_VERSION, refusal(badVersion).status());
+        assertEquals(Handshake.UNKNOWN_SESSION, refusal(LocalClient.hello(2, token, new byte[16])).status());
         byte[] badKind = LocalClient.hello(1, token, null);
         badKind[6] = 7;
-        assertEquals(GatunServer.MALFORMED, refusal(badKind).status());
+        assertEquals(Handshake.MALFORMED, refusal(badKind).status());
     }
 
     private static LocalClient.Refusal refusal(byte[] hello) throws IOException {

@@ -51,10 +51,10 @@ class HardeningTest {
                 Reply r = ch.resolveClass("a" + ".a".repeat(parts - 1));
                 long millis = (System.nanoTime() - start) / 1_000_000;
                 assertEquals(ErrorCode.BAD_ARGUMENT, r.code(), String.valueOf(r));
-                assertTrue(r.message().contains("maximum of " + GatunServer.MAX_CLASS_NAME_BYTES), r.message());
+                assertTrue(r.message().contains("maximum of " + ClassLookup.MAX_CLASS_NAME_BYTES), r.message());
                 System.out.println("RESOLVE_CLASS of " + parts + " parts: refused in " + millis + " ms");
             }
-            String longest = "a" + ".a".repeat((GatunServer.MAX_CLASS_NAME_BYTES - 1) / 2);
+            String longest = "a" + ".a".repeat((ClassLookup.MAX_CLASS_NAME_BYTES - 1) / 2);
             assertNull(ch.resolveClass(longest).value()); // at the bound: looked up, not refused
             assertEquals("java.util.Map$Entry", ch.cls("java.util.Map.Entry").name());
         }
@@ -71,7 +71,7 @@ class HardeningTest {
             assertNull(ch.resolveClass(name).value());
             System.out.println("RESOLVE_CLASS of 501 parts (1,005 bytes): " + loader.lookups.get() + " lookups in "
                     + (System.nanoTime() - start) / 1_000_000 + " ms");
-            assertEquals(GatunServer.MAX_NESTING_TRIES + 1, loader.lookups.get());
+            assertEquals(ClassLookup.MAX_NESTING_TRIES + 1, loader.lookups.get());
         }
     }
 
@@ -131,7 +131,7 @@ class HardeningTest {
             hello[4] = 9; // version 9: refused after the first 8 bytes, 48 left unread
             try (java.nio.channels.SocketChannel s = LocalClient.connect(server.socketPath(), hello)) {
                 LocalClient.Refusal r = LocalClient.status(s);
-                assertEquals(GatunServer.UNSUPPORTED_VERSION, r.status());
+                assertEquals(Handshake.UNSUPPORTED_VERSION, r.status());
                 assertTrue(r.message().contains("version 9"), r.message());
                 // EOF, not "Connection reset by peer".
                 assertEquals(-1, s.read(java.nio.ByteBuffer.allocate(1)));

@@ -86,21 +86,21 @@ class VectorsServerTest {
         JsonObject c = read("constants.json");
         assertEquals(c.get("protocol_version").getAsInt(), GatunServer.PROTOCOL_VERSION);
         JsonObject hello = c.getAsJsonObject("hello");
-        Field magic = GatunServer.class.getDeclaredField("MAGIC");
+        Field magic = Handshake.class.getDeclaredField("MAGIC");
         magic.setAccessible(true);
         assertEquals(hello.get("MAGIC").getAsString(), new String((byte[]) magic.get(null), StandardCharsets.US_ASCII));
-        assertEquals(hello.get("KIND_SESSION").getAsInt(), staticInt(GatunServer.class, "KIND_SESSION"));
-        assertEquals(hello.get("KIND_CHANNEL").getAsInt(), staticInt(GatunServer.class, "KIND_CHANNEL"));
-        assertEquals(hello.get("HANDSHAKE_TIMEOUT_MILLIS").getAsLong(), GatunServer.HANDSHAKE_TIMEOUT_MILLIS);
+        assertEquals(hello.get("KIND_SESSION").getAsInt(), staticInt(Handshake.class, "KIND_SESSION"));
+        assertEquals(hello.get("KIND_CHANNEL").getAsInt(), staticInt(Handshake.class, "KIND_CHANNEL"));
+        assertEquals(hello.get("HANDSHAKE_TIMEOUT_MILLIS").getAsLong(), Handshake.TIMEOUT_MILLIS);
         assertEquals(hello.get("SESSION_HELLO_BYTES").getAsInt(), LocalClient.hello(1, TOKEN, null).length);
         assertEquals(hello.get("CHANNEL_HELLO_BYTES").getAsInt(), LocalClient.hello(2, TOKEN, new byte[16]).length);
         for (Map.Entry<String, JsonElement> e : c.getAsJsonObject("welcome_status").entrySet()) {
-            assertEquals(e.getValue().getAsInt(), staticInt(GatunServer.class, e.getKey()), e.getKey());
+            assertEquals(e.getValue().getAsInt(), staticInt(Handshake.class, e.getKey()), e.getKey());
         }
-        assertEquals(c.getAsJsonObject("bytes").get("MAPPED").getAsInt(), staticInt(GatunServer.class, "MAPPED"));
+        assertEquals(c.getAsJsonObject("bytes").get("MAPPED").getAsInt(), staticInt(Handshake.class, "MAPPED"));
         assertEquals(c.getAsJsonObject("bytes").get("DOORBELL").getAsInt(), staticInt(Channel.class, "DOORBELL"));
         for (Map.Entry<String, JsonElement> e : c.getAsJsonObject("control").entrySet()) {
-            assertEquals(e.getValue().getAsInt(), staticInt(GatunServer.class, "CONTROL_" + e.getKey()), e.getKey());
+            assertEquals(e.getValue().getAsInt(), staticInt(ControlConnection.class, e.getKey()), e.getKey());
         }
         JsonObject region = c.getAsJsonObject("region");
         assertEquals(le32(region.get("MAGIC").getAsString()), ShmRegion.MAGIC);
@@ -164,7 +164,7 @@ class VectorsServerTest {
         // The channel vector's session id is not a session of this server: the server read the
         // token (right) and the session id (unknown).
         byte[] channel = HEX.parseHex(hello.getAsJsonObject("channel").get("hex").getAsString());
-        assertEquals(GatunServer.UNKNOWN_SESSION, welcomeStatus(channel, false));
+        assertEquals(Handshake.UNKNOWN_SESSION, welcomeStatus(channel, false));
         for (JsonElement e : all.getAsJsonObject("negative").getAsJsonArray("hellos")) {
             JsonObject v = e.getAsJsonObject();
             byte[] raw = HEX.parseHex(v.get("hex").getAsString());

@@ -8,118 +8,18 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
 )
 
+// A channel's life (map, retire, unmap), its name table and its turn-taking (spec §2). Only the
+// goroutine that holds a channel touches its region; chunking.go moves whole messages over it.
+
 // cancelGrace is how long a cancelled call waits for the server's answer after CANCEL before the
 // channel is given up (the Java code may ignore the interrupt).
 const cancelGrace = time.Second
-
-const handshakeTimeout = 10 * time.Second
-
-var welcomeStatus = map[byte]string{
-	1: "authentication failed (wrong token)",
-	2: "unsupported protocol version",
-	3: "malformed hello",
-	4: "unknown session",
-	5: "limit reached",
-}
-
-// hello dials the server and sends HELLO (spec §1.2); it returns the connection after an ok status.
-func hello(ctx context.Context, socketPath string, kind byte, token, session []byte) (*net.UnixConn, error) {
-	var d net.Dialer
-	d.Timeout = handshakeTimeout
-	c, err := d.DialContext(ctx, "unix", socketPath)
-	if err != nil {
-		return nil, fmt.Errorf("%w: cannot connect to the Gatun server at %s: %v", ErrConnection, socketPath, err)
-	}
-	conn := c.(*net.UnixConn)
-	deadline := time.Now().Add(handshakeTimeout)
-	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
-		deadline = dl
-	}
-	_ = conn.SetDeadline(deadline)
-	if _, err := conn.Write(helloBytes(kind, token, session)); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("%w: hand-shake with %s: %v", ErrConnection, socketPath, err)
-	}
-	var st [1]byte
-	if _, err := io.ReadFull(conn, st[:]); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("%w: hand-shake with %s: %v", ErrConnection, socketPath, err)
-	}
-	if st[0] != 0 {
-		var n [2]byte
-		text := ""
-		if _, err := io.ReadFull(conn, n[:]); err == nil {
-			b := make([]byte, binary.LittleEndian.Uint16(n[:]))
-			if _, err := io.ReadFull(conn, b); err == nil {
-				text = string(b)
-			}
-		}
-		conn.Close()
-		reason, ok := welcomeStatus[st[0]]
-		if !ok {
-			reason = fmt.Sprintf("status %d", st[0])
-		}
-		return nil, fmt.Errorf("%w: the Gatun server refused the connection: %s: %s", ErrConnection, reason, text)
-	}
-	return conn, nil
-}
-
-// helloBytes is the HELLO message (spec §1.2); session is empty for kind 1.
-func helloBytes(kind byte, token, session []byte) []byte {
-	msg := make([]byte, 0, 56)
-	msg = append(msg, 'G', 'A', 'T', 'N')
-	msg = binary.LittleEndian.AppendUint16(msg, protocolVersion)
-	msg = append(msg, kind, 0)
-	msg = append(msg, token...)
-	return append(msg, session...)
-}
-
-// controlConn is the session's control connection (spec §1.3).
-type controlConn struct {
-	conn       *net.UnixConn
-	session    []byte
-	maxMessage uint64
-	mu         sync.Mutex
-}
-
-func openControl(ctx context.Context, socketPath string, token []byte) (*controlConn, error) {
-	conn, err := hello(ctx, socketPath, helloSession, token, nil)
-	if err != nil {
-		return nil, err
-	}
-	var reply [24]byte
-	if _, err := io.ReadFull(conn, reply[:]); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("%w: hand-shake: %v", ErrConnection, err)
-	}
-	_ = conn.SetDeadline(time.Time{})
-	return &controlConn{
-		conn:       conn,
-		session:    append([]byte(nil), reply[:16]...),
-		maxMessage: binary.LittleEndian.Uint64(reply[16:]),
-	}, nil
-}
-
-func (cc *controlConn) send(b []byte) error {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	_, err := cc.conn.Write(b)
-	return err
-}
-
-func (cc *controlConn) cancel(channelID uint32) error {
-	var b [5]byte
-	b[0] = controlCancel
-	binary.LittleEndian.PutUint32(b[1:], channelID)
-	return cc.send(b[:])
-}
 
 // Hold states of a channel (channel.inUse).
 const (
@@ -427,107 +327,6 @@ func (ch *channel) lost(err error) error {
 		ch.broken = ch.c.connLost(fmt.Sprintf("channel %d: %v", ch.id, err))
 	}
 	return ch.broken
-}
-
-// --- frames (spec §3, §3.1) ------------------------------------------------------------------
-
-func (ch *channel) writeHeader(ftype, flags byte, length int, total uint64) {
-	d := ch.data
-	binary.LittleEndian.PutUint32(d[0:], uint32(length))
-	d[4] = ftype
-	d[5] = flags
-	d[6], d[7] = 0, 0
-	binary.LittleEndian.PutUint64(d[8:], total)
-}
-
-// send sends a message, in chunks when it does not fit. It returns with the last chunk published
-// (answered=false: the caller awaits the answer) or with the server's early answer to a chunk
-// already in the region (answered=true: e.g. a LIMIT refusal).
-func (ch *channel) send(st *call, ftype byte, payload []byte) (answered bool, err error) {
-	total := uint64(len(payload))
-	if total > ch.maxMessage {
-		ch.pending = ch.pending[:0]
-		return false, limitErr("a "+frameName(ftype)+" message", total, ch.maxMessage)
-	}
-	if len(payload) <= ch.chunk {
-		ch.writeHeader(ftype, 0, len(payload), total)
-		copy(ch.data[frameHeader:], payload)
-		ch.commitNames()
-		return false, ch.publish()
-	}
-	for pos := 0; ; {
-		n := min(ch.chunk, len(payload)-pos)
-		more := pos+n < len(payload)
-		var flags byte
-		if more {
-			flags = flagMore
-		}
-		ch.writeHeader(ftype, flags, n, total)
-		copy(ch.data[frameHeader:], payload[pos:pos+n])
-		pos += n
-		if !more {
-			ch.commitNames()
-			return false, ch.publish()
-		}
-		if err := ch.publish(); err != nil {
-			return false, err
-		}
-		if err := ch.await(st); err != nil {
-			return false, err
-		}
-		if ch.data[4] != tContinue {
-			ch.pending = ch.pending[:0] // refused before it was read: it defined no names
-			return true, nil
-		}
-	}
-}
-
-// receive returns the server's message now in the region: its type and payload. A single-frame
-// payload aliases the region (valid until the next send); a chunked one is assembled.
-func (ch *channel) receive(st *call) (byte, []byte, error) {
-	d := ch.data
-	length := int(binary.LittleEndian.Uint32(d[0:]))
-	ftype := d[4]
-	flags := d[5]
-	total := binary.LittleEndian.Uint64(d[8:])
-	if length > ch.chunk || total < uint64(length) {
-		return 0, nil, ch.fail(protocolErr("bad frame header: length %d, total %d", length, total))
-	}
-	if flags&flagMore == 0 {
-		if total != uint64(length) {
-			return 0, nil, ch.fail(protocolErr("frame length %d differs from its total %d", length, total))
-		}
-		return ftype, d[frameHeader : frameHeader+length], nil
-	}
-	if total > ch.maxMessage || total > uint64(maxInt) {
-		return 0, nil, ch.fail(limitErr("a "+frameName(ftype)+" message from the server", total, ch.maxMessage))
-	}
-	buf := make([]byte, 0, total)
-	for {
-		if uint64(len(buf)+length) > total {
-			return 0, nil, ch.fail(protocolErr("the server's chunks are longer than the announced total %d", total))
-		}
-		buf = append(buf, d[frameHeader:frameHeader+length]...)
-		if flags&flagMore == 0 {
-			break
-		}
-		ch.writeHeader(tContinue, 0, 0, 0)
-		if err := ch.publish(); err != nil {
-			return 0, nil, err
-		}
-		if err := ch.await(st); err != nil {
-			return 0, nil, err
-		}
-		length = int(binary.LittleEndian.Uint32(d[0:]))
-		flags = d[5]
-		if length > ch.chunk || d[4] != ftype || binary.LittleEndian.Uint64(d[8:]) != total {
-			return 0, nil, ch.fail(protocolErr("a chunk changed the type or total of its message"))
-		}
-	}
-	if uint64(len(buf)) != total {
-		return 0, nil, ch.fail(protocolErr("the server's chunks carry %d bytes of a %d-byte message", len(buf), total))
-	}
-	return ftype, buf, nil
 }
 
 const maxInt = int(^uint(0) >> 1)
