@@ -6,8 +6,13 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Collections;
 import java.util.Iterator;
+import java.util.List;
 
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
@@ -17,6 +22,13 @@ import org.apache.spark.sql.execution.arrow.ArrowConverters$;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import scala.jdk.javaapi.CollectionConverters;
+
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordedFrame;
+import jdk.jfr.consumer.RecordedStackTrace;
+import jdk.jfr.consumer.RecordedThread;
+import jdk.jfr.consumer.RecordingFile;
 
 /**
  * The JVM half of bench/udf_breakdown.py: the parts of a Python UDF's data path that live in the
@@ -127,5 +139,100 @@ public final class UdfBreakdownHelper {
             return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime() / 1e9;
         }
         return -1;
+    }
+
+    // ---- In-job attribution of the executor task threads' time (Java Flight Recorder samples) ----
+
+    private static Recording recording;
+
+    /** Starts sampling every thread's Java stack (running: jdk.ExecutionSample; in native code,
+     * e.g. blocked on the socket: jdk.NativeMethodSample) every {@code periodMillis}. */
+    public static synchronized void startSampling(int periodMillis) {
+        recording = new Recording();
+        recording.enable("jdk.ExecutionSample").withPeriod(Duration.ofMillis(periodMillis));
+        recording.enable("jdk.NativeMethodSample").withPeriod(Duration.ofMillis(periodMillis));
+        recording.start();
+    }
+
+    /** The categories, in the order they are tried: a sample goes to the first whose marker is on
+     * its stack (markers are prefixes of "class.method" of any frame). */
+    private static final String[][] CATEGORIES = {
+        {"socket", "sun.nio.ch.", "java.net.Socket", "sun.nio.ch.NioSocketImpl", "java.io.FileDescriptor"},
+        {"encode: Arrow IPC write", "org.apache.arrow.vector.ipc.ArrowWriter", "org.apache.arrow.vector.ipc.ArrowStreamWriter",
+            "org.apache.arrow.vector.ipc.WriteChannel", "org.apache.arrow.vector.ipc.message.MessageSerializer.serialize",
+            "org.apache.arrow.vector.ipc.message.MessageSerializer.write", "org.apache.arrow.vector.VectorUnloader"},
+        {"encode: ArrowWriter (rows -> vectors)", "org.apache.spark.sql.execution.arrow.ArrowWriter",
+            "org.apache.spark.sql.execution.arrow.ArrowFieldWriter", "org.apache.spark.sql.execution.arrow.DoubleWriter",
+            "org.apache.spark.sql.execution.arrow.LongWriter", "org.apache.spark.sql.execution.arrow.StructWriter"},
+        {"decode: Arrow IPC read", "org.apache.arrow.vector.ipc.ArrowStreamReader", "org.apache.arrow.vector.ipc.ArrowReader",
+            "org.apache.arrow.vector.ipc.ReadChannel", "org.apache.arrow.vector.ipc.message.MessageSerializer.deserialize",
+            "org.apache.arrow.vector.ipc.message.MessageChannelReader", "org.apache.arrow.vector.VectorLoader"},
+        {"decode: vectors -> rows", "org.apache.spark.sql.vectorized.ArrowColumnVector",
+            "org.apache.spark.sql.vectorized.ColumnarBatchRow", "org.apache.spark.sql.vectorized.ColumnarBatch",
+            "org.apache.spark.sql.vectorized.ColumnarRow"},
+        {"runner: input row queue", "org.apache.spark.sql.execution.python.HybridRowQueue",
+            "org.apache.spark.sql.execution.python.InMemoryRowQueue", "org.apache.spark.sql.execution.python.DiskRowQueue"},
+        {"runner: other Python runner code", "org.apache.spark.sql.execution.python.", "org.apache.spark.api.python."},
+        {"cache scan", "org.apache.spark.sql.execution.columnar.", "org.apache.spark.sql.execution.ColumnarToRow",
+            "org.apache.spark.sql.execution.vectorized."},
+        {"generated code (projections, aggregation)", "org.apache.spark.sql.catalyst.expressions.GeneratedClass",
+            "org.apache.spark.sql.catalyst.expressions.UnsafeProjection", "org.apache.spark.sql.catalyst.expressions.JoinedRow",
+            "org.apache.spark.sql.execution.aggregate."},
+        {"Arrow memory", "org.apache.arrow.memory."},
+    };
+
+    /**
+     * Stops sampling and sums the samples of Spark's task threads ("Executor task ...": JFR may keep the name a thread had when it was first seen, "idle")
+     * by category: {"running: CATEGORY" or "in native: CATEGORY" -> sample count}, plus "period_ms".
+     */
+    public static synchronized Map<String, Long> stopSampling(int periodMillis) throws Exception {
+        Path file = java.nio.file.Files.createTempFile("gatun-udf-", ".jfr");
+        try {
+            recording.stop();
+            recording.dump(file);
+            recording.close();
+            Map<String, Long> out = new LinkedHashMap<>();
+            for (RecordedEvent e : RecordingFile.readAllEvents(file)) {
+                String type = e.getEventType().getName();
+                boolean running = type.equals("jdk.ExecutionSample");
+                if (!running && !type.equals("jdk.NativeMethodSample")) {
+                    continue;
+                }
+                RecordedThread t = e.getThread("sampledThread");
+                if (t == null || t.getJavaName() == null || !t.getJavaName().startsWith("Executor task ")) {
+                    out.merge("other threads (not counted): " + (running ? "running" : "in native"), 1L, Long::sum);
+                    if (System.getProperty("gatun.udfbench.debug") != null) {
+                        out.merge("thread " + (t == null ? "?" : t.getJavaName()), 1L, Long::sum);
+                    }
+                    continue;
+                }
+                String key = (running ? "running: " : "in native: ") + category(e.getStackTrace());
+                out.merge(key, 1L, Long::sum);
+            }
+            out.put("period_ms", (long) periodMillis);
+            return out;
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
+    private static String category(RecordedStackTrace stack) {
+        if (stack == null) {
+            return "no stack";
+        }
+        List<String> frames = new java.util.ArrayList<>();
+        for (RecordedFrame f : stack.getFrames()) {
+            frames.add(f.getMethod().getType().getName() + "." + f.getMethod().getName());
+        }
+        for (String[] c : CATEGORIES) {
+            for (String frame : frames) {
+                for (int i = 1; i < c.length; i++) {
+                    if (frame.startsWith(c[i])) {
+                        return c[0];
+                    }
+                }
+            }
+        }
+        return "other: " + (frames.isEmpty() ? "?" : frames.get(0));
     }
 }

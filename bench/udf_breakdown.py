@@ -165,12 +165,23 @@ def child(opts: dict) -> dict:
                                   "python_cpu": p1 - p0, "value": value, "load_start": la0, "load_end": loadavg()})
             if probe_dir and name in PROBE_JOBS:
                 probe_records[name].append(collect_probe(probe_dir, run, partitions))
+    sampled = {}
+    if not probe_dir and opts.get("sample_ms"):
+        # One more run of each UDF job with the JVM's task threads sampled (not in the timings above).
+        for name in PROBE_JOBS:
+            helper.startSampling(opts["sample_ms"])
+            t0 = time.perf_counter()
+            jobs[name]()
+            wall = time.perf_counter() - t0
+            counts = {str(k): int(v) for k, v in dict(helper.stopSampling(opts["sample_ms"])).items()}
+            sampled[name] = {"wall": wall, "counts": counts}
     out = {"mode": "probe" if probe_dir else "stock", "rows": rows, "partitions": partitions,
            "max_records_per_batch": max_records, "conf": conf, "load_start": load_start, "load_end": loadavg(),
            "jobs": results}
     if probe_dir:
         out["probe"] = probe_records
     else:
+        out["sampled"] = sampled
         out["socket"] = socket_bench(helper, opts, int(helper.encodeBytes(x_only._jdf, max_records, tz)),
                                      int(helper.encodeBytes(df._jdf, max_records, tz)), rows, max_records)
     spark.stop()
@@ -438,6 +449,25 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         lines.append(f"| {name} | {g('socket_read')} | {g('arrow_read')} | {g('udf')} | {g('arrow_write')} | "
                      f"{g('socket_write')} | {fmt(summary['probe_parts'][name]['process_cpu'])} | "
                      f"{fmt(summary['probed_jobs'][name]['wall']['warm'])} |")
+    if stock.get("sampled"):
+        lines += ["", "## Inside the job: the executor task threads (JFR samples, one extra warm run per job)", "",
+                  f"Every {stock['sampled'][PROBE_JOBS[0]]['counts'].get('period_ms', '?')} ms Java Flight Recorder samples "
+                  "each thread; shown: the samples of Spark's task threads, by the first category whose classes are "
+                  "on the sampled stack (`UdfBreakdownHelper.CATEGORIES`), as a share of the task threads' samples. "
+                  "*running* = executing Java code, *in native* = in a native method (for the socket: the system "
+                  "calls, and waiting for the Python worker).", ""]
+        for name, smp in stock["sampled"].items():
+            counts = {k: v for k, v in smp["counts"].items() if k != "period_ms"}
+            total = sum(counts.values()) or 1
+            period = smp["counts"].get("period_ms", 0) / 1000
+            top = sorted(counts.items(), key=lambda kv: -kv[1])
+            shown = top[:12]
+            rest = sum(v for _, v in top[12:])
+            parts = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in shown)
+            if rest:
+                parts += f", {len(top) - 12} more {100 * rest / total:.0f}%"
+            lines.append(f"* **{name}** (run wall {smp['wall']:.2f} s, {total} samples ≈ {total * period:.2f} "
+                         f"thread-seconds): {parts}")
     lines += ["", "## Breakdown per job (warm medians, CPU seconds; 2 cores)", "",
               "| job | wall | over scan_sum | JVM encode | JVM decode | socket, JVM side | socket, Python side | "
               "Python Arrow read+write | Python udf + conversions | JVM rest | zero-cost transport: best wall (speed-up) |",
@@ -472,11 +502,22 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5, help="warm runs per job (after one cold run)")
     ap.add_argument("--quick", action="store_true", help="1M rows, 2 warm runs: a smoke test")
     ap.add_argument("--driver-memory", default="4g")
+    ap.add_argument("--sample-ms", type=int, default=5,
+                    help="JFR sampling period of the extra sampled run per UDF job (0: no sampled run)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--from-raw", help="rewrite the report from the raw sessions a previous run saved "
+                    "(it prints their file's path) instead of measuring")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child))), flush=True)
+        return
+    if args.from_raw:
+        with open(args.from_raw) as f:
+            saved = json.load(f)
+        meta, stock, probe = saved["meta"], saved["stock"], saved["probe"]
+        write_report(args.out, meta, stock, probe, summarize(stock, probe))
+        print(open(os.path.join(args.out, NAME + ".md")).read())
         return
     if args.quick:
         args.rows, args.runs = min(args.rows, 1_000_000), min(args.runs, 2)
@@ -490,13 +531,18 @@ def main() -> None:
     probe_dir = tempfile.mkdtemp(prefix="gatun-udf-probe-")
     try:
         build_helper(helper_dir)
-        opts = {"rows": args.rows, "runs": args.runs, "driver_memory": args.driver_memory, "helper_dir": helper_dir}
+        opts = {"rows": args.rows, "runs": args.runs, "driver_memory": args.driver_memory, "helper_dir": helper_dir,
+                "sample_ms": args.sample_ms}
         stock = run_child(opts)
         probe = run_child(dict(opts, probe_dir=probe_dir))
     finally:
         shutil.rmtree(helper_dir, ignore_errors=True)
         shutil.rmtree(probe_dir, ignore_errors=True)
     meta["load_end"] = loadavg()
+    raw = os.path.join(tempfile.gettempdir(), f"{NAME}-raw-{os.getpid()}.json")
+    with open(raw, "w") as f:  # the measurements survive a failure of the report (--from-raw)
+        json.dump({"meta": meta, "stock": stock, "probe": probe}, f)
+    print(f"raw sessions saved in {raw}", flush=True)
     summary = summarize(stock, probe)
     write_report(args.out, meta, stock, probe, summary)
     print(open(os.path.join(args.out, NAME + ".md")).read())
