@@ -206,14 +206,26 @@ public final class UdfBreakdownHelper {
                     }
                     continue;
                 }
-                String key = (running ? "running: " : "in native: ") + category(e.getStackTrace());
+                String cat = category(e.getStackTrace());
+                String key = (running ? "running: " : "in native: ") + cat;
                 out.merge(key, 1L, Long::sum);
+                if (running && cat.startsWith("runner: other")) {
+                    out.merge("leaf of runner: other: " + leaf(e.getStackTrace()), 1L, Long::sum);
+                }
             }
             out.put("period_ms", (long) periodMillis);
             return out;
         } finally {
             java.nio.file.Files.deleteIfExists(file);
         }
+    }
+
+    private static String leaf(RecordedStackTrace stack) {
+        if (stack == null || stack.getFrames().isEmpty()) {
+            return "?";
+        }
+        RecordedFrame f = stack.getFrames().get(0);
+        return f.getMethod().getType().getName() + "." + f.getMethod().getName();
     }
 
     private static String category(RecordedStackTrace stack) {

@@ -156,12 +156,13 @@ def child(opts: dict) -> dict:
                 for f in glob.glob(os.path.join(probe_dir, "*.json")):
                     os.remove(f)
             la0 = loadavg()
-            j0, p0 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid)
+            j0, p0, g0 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid), jvm_threads_cpu(jvm_pid)
             t0 = time.perf_counter()
             value = fn()
             wall = time.perf_counter() - t0
-            j1, p1 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid)
+            j1, p1, g1 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid), jvm_threads_cpu(jvm_pid)
             results[name].append({"run": run, "cold": run == 0, "wall": wall, "jvm_cpu": j1 - j0,
+                                  "jvm_threads_cpu": {k: g1[k] - g0.get(k, 0.0) for k in g1},
                                   "python_cpu": p1 - p0, "value": value, "load_start": la0, "load_end": loadavg()})
             if probe_dir and name in PROBE_JOBS:
                 probe_records[name].append(collect_probe(probe_dir, run, partitions))
@@ -213,6 +214,35 @@ def workers_cpu(jvm_pid: int) -> float:
         if p == jvm_pid:
             total += cpu[pid]
     return total
+
+
+JVM_THREAD_GROUPS = (("task threads", ("Executor task",)),
+                     ("GC", ("GC Thread", "G1 ", "VM Thread", "VM Periodic")),
+                     ("JIT", ("C1 CompilerThre", "C2 CompilerThre", "C1 CompilerThread", "C2 CompilerThread")))
+
+
+def jvm_threads_cpu(jvm_pid: int) -> dict:
+    """CPU seconds of the JVM's live threads by group (/proc/PID/task/*: the OS thread names, which
+    HotSpot sets for Java threads and its own GC and compiler threads)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {name: 0.0 for name, _ in JVM_THREAD_GROUPS}
+    out["other"] = 0.0
+    try:
+        tids = os.listdir(f"/proc/{jvm_pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{jvm_pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / tick
+        group = next((name for name, prefixes in JVM_THREAD_GROUPS if comm.startswith(prefixes)), "other")
+        out[group] += cpu
+    return out
 
 
 def collect_probe(probe_dir: str, run: int, tasks: int) -> dict:
@@ -330,6 +360,10 @@ def summarize(stock: dict, probe: dict) -> dict:
     jobs = {}
     for name, samples in stock["jobs"].items():
         jobs[name] = {k: {"warm": warm(samples, k), "cold": cold(samples, k)} for k in ("wall", "jvm_cpu", "python_cpu")}
+        if samples and "jvm_threads_cpu" in samples[0]:
+            groups = samples[0]["jvm_threads_cpu"].keys()
+            jobs[name]["jvm_threads_cpu"] = {
+                g: stats([s["jvm_threads_cpu"][g] for s in samples if not s["cold"]]) for g in groups}
     probed = {}
     for name, samples in probe["jobs"].items():
         probed[name] = {k: {"warm": warm(samples, k), "cold": cold(samples, k)} for k in ("wall", "jvm_cpu", "python_cpu")}
@@ -392,6 +426,9 @@ def summarize(stock: dict, probe: dict) -> dict:
                 "jvm_rest": jvm_extra - encode - decode - socket_jvm,
             },
             "parts_wall_isolated": {"jvm_encode": encode_wall, "jvm_decode": decode_wall},
+            "jvm_threads_cpu_extra_over_scan_sum": {
+                g: jobs[name]["jvm_threads_cpu"][g]["median"] - jobs["scan_sum"]["jvm_threads_cpu"][g]["median"]
+                for g in jobs[name].get("jvm_threads_cpu", {})},
             "zero_cost_transport": {"saved_cpu": saved_cpu, "best_wall": best_wall, "best_speedup": wall / best_wall},
         }
     return {"jobs": jobs, "probed_jobs": probed, "probe_parts": probe_parts, "socket": sock, "breakdown": breakdown}
@@ -428,6 +465,13 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         j = jobs[name]
         lines.append(f"| {name} | {fmt(j['wall']['warm'])} | {j['wall']['cold']:.3f} s | {fmt(j['jvm_cpu']['warm'])} | "
                      f"{fmt(j['python_cpu']['warm'])} |")
+    if "jvm_threads_cpu" in jobs["scan_sum"]:
+        groups = list(jobs["scan_sum"]["jvm_threads_cpu"])
+        lines += ["", "JVM CPU by thread (/proc/PID/task, warm medians; GC and JIT threads are invisible to JFR below):", "",
+                  "| job | " + " | ".join(groups) + " |", "|---" * (len(groups) + 1) + "|"]
+        for name in E2E_JOBS:
+            g = jobs[name]["jvm_threads_cpu"]
+            lines.append(f"| {name} | " + " | ".join(fmt(g[k]) for k in groups) + " |")
     lines += ["", "## The parts, each alone (JVM jobs over the same rows)", "",
               "| job | wall, warm | JVM CPU, warm |", "|---|---|---|"]
     for name in ("scan_rows_1col", "encode_1col", "scan_rows_2col", "encode_2col", "touch_1col", "decode_1col",
@@ -457,7 +501,10 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
                   "*running* = executing Java code, *in native* = in a native method (for the socket: the system "
                   "calls, and waiting for the Python worker).", ""]
         for name, smp in stock["sampled"].items():
-            counts = {k: v for k, v in smp["counts"].items() if k != "period_ms"}
+            counts = {k: v for k, v in smp["counts"].items()
+                      if k != "period_ms" and not k.startswith(("other threads", "leaf of", "thread "))}
+            leaves = sorted(((k[len("leaf of runner: other: "):], v) for k, v in smp["counts"].items()
+                             if k.startswith("leaf of")), key=lambda kv: -kv[1])[:6]
             total = sum(counts.values()) or 1
             period = smp["counts"].get("period_ms", 0) / 1000
             top = sorted(counts.items(), key=lambda kv: -kv[1])
@@ -466,8 +513,11 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
             parts = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in shown)
             if rest:
                 parts += f", {len(top) - 12} more {100 * rest / total:.0f}%"
-            lines.append(f"* **{name}** (run wall {smp['wall']:.2f} s, {total} samples ≈ {total * period:.2f} "
+            lines.append(f"* **{name}** (run wall {smp['wall']:.2f} s, {total} task-thread samples ≈ {total * period:.2f} "
                          f"thread-seconds): {parts}")
+            if leaves:
+                lines.append("  - top frames of *runner: other*: " + ", ".join(
+                    f"`{k}` {100 * v / total:.0f}%" for k, v in leaves))
     lines += ["", "## Breakdown per job (warm medians, CPU seconds; 2 cores)", "",
               "| job | wall | over scan_sum | JVM encode | JVM decode | socket, JVM side | socket, Python side | "
               "Python Arrow read+write | Python udf + conversions | JVM rest | zero-cost transport: best wall (speed-up) |",
@@ -487,7 +537,7 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         "as measured inside the job by the probe: CPU in the worker's socket reads and writes); *Python* columns "
         "come from the probe; *JVM rest* is the UDF job's JVM CPU above scan_sum minus encode, decode and the "
         "socket's JVM side (the runner's own work: batching, row projections, the struct wrapping of mapInArrow, "
-        "scheduling, GC). *Zero-cost transport* removes the socket's CPU on both ends and assumes every second "
+        "scheduling, GC, JIT: the thread table above splits it). *Zero-cost transport* removes the socket's CPU on both ends and assumes every second "
         "saved on one of the 2 cores shortens the job by half a second (2 tasks in parallel): an optimistic bound "
         "for what any shared-memory transport can save, since writing into an arena still costs one copy.",
         "",
