@@ -10,7 +10,8 @@ partitioning for local[2]) it times, per run:
 
 end to end (the issue's jobs): `scan_sum` (sum(x), no Python), `pandas_udf` (identity scalar
 pandas_udf on x, then sum), `arrow_udf` (identity Arrow-optimized `udf` on x, then sum),
-`mapInArrow` (identity over both columns, then sum(x)); for each, the wall time, the CPU seconds
+`mapInArrow` (identity over both columns, then sum(x)), and `pandas_udf_row_input` (pandas_udf
+with `spark.sql.execution.arrow.pythonUDF.columnarInput.enabled` off, on by default); for each, the wall time, the CPU seconds
 of the driver/executor JVM (`OperatingSystemMXBean.getProcessCpuTime`) and of its Python worker
 processes (/proc: the JVM's descendants).
 
@@ -56,7 +57,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "udf_breakdown"
-E2E_JOBS = ("scan_sum", "pandas_udf", "arrow_udf", "mapInArrow")
+E2E_JOBS = ("scan_sum", "pandas_udf", "pandas_udf_row_input", "arrow_udf", "mapInArrow")
+COLUMNAR_INPUT = "spark.sql.execution.arrow.pythonUDF.columnarInput.enabled"
 PROBE_JOBS = ("pandas_udf", "arrow_udf", "mapInArrow")
 
 
@@ -134,7 +136,18 @@ def child(opts: dict) -> dict:
                 cached[key] = helper.cacheEncoded(frame._jdf, max_records, tz)
             return cached[key]
 
+        def with_conf(key, value, fn):
+            old = spark.conf.get(key)
+            spark.conf.set(key, value)
+            try:
+                return fn()
+            finally:
+                spark.conf.set(key, old)
+
+        pandas_job = jobs["pandas_udf"]
         jobs.update({
+            # pandas_udf with Spark 4.3's columnar input path off (on by default): rows -> ArrowWriter.
+            "pandas_udf_row_input": lambda: with_conf(COLUMNAR_INPUT, "false", pandas_job),
             "scan_rows_1col": lambda: helper.scanCount(x_only._jdf),
             "scan_rows_2col": lambda: helper.scanCount(df._jdf),
             "encode_1col": lambda: helper.encodeBytes(x_only._jdf, max_records, tz),
@@ -461,7 +474,7 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         "| job | wall, warm | wall, cold | JVM CPU, warm | Python workers' CPU, warm |",
         "|---|---|---|---|---|",
     ]
-    for name in E2E_JOBS:
+    for name in (n for n in E2E_JOBS if n in jobs):
         j = jobs[name]
         lines.append(f"| {name} | {fmt(j['wall']['warm'])} | {j['wall']['cold']:.3f} s | {fmt(j['jvm_cpu']['warm'])} | "
                      f"{fmt(j['python_cpu']['warm'])} |")
@@ -469,7 +482,7 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         groups = list(jobs["scan_sum"]["jvm_threads_cpu"])
         lines += ["", "JVM CPU by thread (/proc/PID/task, warm medians; GC and JIT threads are invisible to JFR below):", "",
                   "| job | " + " | ".join(groups) + " |", "|---" * (len(groups) + 1) + "|"]
-        for name in E2E_JOBS:
+        for name in (n for n in E2E_JOBS if n in jobs):
             g = jobs[name]["jvm_threads_cpu"]
             lines.append(f"| {name} | " + " | ".join(fmt(g[k]) for k in groups) + " |")
     lines += ["", "## The parts, each alone (JVM jobs over the same rows)", "",
