@@ -31,6 +31,7 @@ final class Session implements ValueDecoder, Channel.Budget {
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Bytes of the chunked messages the session's channels are receiving or just received (§4.3). */
     private final java.util.concurrent.atomic.AtomicLong receiving = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong cancelsHandled = new java.util.concurrent.atomic.AtomicLong();
 
     Session(GatunServer server, byte[] id, SocketChannel control) {
         this.server = server;
@@ -108,6 +109,15 @@ final class Session implements ValueDecoder, Channel.Budget {
         if (channel != null) {
             channel.cancel();
         }
+        cancelsHandled.incrementAndGet();
+    }
+
+    /**
+     * How many CANCELs this session has acted on. CANCEL is asynchronous (nothing answers it): a
+     * test that must know one has been handled before its next request waits on this.
+     */
+    long cancelsHandled() {
+        return cancelsHandled.get();
     }
 
     boolean isClosed() {

@@ -324,7 +324,18 @@ class EndToEndTest {
         assertEquals(FrameType.THROW, r.type());
         assertEquals("java.lang.InterruptedException", r.className());
         assertTrue(System.nanoTime() - start < 10_000_000_000L);
-        client.control(1, ch.id); // nothing running: ignored
+        // Nothing running: ignored. CANCEL is asynchronous, and one still in flight when the next
+        // request starts would interrupt that one (spec §7), so wait until the server has seen it.
+        Session session = server.sessions().stream()
+                .filter(x -> x.idHex().equals(java.util.HexFormat.of().formatHex(client.sessionId)))
+                .findFirst().orElseThrow();
+        long handled = session.cancelsHandled();
+        client.control(1, ch.id);
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (session.cancelsHandled() == handled && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(handled + 1, session.cancelsHandled());
         assertEquals(2, ch.call(ch.cls("java.lang.Math"), "max", 1, 2).value()); // the channel survived
     }
 
