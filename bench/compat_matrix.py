@@ -63,6 +63,7 @@ COMBOS = [
 # API under pyspark.sql.classic).
 DOCTEST_MODULES = ["pyspark.sql.types", "pyspark.sql.classic.column|pyspark.sql.column", "pyspark.sql.session"]
 
+COMMIT = "?"
 UNSUPPORTED_MARK = "gatun: GATUN_PYSPARK=1 but Gatun cannot run this PySpark"
 
 SMOKE = r'''
@@ -227,7 +228,7 @@ def doctest_modules(python: Path) -> list[str]:
 def run_combo(combo: dict, keep: bool) -> dict:
     t_start = time.time()
     rec = dict(id=combo["id"], date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-               commit=git_commit(), requested={k: combo.get(k) for k in ("pyspark", "pandas", "python", "java")},
+               commit=COMMIT, requested={k: combo.get(k) for k in ("pyspark", "pandas", "python", "java")},
                note=combo.get("note", ""), steps=[], status="fail", failure="")
 
     def step(name: str, ok: bool | str, t0: float, detail: str = "") -> None:
@@ -384,6 +385,8 @@ def main() -> int:
     if unknown:
         ap.error(f"unknown combination(s) {unknown}; --list shows them")
     chosen = [by_id[c] for c in a.combos] if a.combos else COMBOS
+    global COMMIT
+    COMMIT = git_commit()  # once: the checkout may change while the runs go on
     failed = []
     for combo in chosen:
         log(f"== {combo['id']}")
