@@ -90,11 +90,16 @@ r["createDataFrame"] = sorted([list(x) for x in back.collect()])
 triple = F.udf(lambda x: x * 3, LongType())
 r["udf"] = df.select(triple("id").alias("t")).agg(F.sum("t")).collect()[0][0]
 from py4j.protocol import Py4JJavaError
-try:
-    sc._jvm.java.lang.Integer.parseInt("not a number")
+try:  # an exception PySpark does not convert: Py4J's own error type, with the Java exception
+    sc._jvm.java.util.ArrayList().iterator().next()
     r["Py4JJavaError"] = "not raised"
 except Py4JJavaError as e:
     r["Py4JJavaError"] = e.java_exception.getClass().getName()
+try:  # one it converts into its own exception class
+    sc._jvm.java.lang.Integer.parseInt("not a number")
+    r["converted"] = "not raised"
+except Exception as e:
+    r["converted"] = type(e).__name__
 from pyspark.sql.utils import AnalysisException
 try:
     spark.sql("select * from no_such_table").collect()
@@ -192,7 +197,8 @@ def versions_of(python: Path, java_home: str) -> dict:
     d = json.loads(subprocess.run([str(python), "-c", code], capture_output=True, text=True,
                                   check=True).stdout.strip().splitlines()[-1])
     jv = subprocess.run([os.path.join(java_home, "bin", "java"), "-version"], capture_output=True, text=True)
-    d["java"] = " ".join(jv.stderr.splitlines()[1].split()[:-1]) if jv.stderr else "?"
+    first = jv.stderr.splitlines()[0] if jv.stderr else "?"  # openjdk version "17.0.13" 2024-10-15
+    d["java"] = first.split('"')[1] if first.count('"') >= 2 else first
     d["java_home"] = java_home
     return d
 

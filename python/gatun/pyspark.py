@@ -137,6 +137,14 @@ def launch_gateway(conf: Any = None, popen_kwargs: dict[str, Any] | None = None)
             raise GatunSparkError(
                 f"{ATTACH_ENV}={attach}: cannot attach to the Spark driver's Gatun gateway: {e}") from e
         return _gateway(client, None)
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # Stock spark-submit's PythonRunner started this application and runs a Py4J gateway in
+        # its driver; starting a second driver here would lose that one's options (--master,
+        # --jars, --conf ...).
+        raise GatunSparkError(
+            "GATUN_PYSPARK=1 under stock spark-submit: its driver (PYSPARK_GATEWAY_PORT is set) runs "
+            "Py4J, not Gatun. Run the application with `python -m gatun.submit` and the same options "
+            "(`python -m gatun.submit --jars ... app.py`), or unset GATUN_PYSPARK to run it over Py4J.")
     command = submit_command(conf)
     info_dir = tempfile.mkdtemp(prefix="gatun-spark-")
     os.chmod(info_dir, 0o700)
