@@ -52,7 +52,7 @@ COMBOS = [
          note="the default: make test's combination"),
     dict(id="spark4.0-pd2-py3.11-java17", pyspark="4.0.5", pandas="pandas>=2.2,<3", python="3.11", java="17"),
     dict(id="spark3.5-pd2-py3.11-java17", pyspark="3.5.9", pandas="pandas>=2.2,<2.3", python="3.11", java="17",
-         extra=["numpy<2"], note="older than gatun.pyspark.MIN_PYSPARK: must be refused with a clear message"),
+         extra=["numpy<2", "pyarrow<19"], note="older than gatun.pyspark.MIN_PYSPARK: must be refused with a clear message"),
     dict(id="spark4.3-pd3-py3.13-java25", pyspark="4.3.0", pandas="pandas>=3,<4", python="3.13", java="25"),
     dict(id="spark4.1-pd2-py3.10-java21", pyspark="4.1.4", pandas="pandas>=2.2,<3", python="3.10", java="21"),
     dict(id="spark4.0-pd3-py3.11-java25", pyspark="4.0.5", pandas="pandas>=3,<4", python="3.11", java="25"),
@@ -91,7 +91,7 @@ triple = F.udf(lambda x: x * 3, LongType())
 r["udf"] = df.select(triple("id").alias("t")).agg(F.sum("t")).collect()[0][0]
 from py4j.protocol import Py4JJavaError
 try:  # an exception PySpark does not convert: Py4J's own error type, with the Java exception
-    sc._jvm.java.util.ArrayList().iterator().next()
+    sc._jvm.java.lang.StringBuilder("abc").charAt(10)
     r["Py4JJavaError"] = "not raised"
 except Py4JJavaError as e:
     r["Py4JJavaError"] = e.java_exception.getClass().getName()
@@ -119,11 +119,13 @@ def find_python(version: str) -> str:
     override = os.environ.get("GATUN_MATRIX_PYTHON_" + version.replace(".", "_"))
     if override:
         return override
+    # pyenv's shims exist for every installed version but run only the selected ones: the
+    # version's own binary first.
+    cands = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))
     found = shutil.which(f"python{version}")
-    if found:
-        return found
-    for cand in sorted(glob.glob(f"/root/.pyenv/versions/{version}.*/bin/python{version}")):
-        return cand
+    for cand in cands + ([found] if found else []):
+        if subprocess.run([cand, "-c", "pass"], capture_output=True).returncode == 0:
+            return cand
     raise RuntimeError(f"no python{version} on PATH or under ~/.pyenv/versions: install it or set "
                        f"GATUN_MATRIX_PYTHON_{version.replace('.', '_')}")
 
