@@ -221,8 +221,10 @@ def run_smoke(python: Path, env: dict, gatun: bool, cwd: Path) -> tuple[dict | N
 
 
 def excerpt(text: str, lines: int = 12) -> str:
-    keep = [ln for ln in text.rstrip().splitlines() if ln.strip()]
-    return "\n".join(keep[-lines:])[-2000:]
+    """The last lines, after the first few naming an error (a Java stack's tail alone says little)."""
+    keep = [ln[:300] for ln in text.rstrip().splitlines() if ln.strip() and not ln.lstrip().startswith("at ")]
+    named = [ln.strip()[:300] for ln in keep if "Caused by" in ln or ln.split(":")[0].endswith(("Error", "Exception"))]
+    return ("\n".join(named[:6] + ["..."] if named else []) + "\n".join(keep[-lines:]))[-2400:]
 
 
 def doctest_modules(python: Path) -> list[str]:
