@@ -25,7 +25,7 @@ MIN_JAVA = 17
 # The PySpark lines this release is tested with (README "Compatibility", bench/results/compat.md);
 # gatun[pyspark] allows >=4.0,<5 (gatun.pyspark.MIN_PYSPARK).
 TESTED_PYSPARK = "4.3"
-TESTED_PYSPARK_LINES = ("4.0", "4.3")
+TESTED_PYSPARK_LINES = ("4.0", "4.1", "4.2", "4.3")
 JARS = {
     "gatun-server.jar": "the server (required)",
     "gatun-arrow.jar": "the Arrow data plane with Arrow Java (send_arrow_buffers / get_arrow_data)",
