@@ -338,7 +338,9 @@ def run_combo(combo: dict, keep: bool) -> dict:
 
 def git_commit() -> str:
     sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+    # The results this script writes do not count as changes to what is tested.
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            ":!bench/results/compat.json", ":!bench/results/compat.md"], cwd=ROOT,
                            capture_output=True, text=True).stdout.strip()
     return sha + ("+changes" if dirty else "")
 
@@ -360,7 +362,10 @@ def render(data: dict) -> str:
            "Written by `bench/compat_matrix.py` (`make test-matrix`); raw records in `compat.json` beside this file. "
            "Each row is the latest run of that combination: a fresh venv with the wheel from `make dist`, "
            "a PySpark smoke job over stock Py4J and over Gatun (same results required), then PySpark's doctests "
-           "of the listed modules over stock Py4J (the baseline) and over Gatun (no new failures allowed).", "",
+           "of the listed modules over stock Py4J (the baseline) and over Gatun (no new failures allowed). "
+           "The commit is the checkout's HEAD when the run started (the wheel is built from it by `make dist`); "
+           "`+changes` means tracked files differed from it (in the runs of 2026-12-06 marked so, only "
+           "compat.json and compat.md themselves, which the script then still counted).", "",
            "| combination | PySpark | pandas | pyarrow | Python | Java | result | time | date, commit |",
            "|---|---|---|---|---|---|---|---:|---|"]
     for r in data["runs"]:
