@@ -181,7 +181,7 @@ clean:
 	rm -f python/gatun/_native*.so
 	find java -name target -type d -prune -exec rm -rf {} +
 	find python bench -name __pycache__ -type d -prune -exec rm -rf {} +
-	rm -rf dist
+	rm -rf dist build
 
 # ---- Distribution (issue 15) ----------------------------------------------------------------
 #   make dist           - dist/gatun-VERSION.tar.gz and a manylinux wheel with the three jars and
@@ -189,7 +189,11 @@ clean:
 #   make test-dist      - installs that wheel into a fresh venv with mvn, javac and gcc off PATH
 #                         and runs real calls through it (part of make test)
 #   make test-dist-pyspark - the same venv with gatun[pyspark,arrow], then the PySpark demo over Gatun
-.PHONY: dist test-dist test-dist-pyspark
+#   make test-matrix    - the compatibility matrix (bench/compat_matrix.py; not in make test, ~10-20
+#                         min per combination): each combination of PySpark, pandas, Python and Java in
+#                         a fresh venv with the wheel; writes bench/results/compat.{md,json}.
+#                         MATRIX="id ..." runs some of them (`$(VPY) bench/compat_matrix.py --list`).
+.PHONY: dist test-dist test-dist-pyspark test-matrix
 
 DIST := dist
 
@@ -211,6 +215,10 @@ test-dist: dist
 test-dist-pyspark: dist
 	GATUN_WHEEL="$$(echo $(DIST)/gatun-$(VERSION)-*.whl)" GATUN_SDIST=$(DIST)/gatun-$(VERSION).tar.gz \
 	GATUN_DIST_PYSPARK=1 $(VPY) -m pytest python/tests/test_wheel_install.py -q -p no:cacheprovider
+
+MATRIX ?=
+test-matrix: dist
+	$(VPY) bench/compat_matrix.py $(MATRIX)
 
 # `mvn install` of gatun-parent, gatun-core, gatun-arrow and gatun-spark (with their -sources and
 # -javadoc jars, and gatun-spark's -driver jar) into the local repository, a check of what was

@@ -22,8 +22,10 @@ from pathlib import Path
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 MIN_JAVA = 17
-# The PySpark line this release is tested with (CHANGELOG.md); gatun[pyspark] allows >=4.3,<5.
+# The PySpark lines this release is tested with (README "Compatibility", bench/results/compat.md);
+# gatun[pyspark] allows >=4.0,<5 (gatun.pyspark.MIN_PYSPARK).
 TESTED_PYSPARK = "4.3"
+TESTED_PYSPARK_LINES = ("4.0", "4.1", "4.2", "4.3")
 JARS = {
     "gatun-server.jar": "the server (required)",
     "gatun-arrow.jar": "the Arrow data plane with Arrow Java (send_arrow_buffers / get_arrow_data)",
@@ -178,10 +180,11 @@ def _optional(name: str, module: str, extra: str, purpose: str, minimum: tuple[i
 
 
 def check_pyspark() -> list[Check]:
-    checks = [_optional("pyspark", "pyspark", "pyspark", "PySpark over Gatun", (4, 3))]
+    checks = [_optional("pyspark", "pyspark", "pyspark", "PySpark over Gatun", (4, 0))]
     v = _dist_version("pyspark")
-    if v is not None and checks[0].status == OK and not v.startswith(TESTED_PYSPARK + "."):
-        checks[0] = Check("pyspark", WARN, f"{v}: this Gatun is tested with PySpark {TESTED_PYSPARK}.x",
+    if v is not None and checks[0].status == OK and not v.startswith(tuple(t + "." for t in TESTED_PYSPARK_LINES)):
+        checks[0] = Check("pyspark", WARN, f"{v}: this Gatun is tested with PySpark "
+                          + ", ".join(t + ".x" for t in TESTED_PYSPARK_LINES),
                           _pip(f"pyspark=={TESTED_PYSPARK}.*"))
     if v is not None:
         pth = [Path(p) / "gatun-pyspark.pth" for p in sys.path if p]

@@ -42,6 +42,10 @@ from .errors import GatunError
 from .launcher import wait_for_file
 
 MAIN_CLASS = "dev.gatun.spark.SparkGatewayMain"
+# The oldest PySpark line Gatun runs: gatun-spark.jar is built against Spark 4 (Scala 2.13, the
+# `org.apache.spark.sql.classic` classes), and PySpark 3.x has no `pyspark.core`. The compatibility
+# matrix (bench/compat_matrix.py, bench/results/compat.md) records the versions that ran.
+MIN_PYSPARK = (4, 0)
 INFO_ENV = "GATUN_CONN_INFO_PATH"
 ATTACH_ENV = "GATUN_GATEWAY_INFO"  # attach to a driver that is already running (its info file)
 ERROR_SUFFIX = ".error"  # the driver writes why it failed to <info file>.error (SparkGatewayMain)
@@ -133,6 +137,14 @@ def launch_gateway(conf: Any = None, popen_kwargs: dict[str, Any] | None = None)
             raise GatunSparkError(
                 f"{ATTACH_ENV}={attach}: cannot attach to the Spark driver's Gatun gateway: {e}") from e
         return _gateway(client, None)
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # Stock spark-submit's PythonRunner started this application and runs a Py4J gateway in
+        # its driver; starting a second driver here would lose that one's options (--master,
+        # --jars, --conf ...).
+        raise GatunSparkError(
+            "GATUN_PYSPARK=1 under stock spark-submit: its driver (PYSPARK_GATEWAY_PORT is set) runs "
+            "Py4J, not Gatun. Run the application with `python -m gatun.submit` and the same options "
+            "(`python -m gatun.submit --jars ... app.py`), or unset GATUN_PYSPARK to run it over Py4J.")
     command = submit_command(conf)
     info_dir = tempfile.mkdtemp(prefix="gatun-spark-")
     os.chmod(info_dir, 0o700)
@@ -205,8 +217,32 @@ _PATCHES = (
 )
 
 
+def pyspark_version() -> str:
+    import pyspark
+
+    return getattr(pyspark, "__version__", None) or "unknown"
+
+
+def check_pyspark_version(version: str | None = None) -> None:
+    """Raises GatunSparkError, saying what to install, if this PySpark is older than MIN_PYSPARK."""
+    version = pyspark_version() if version is None else version
+    try:
+        major_minor = tuple(int(x) for x in version.split(".")[:2])
+    except ValueError:
+        return  # a development build: let it try
+    if major_minor < MIN_PYSPARK:
+        need = ".".join(map(str, MIN_PYSPARK))
+        raise GatunSparkError(
+            f"PySpark {version} is not supported: Gatun runs PySpark {need} or newer (its Spark driver "
+            f"jar is built for Spark 4 and Scala 2.13). Upgrade with `python -m pip install "
+            f"'pyspark>={need},<5'`, or unset GATUN_PYSPARK to run this PySpark over Py4J.")
+
+
 def install() -> None:
-    """Make PySpark start its driver with the Gatun gateway. Call before the first SparkContext."""
+    """Make PySpark start its driver with the Gatun gateway. Call before the first SparkContext.
+
+    Raises GatunSparkError if this PySpark is older than MIN_PYSPARK (nothing is patched then)."""
+    check_pyspark_version()
     py4j_compat.install()
     for module_name, attr, value in _PATCHES:
         try:
@@ -228,12 +264,31 @@ def bridge(spark_or_context: Any) -> str:
     return "gatun" if isinstance(sc._gateway, py4j_compat.ClientServer) else "py4j"
 
 
+def _refuse_gateway(error: GatunSparkError) -> None:
+    """Makes PySpark's launch_gateway (in every module that holds a copy) raise `error`."""
+    def launch_gateway(conf: Any = None, popen_kwargs: dict[str, Any] | None = None) -> Any:
+        raise GatunSparkError(str(error))
+
+    for module_name in ("pyspark.java_gateway", "pyspark.context", "pyspark.core.context"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if hasattr(module, "launch_gateway"):
+            module.launch_gateway = launch_gateway
+
+
 def _autoinstall() -> None:
     """Called from gatun-pyspark.pth at interpreter start-up when GATUN_PYSPARK=1."""
     try:
         install()
     except ImportError:
         pass  # no pyspark in this environment: nothing to do
+    except GatunSparkError as e:
+        # Said once at start-up, and again as the error of the first SparkContext: no silent
+        # fallback to Py4J, and Python programs that do not start Spark still run.
+        print(f"gatun: GATUN_PYSPARK=1 but Gatun cannot run this PySpark: {e}", file=sys.stderr)
+        _refuse_gateway(e)
     except Exception as e:  # a broken hook must say so, not silently leave Py4J in place
         print(f"gatun: GATUN_PYSPARK=1 but Gatun could not be installed: {e}", file=sys.stderr)
         raise

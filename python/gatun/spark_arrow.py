@@ -114,9 +114,14 @@ def _collect_as_arrow(self: Any, split_batches: bool = False, empty_list_if_zero
 def _serialize_to_jvm(self: Any, data: Any, serializer: Any, reader_func: Any, server_func: Any) -> Any:
     """`SparkContext._serialize_to_jvm`, sending the Arrow batches of createDataFrame through Gatun.
 
-    PySpark's two callers pass a plain `ArrowStreamSerializer`, which only writes the batches as
-    one stream; the arena carries the batches themselves, so the serializer is not needed."""
+    PySpark 4.1+'s two callers pass a plain `ArrowStreamSerializer`, which only writes the batches as
+    one stream; the arena carries the batches themselves, so the serializer is not needed. PySpark
+    4.0's pandas caller passes pandas slices with an `ArrowStreamPandasSerializer`, whose
+    `dump_stream` makes each slice a record batch with its `_create_batch` first: the same here."""
     if getattr(_sending_arrow, "active", False) and _over_gatun(self):
+        create_batch = getattr(serializer, "_create_batch", None)
+        if create_batch is not None and type(serializer).__name__ != "ArrowStreamSerializer":
+            data = (create_batch(series) for series in data)
         return _arrow_batches_to_jvm(self, data)
     return _originals["_serialize_to_jvm"](self, data, serializer, reader_func, server_func)
 

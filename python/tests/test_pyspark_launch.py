@@ -152,3 +152,32 @@ def test_attach_to_nothing_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("GATUN_GATEWAY_INFO", str(tmp_path / "nothing.json"))
     with pytest.raises(GatunSparkError, match="GATUN_GATEWAY_INFO=.*cannot attach"):
         gatun.pyspark.launch_gateway()
+
+
+@pytest.mark.parametrize("version", ["3.5.9", "3.4.0", "2.4.8"])
+def test_a_pyspark_older_than_the_minimum_is_refused_with_what_to_install(version):
+    with pytest.raises(GatunSparkError, match=rf"PySpark {version} is not supported: Gatun runs PySpark 4\.0 "
+                                              r"or newer.*pip install 'pyspark>=4\.0,<5'"):
+        gatun.pyspark.check_pyspark_version(version)
+    for ok in ("4.0.0", "4.3.0", "5.0.0.dev0", "unknown"):
+        gatun.pyspark.check_pyspark_version(ok)
+
+
+def test_gatun_pyspark_1_with_an_old_pyspark_says_so_and_never_falls_back(tmp_path):
+    """GATUN_PYSPARK=1 (the .pth hook) with an unsupported PySpark: one line at start-up, and the
+    first SparkContext fails with the same reason instead of starting a Py4J gateway."""
+    code = ("import pyspark; pyspark.__version__ = '3.5.9'\n"
+            "import gatun.pyspark; gatun.pyspark._autoinstall()\n"
+            "from pyspark.java_gateway import launch_gateway as a\n"
+            "from pyspark.core import context\n"
+            "for f in (a, context.launch_gateway):\n"
+            "    try: f(); print('started')\n"
+            "    except gatun.pyspark.GatunSparkError as e: print('refused:', e)\n")
+    env = {k: v for k, v in os.environ.items() if k != "GATUN_PYSPARK"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("gatun: GATUN_PYSPARK=1 but Gatun cannot run this PySpark: PySpark 3.5.9 is not "
+                            "supported") == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stdout.count("refused: PySpark 3.5.9 is not supported") == 2, run.stdout

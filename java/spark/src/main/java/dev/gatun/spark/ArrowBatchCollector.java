@@ -6,6 +6,8 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.Serializable;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.nio.channels.Channels;
 import java.util.ArrayDeque;
 import java.util.NoSuchElementException;
@@ -72,6 +74,32 @@ public final class ArrowBatchCollector {
     static final String ACTION = "collectAsArrowToPython";
 
     private static final AtomicLong STARTED = new AtomicLong();
+    /** {@code QueryExecution.withQueryExecutionId(SparkSession, Function0)}, or null on Spark 4.0. */
+    private static final Method WITH_QUERY_EXECUTION_ID = findWithQueryExecutionId();
+
+    private static Method findWithQueryExecutionId() {
+        try {
+            return QueryExecution.class.getMethod("withQueryExecutionId", SparkSession.class, Function0.class);
+        } catch (NoSuchMethodException e) {
+            return null;
+        }
+    }
+
+    private static Object withQueryExecutionId(QueryExecution qe, SparkSession session, Function0<Object> body) {
+        try {
+            return WITH_QUERY_EXECUTION_ID.invoke(qe, session, body);
+        } catch (InvocationTargetException e) {
+            throw ArrowBatchCollector.<RuntimeException>rethrow(e.getCause());  // as the direct call would
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Throws {@code t} as it is, checked or not (Scala code throws checked exceptions undeclared). */
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> RuntimeException rethrow(Throwable t) throws T {
+        throw (T) t;
+    }
     /** Collectors whose job is running in this JVM, by id: where a task in this JVM delivers. */
     private static final ConcurrentHashMap<Long, ArrowBatchCollector> RUNNING = new ConcurrentHashMap<>();
     private static final AtomicLong DELIVERED_IN_JVM = new AtomicLong();
@@ -190,7 +218,10 @@ public final class ArrowBatchCollector {
             };
             Function0<Object> internalErrors = () -> QueryExecution$.MODULE$.withInternalError(
                     "The \"" + ACTION + "\" action failed.", action);
-            Function0<Object> withQueryId = () -> qe.withQueryExecutionId(session, internalErrors);
+            // Spark 4.1+ runs the action inside QueryExecution.withQueryExecutionId; Spark 4.0's
+            // Dataset.withAction has no such step (and no such method): the action runs directly.
+            Function0<Object> withQueryId = WITH_QUERY_EXECUTION_ID == null ? internalErrors
+                    : () -> withQueryExecutionId(qe, session, internalErrors);
             SQLExecution$.MODULE$.withNewExecutionId(qe, Option.apply(ACTION), withQueryId);
             outcome.success(BoxedUnit.UNIT);
         } catch (Throwable t) {

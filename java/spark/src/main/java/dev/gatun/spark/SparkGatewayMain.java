@@ -21,7 +21,7 @@ import java.util.Properties;
  *
  * <p>Configuration comes from the SparkConf, which spark-submit passes to the driver as system
  * properties: {@code spark.gatun.allowlist} (entries or {@code @file}; default
- * {@link #DEFAULT_ALLOWLIST}), {@code spark.gatun.regionBytes}, {@code spark.gatun.maxMessageBytes},
+ * {@link #DEFAULT_ALLOWLIST}, which the word {@code spark-default} stands for among the entries), {@code spark.gatun.regionBytes}, {@code spark.gatun.maxMessageBytes},
  * {@code spark.gatun.warmUp} (requests the server makes to itself at start so the JIT has compiled
  * its request path before PySpark's calls arrive; 0 turns it off), {@code spark.gatun.waitPolicy}
  * (how channel threads wait for requests: {@code adaptive}, the default, {@code park} or
@@ -196,8 +196,25 @@ public final class SparkGatewayMain {
         }
     }
 
+    /** The word {@value #SPARK_DEFAULT_WORD} in {@code spark.gatun.allowlist}'s comma-separated form. */
+    public static final String SPARK_DEFAULT_WORD = "spark-default";
+
+    /**
+     * Expands {@value #SPARK_DEFAULT_WORD} among comma-separated entries to {@link #DEFAULT_ALLOWLIST},
+     * so that the classes of a user's jar ({@code --jars}, {@code --packages}) can be added to the
+     * Spark list without writing it out: {@code spark.gatun.allowlist=spark-default,com.example.**}.
+     * ({@code default} stays the standalone server's default.)
+     */
+    static String withSparkDefault(String spec) {
+        List<String> out = new ArrayList<>();
+        for (String part : spec.split(",")) {
+            out.add(part.strip().equals(SPARK_DEFAULT_WORD) ? DEFAULT_ALLOWLIST : part);
+        }
+        return String.join(",", out);
+    }
+
     static GatunServer.Builder configure(Properties conf) {
-        String allow = conf.getProperty("spark.gatun.allowlist", DEFAULT_ALLOWLIST);
+        String allow = withSparkDefault(conf.getProperty("spark.gatun.allowlist", DEFAULT_ALLOWLIST));
         GatunServer.Builder b = GatunServer.builder()
                 .allowlist(Allowlist.parse(allow))
                 .classLoader(Thread.currentThread().getContextClassLoader());

@@ -1,5 +1,6 @@
 package dev.gatun.spark;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -86,5 +87,16 @@ class SparkDefaultAllowlistTest {
         assertFalse(wider.allows("org.apache.hadoop.util.Shell"));
         assertFalse(wider.allows("java.lang.Runtime"));
         assertFalse(wider.allows("scala.sys.process.Process"));
+    }
+
+    @Test
+    void sparkDefaultWordAddsUserClassesToTheSparkList() {
+        Allowlist list = Allowlist.parse(SparkGatewayMain.withSparkDefault("spark-default, com.example.**"));
+        assertTrue(list.allows("org.apache.spark.api.java.JavaSparkContext"));
+        assertTrue(list.allows("com.example.gatunjars.Greeter"));
+        assertFalse(SPARK.allows("com.example.gatunjars.Greeter"));
+        assertFalse(list.allows(System.class));  // the Spark list's denials stay
+        assertEquals(SparkGatewayMain.DEFAULT_ALLOWLIST, SparkGatewayMain.withSparkDefault("spark-default"));
+        assertEquals("default,a.b.*", SparkGatewayMain.withSparkDefault("default,a.b.*"));
     }
 }
