@@ -48,8 +48,7 @@ public final class PythonAppMain {
     public static void main(String[] args) {
         if (args.length > 0) {
             // Stock names a Python application after its file, as spark-submit app.py does.
-            StockDriverConf.apply(System.getProperties(), PythonAppMain.class, args[0].substring(args[0].lastIndexOf('/') + 1),
-                    StockDriverConf.ownJar());
+            StockDriverConf.apply(System.getProperties(), PythonAppMain.class, args[0].substring(args[0].lastIndexOf('/') + 1));
         }
         System.exit(run(args, System.getProperties(), System.getenv(), System.out, System.err));
     }
