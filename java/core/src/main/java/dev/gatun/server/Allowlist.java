@@ -194,13 +194,24 @@ public final class Allowlist {
      * one entry per line ({@code #} starts a comment).
      */
     public static Allowlist parse(String spec) {
+        return parse(spec, Map.of());
+    }
+
+    /**
+     * {@link #parse(String)}, where an entry that is one of {@code words}, written among the
+     * comma-separated entries or on a line of an {@code @path} file, stands for that word's entries
+     * (the Spark driver's {@code spark-default}).
+     */
+    public static Allowlist parse(String spec, Map<String, List<String>> words) {
         List<String> out = new ArrayList<>();
         for (String part : spec.split(",")) {
             String e = part.strip();
             if (e.startsWith("@")) {
-                out.addAll(readFile(Path.of(e.substring(1))));
+                for (String line : readFile(Path.of(e.substring(1)))) {
+                    out.addAll(words.getOrDefault(line, List.of(line)));
+                }
             } else if (!e.isEmpty()) {
-                out.add(e);
+                out.addAll(words.getOrDefault(e, List.of(e)));
             }
         }
         return of(out);

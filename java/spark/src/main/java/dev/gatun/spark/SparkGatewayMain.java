@@ -198,27 +198,23 @@ public final class SparkGatewayMain {
         }
     }
 
-    /** The word {@value #SPARK_DEFAULT_WORD} in {@code spark.gatun.allowlist}'s comma-separated form. */
+    /**
+     * The word in {@code spark.gatun.allowlist} (among its comma-separated entries or on a line of
+     * an {@code @file}) that stands for {@link #DEFAULT_ALLOWLIST}, so that the classes of a user's
+     * jar ({@code --jars}, {@code --packages}) can be added to the Spark list without writing it
+     * out: {@code spark.gatun.allowlist=spark-default,com.example.**}. ({@code default} stays the
+     * standalone server's default.)
+     */
     public static final String SPARK_DEFAULT_WORD = "spark-default";
 
-    /**
-     * Expands {@value #SPARK_DEFAULT_WORD} among comma-separated entries to {@link #DEFAULT_ALLOWLIST},
-     * so that the classes of a user's jar ({@code --jars}, {@code --packages}) can be added to the
-     * Spark list without writing it out: {@code spark.gatun.allowlist=spark-default,com.example.**}.
-     * ({@code default} stays the standalone server's default.)
-     */
-    static String withSparkDefault(String spec) {
-        List<String> out = new ArrayList<>();
-        for (String part : spec.split(",")) {
-            out.add(part.strip().equals(SPARK_DEFAULT_WORD) ? DEFAULT_ALLOWLIST : part);
-        }
-        return String.join(",", out);
+    /** {@code spark.gatun.allowlist} as the server's allowlist, {@value #SPARK_DEFAULT_WORD} expanded. */
+    static Allowlist allowlist(String spec) {
+        return Allowlist.parse(spec, java.util.Map.of(SPARK_DEFAULT_WORD, sparkDefaults()));
     }
 
     static GatunServer.Builder configure(Properties conf) {
-        String allow = withSparkDefault(conf.getProperty("spark.gatun.allowlist", DEFAULT_ALLOWLIST));
         GatunServer.Builder b = GatunServer.builder()
-                .allowlist(Allowlist.parse(allow))
+                .allowlist(allowlist(conf.getProperty("spark.gatun.allowlist", DEFAULT_ALLOWLIST)))
                 .classLoader(Thread.currentThread().getContextClassLoader());
         String region = conf.getProperty("spark.gatun.regionBytes");
         if (region != null) {

@@ -90,13 +90,20 @@ class SparkDefaultAllowlistTest {
     }
 
     @Test
-    void sparkDefaultWordAddsUserClassesToTheSparkList() {
-        Allowlist list = Allowlist.parse(SparkGatewayMain.withSparkDefault("spark-default, com.example.**"));
+    void sparkDefaultWordAddsUserClassesToTheSparkList(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        Allowlist list = SparkGatewayMain.allowlist("spark-default, com.example.**");
         assertTrue(list.allows("org.apache.spark.api.java.JavaSparkContext"));
         assertTrue(list.allows("com.example.gatunjars.Greeter"));
         assertFalse(SPARK.allows("com.example.gatunjars.Greeter"));
         assertFalse(list.allows(System.class));  // the Spark list's denials stay
-        assertEquals(SparkGatewayMain.DEFAULT_ALLOWLIST, SparkGatewayMain.withSparkDefault("spark-default"));
-        assertEquals("default,a.b.*", SparkGatewayMain.withSparkDefault("default,a.b.*"));
+        assertFalse(SparkGatewayMain.allowlist("default,a.b.*").allows("org.apache.spark.api.java.JavaSparkContext"));
+        // The same word on a line of an @file.
+        java.nio.file.Path file = dir.resolve("allow.txt");
+        java.nio.file.Files.writeString(file, "# the Spark list and our jar\nspark-default\ncom.example.**\n");
+        Allowlist fromFile = SparkGatewayMain.allowlist("@" + file);
+        assertTrue(fromFile.allows("org.apache.spark.api.java.JavaSparkContext"));
+        assertTrue(fromFile.allows("com.example.gatunjars.Greeter"));
+        assertFalse(fromFile.allows(System.class));
     }
 }
