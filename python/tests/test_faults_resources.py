@@ -30,7 +30,7 @@ FULL_SHM_CLIENT = """
     with open("/dev/shm/filler", "wb") as f:
         f.write(b"\\1" * (st.f_bavail * st.f_frsize - int(sys.argv[1])))
     report["free"] = os.statvfs("/dev/shm").f_bavail * os.statvfs("/dev/shm").f_frsize
-    c = GatunClient()
+    c = GatunClient(warm_up=0)  # the warm-up would open a region of its own whenever a core idles
     pid = c._launcher.process.pid
     try:
         report["answer"] = c.jvm.java.lang.Math.max(1, 2)
@@ -88,7 +88,7 @@ FULL_SHM_ARROW_CLIENT = """
     import pyarrow as pa
     from gatun import GatunClient, GatunError
     report = {}
-    c = GatunClient()
+    c = GatunClient(warm_up=0)  # the warm-up would open a region of its own whenever a core idles
     assert c.jvm.java.lang.Math.max(1, 2) == 2  # the channel's region exists: only Arrow lacks room
     st = os.statvfs("/dev/shm")
     with open("/dev/shm/filler", "wb") as f:
@@ -316,7 +316,7 @@ def test_a_second_local_user_can_neither_connect_nor_read_the_files():
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SECOND_USER],
                        check=True, capture_output=True)
     user = pwd.getpwnam(SECOND_USER)
-    client = GatunClient()
+    client = GatunClient(warm_up=0)
     try:
         client.jvm.dev.gatun.arrow.ArrowArena.create(1 << 20)  # an arena directory in /dev/shm too
         info_file = os.path.join(os.path.dirname(client._launcher._log_path), "connection.json")
