@@ -245,7 +245,8 @@ def run_combo(combo: dict, keep: bool) -> dict:
     t_start = time.time()
     rec = dict(id=combo["id"], date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                commit=COMMIT, requested={k: combo.get(k) for k in ("pyspark", "pandas", "python", "java")},
-               note=combo.get("note", ""), steps=[], status="fail", failure="")
+               note=combo.get("note", ""), steps=[], status="fail", failure="",
+               loadavg_start=[round(x, 2) for x in os.getloadavg()])
 
     def step(name: str, ok: bool | str, t0: float, detail: str = "") -> None:
         status = ok if isinstance(ok, str) else ("pass" if ok else "fail")
@@ -331,6 +332,7 @@ def run_combo(combo: dict, keep: bool) -> dict:
         rec["failure"] = f"{type(e).__name__}: {e}"[-2500:]
     finally:
         rec["duration_s"] = round(time.time() - t_start, 1)
+        rec["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
         if not keep:
             shutil.rmtree(venv, ignore_errors=True)
     return rec
@@ -357,6 +359,12 @@ def save(data: dict) -> None:
     (RESULTS / "compat.md").write_text(render(data))
 
 
+def load_cell(r: dict) -> str:
+    if "loadavg_start" not in r or "loadavg_end" not in r:
+        return "not recorded"
+    return " ".join(map(str, r["loadavg_start"])) + " → " + " ".join(map(str, r["loadavg_end"]))
+
+
 def render(data: dict) -> str:
     out = ["# Compatibility matrix", "",
            "Written by `bench/compat_matrix.py` (`make test-matrix`); raw records in `compat.json` beside this file. "
@@ -366,14 +374,16 @@ def render(data: dict) -> str:
            "The commit is the checkout's HEAD when the run started (the wheel is built from it by `make dist`); "
            "`+changes` means tracked files differed from it (in the runs of 2026-12-06 marked so, only "
            "compat.json and compat.md themselves, which the script then still counted).", "",
-           "| combination | PySpark | pandas | pyarrow | Python | Java | result | time | date, commit |",
-           "|---|---|---|---|---|---|---|---:|---|"]
+           "Each run is one pass (pass/fail, not a timing): its time is for scale only. Load average "
+           "(1/5/15 min) at its start → end; `not recorded` for runs made before the script recorded it.", "",
+           "| combination | PySpark | pandas | pyarrow | Python | Java | result | time | load average | date, commit |",
+           "|---|---|---|---|---|---|---|---:|---|---|"]
     for r in data["runs"]:
         v = r.get("versions") or {}
         java = v.get("java", r["requested"]["java"])
         out.append(f"| {r['id']} | {v.get('pyspark') or r['requested']['pyspark']} | {v.get('pandas') or r['requested']['pandas']} | "
                    f"{v.get('pyarrow') or '?'} | {v.get('python') or r['requested']['python']} | {java} | **{r['status']}** | "
-                   f"{r['duration_s'] / 60:.1f} min | {r['date']}, {r['commit']} |")
+                   f"{r['duration_s'] / 60:.1f} min | {load_cell(r)} | {r['date']}, {r['commit']} |")
     out.append("")
     for r in data["runs"]:
         out.append(f"## {r['id']}" + (f" ({r['note']})" if r.get("note") else ""))
