@@ -8,6 +8,7 @@
 #   make bench-pyspark - PySpark over Gatun vs Py4J (bench/pyspark_bench.py)
 #   make bench-arrow - run bench/arrow_bench.py (raw Arrow transfer, writes bench/results/arrow.*)
 #   make bench-load  - run bench/load_bench.py (the bridges and PySpark with busy CPUs, writes bench/results/load.*)
+#   make bench-gaps  - run bench/clock_gaps.py (clock gaps a spinning thread sees, idle and busy; writes bench/results/clock_gaps.*)
 #   make bench-udf   - run bench/udf_breakdown.py (where stock PySpark's identity UDFs spend their time, writes bench/results/udf_breakdown.*)
 #   make fuzz   - long fuzzing runs of the decoders (FUZZ_RUNS inputs each, default 10 million)
 #   make fault  - the long fault suite (kill -9, SIGSTOP, full /dev/shm, fds, 10,000 connect cycles, second uid)
@@ -54,7 +55,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py VERSION \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow bench-load bench-udf fuzz fault soak clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow bench-load bench-gaps bench-udf fuzz fault soak clean
 
 venv: $(JAR) $(STAMP)
 
@@ -144,6 +145,10 @@ bench-arrow: venv
 # with busy cores; Gatun (Python and Go) vs Py4J vs JPype vs stock PySpark (~20 min on 2 cores).
 bench-load: venv
 	$(VPY) bench/load_bench.py
+# The gaps between a spinning thread's clock reads with 0, nproc and 2 x nproc busy processes: where
+# the wait policy's GAP must lie (spec §2.2.1; ~1 minute; needs a C compiler).
+bench-gaps: venv
+	$(VPY) bench/clock_gaps.py
 # Stock PySpark's identity UDFs (pandas_udf, Arrow udf, mapInArrow) at 10M rows on local[2], split into
 # the JVM's encoding and decoding, the socket and the Python worker's parts (issue 16; ~15 min on a
 # quiet 2-core machine; `.venv/bin/python bench/udf_breakdown.py --quick --out /tmp/x` is a smoke run).

@@ -18,7 +18,7 @@ const (
 	minSpin      = time.Microsecond       // a budget below this is 0: park at once
 	minProbe     = time.Millisecond       // the first back-off before a probe spin
 	maxProbe     = 100 * time.Millisecond // the longest back-off
-	spinGap      = 20 * time.Microsecond  // two clock reads of one spin further apart: the spinner lost its core
+	spinGap      = 200 * time.Microsecond // two clock reads of one spin further apart: the spinner lost its core (not an interrupt: bench/results/clock_gaps.md)
 	maxFixedSpin = time.Second
 )
 

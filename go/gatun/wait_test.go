@@ -92,6 +92,21 @@ func TestWaitPolicyRules(t *testing.T) {
 				t.Fatalf("spun on after the jump: %v", clk.now-before)
 			}
 		}},
+		{"an interrupt's pause is not a lost core", func(t *testing.T, p *waitPolicy, clk *fakeClock) {
+			// Idle VMs stop a running thread for up to ~100 µs (bench/results/clock_gaps.md).
+			looks := 0
+			got := p.spin(func() bool {
+				looks++
+				if looks == 1 {
+					clk.now += 100 * time.Microsecond
+					return false
+				}
+				return true
+			})
+			if !got || p.budget != maxSpin {
+				t.Fatalf("got %v, budget %v", got, p.budget)
+			}
+		}},
 		{"a probe catches an answer that took longer than the normal window", func(t *testing.T, p *waitPolicy, clk *fakeClock) {
 			p.spin(preempted(clk))
 			clk.now += minProbe

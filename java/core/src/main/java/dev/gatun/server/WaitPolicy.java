@@ -67,10 +67,11 @@ interface WaitPolicy {
     /** The spinner lost its core for longer than {@link #GAP_NANOS} and the frame is not there. */
     int DESCHEDULED = 3;
     /**
-     * Two clock reads of one spin further apart than this mean the spinner was off its core:
-     * a scheduler slice lasts milliseconds, and a spin loop reads the clock every microsecond or so.
+     * Two clock reads of one spin further apart than this mean the spinner was off its core: a
+     * descheduled spinner waits out another thread's slice (milliseconds), while interrupts and a
+     * hypervisor's exits stop a running one for up to ~100 µs (bench/results/clock_gaps.md).
      */
-    long GAP_NANOS = 20_000;
+    long GAP_NANOS = 200_000;
 
     /**
      * The one spin loop every policy uses: pause-spins on {@code arrived} for up to

@@ -113,6 +113,21 @@ class WaitPolicyTest {
     }
 
     @Test
+    void anInterruptsPauseIsNotALostCore() {
+        // Idle VMs stop a running thread for up to ~100 µs (bench/results/clock_gaps.md).
+        boolean[] paused = {false};
+        assertTrue(policy.spin(() -> {
+            if (!paused[0]) {
+                paused[0] = true;
+                clock.advance(100_000);
+                return false;
+            }
+            return true;
+        }));
+        assertEquals(AdaptiveSpinWait.MAX_SPIN_NANOS, policy.budget(), "it keeps spinning");
+    }
+
+    @Test
     void aFrameFoundAfterLosingTheCoreStillStopsTheSpinning() {
         boolean[] preempted = {false};
         assertTrue(policy.spin(() -> {
