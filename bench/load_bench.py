@@ -531,7 +531,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=1.5, help="timed seconds per op per run")
     ap.add_argument("--warmup", type=float, default=0.5)
     ap.add_argument("--pyspark-runs", type=int, default=3)
-    ap.add_argument("--startup-runs", type=int, default=4)
+    ap.add_argument("--startup-runs", type=int, default=6)
     ap.add_argument("--quick", action="store_true", help="short everything (smoke test; numbers not meaningful)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--no-chart", action="store_true")
