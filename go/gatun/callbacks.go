@@ -151,43 +151,52 @@ func (c *Client) serveCallbacks() {
 		c.drop(ch)
 		ch.letGo()
 	}()
-	st := call{ctx: context.Background()}
-	answered, err := ch.send(&st, tServeCallbacks, nil)
-	for err == nil {
-		if !answered {
-			if err = ch.await(&st); err != nil {
-				break
-			}
-		}
-		var rtype byte
-		var body []byte
-		rtype, body, err = ch.receive(&st)
-		if err != nil {
-			break
-		}
-		if rtype != tCallback {
-			err = protocolErr("unexpected frame %s on a callback channel", frameName(rtype))
-			break
-		}
-		d := decoder{b: body, c: c}
-		f, derr := d.callbackFrame()
-		if derr != nil {
-			err = derr
-			break
-		}
+	err = c.callbackLoop(ch, func() {
 		c.cbMu.Lock()
 		c.cbIdle--
 		idle = false
 		c.cbMu.Unlock()
 		c.ensureCallbackChannel()
-		rt, rp := c.runCallback(c.baseCtx, ch, f)
-		answered, err = ch.send(&st, rt, rp)
+	}, func() {
 		c.cbMu.Lock()
 		c.cbIdle++
 		idle = true
 		c.cbMu.Unlock()
-	}
+	})
 	if !c.isClosed() && !errors.Is(err, ErrConnection) && !errors.Is(err, ErrClosed) {
 		fmt.Fprintf(os.Stderr, "gatun: callback channel %d stopped: %v\n", ch.id, err)
 	}
+}
+
+// callbackLoop sends SERVE_CALLBACKS on ch and answers each CALLBACK that comes on it, until the
+// channel fails or the session ends (spec §5.2). busy runs before each callback and idle after its
+// answer: they keep the count of idle callback channels.
+func (c *Client) callbackLoop(ch *channel, busy, idle func()) error {
+	st := call{ctx: context.Background()}
+	answered, err := ch.send(&st, tServeCallbacks, nil)
+	for err == nil {
+		if !answered {
+			if err = ch.await(&st); err != nil {
+				return err
+			}
+		}
+		var rtype byte
+		var body []byte
+		if rtype, body, err = ch.receive(&st); err != nil {
+			return err
+		}
+		if rtype != tCallback {
+			return protocolErr("unexpected frame %s on a callback channel", frameName(rtype))
+		}
+		d := decoder{b: body, c: c}
+		f, derr := d.callbackFrame()
+		if derr != nil {
+			return derr
+		}
+		busy()
+		rt, rp := c.runCallback(c.baseCtx, ch, f)
+		answered, err = ch.send(&st, rt, rp)
+		idle()
+	}
+	return err
 }

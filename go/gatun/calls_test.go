@@ -418,3 +418,34 @@ func TestPinnedThread(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestInvalidUTF8IsRefusedBeforeSending: spec §4.4, a client sends well-formed UTF-8 only. A
+// string argument or member name that is not valid UTF-8 fails in the client with an error that
+// says so; nothing reaches the server, and the next call on the same client works.
+func TestInvalidUTF8IsRefusedBeforeSending(t *testing.T) {
+	c := jvm(t)
+	ctx := context.Background()
+	str := class(t, c, "java.lang.String")
+	tests := []struct {
+		name, member string
+		arg          any
+	}{
+		{"an invalid byte", "valueOf", "a\xffb"},
+		{"a truncated sequence", "valueOf", "\xc3"},
+		{"an encoded surrogate", "valueOf", "\xed\xa0\x80"},
+		{"an overlong encoding", "valueOf", "\xc0\xaf"},
+		{"in a list", "valueOf", []any{"ok", "\xff"}},
+		{"a member name", "value\xffOf", "x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := str.Call(ctx, tt.member, tt.arg)
+			if err == nil || !strings.Contains(err.Error(), "UTF-8") {
+				t.Fatalf("Call(%q, %q) = %v, want an error about UTF-8", tt.member, tt.arg, err)
+			}
+			if v, err := str.Call(ctx, "valueOf", "fine"); err != nil || v != "fine" {
+				t.Fatalf("the next call: %v, %v", v, err)
+			}
+		})
+	}
+}

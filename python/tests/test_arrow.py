@@ -335,10 +335,13 @@ def _arena_maps(pid: int | str = "self") -> int:
     return sum("/gatun-arrow-" in line for line in Path(f"/proc/{pid}/maps").read_text().splitlines())
 
 
-def _arena_files_open(pid: int) -> int:
-    """How many arena files process `pid` holds open (the JVM writes an extension through one)."""
-    fds = Path(f"/proc/{pid}/fd")
-    return sum("/gatun-arrow-" in os.readlink(fds / fd) for fd in os.listdir(fds) if (fds / fd).is_symlink())
+def _arena_files_open(c) -> int:
+    """How many extension files client `c`'s server JVM holds open (it writes an extension through
+    one; the root's file it keeps open for as long as the root lives, and that one is not counted)."""
+    fds = Path(f"/proc/{c.server_pid}/fd")
+    root = c._arrow_arena().java.path()
+    links = [os.readlink(fds / fd) for fd in os.listdir(fds) if (fds / fd).is_symlink()]
+    return sum("/gatun-arrow-" in link and not link.startswith(root) for link in links)
 
 
 @pytest.fixture
@@ -404,7 +407,7 @@ def test_table_larger_than_the_arena_stays_in_shared_memory(helper_dir, copies):
         assert sorted(a.size for a in extensions)[:2] == [8 << 20, 16 << 20]
         assert _arena_maps() == mine + 1 + len(extensions)
         assert _arena_maps(c.server_pid) == 1, "the JVM mapped an extension"
-        assert _arena_files_open(c.server_pid) == 0, "the JVM holds an extension's file after the export ended"
+        assert _arena_files_open(c) == 0, "the JVM holds an extension's file after the export ended"
         del extensions
         # A slice keeps its whole arena alive; dropping everything unmaps every extension here.
         tail = back.slice(n - 10, 10)  # in the last extension
@@ -438,7 +441,7 @@ def test_a_dropped_tables_extensions_serve_the_next_one(helper_dir, copies):
         assert {id(a) for a in root.spares} == {id(a) for a in extensions}, "a dropped table's extensions are spares"
         assert all(a.spare for a in extensions)
         assert _arena_maps() == mine + 1 + len(extensions), "Python keeps the spares mapped"
-        assert _arena_files_open(c.server_pid) == len(extensions), "the JVM keeps their files open"
+        assert _arena_files_open(c) == len(extensions), "the JVM keeps their files open"
         assert _arena_maps(c.server_pid) == 1
 
         again = _collect(c, t)
@@ -457,7 +460,7 @@ def test_a_dropped_tables_extensions_serve_the_next_one(helper_dir, copies):
         gc.collect()
         assert root.spares == [] and len(root.extensions) == 0
         assert _arena_maps() == mine + 1, "released spares are unmapped here"
-        assert _arena_files_open(c.server_pid) == 0 and _arena_maps(c.server_pid) == 1, \
+        assert _arena_files_open(c) == 0 and _arena_maps(c.server_pid) == 1, \
             "the JVM closed the released spares' files and dropped its mappings"
 
 
@@ -506,16 +509,16 @@ def test_spares_are_bounded_and_trimmed_when_idle(helper_dir, monkeypatch):
         # 8, 16 and 32 MiB extensions full, ~43 MiB of the 64 MiB one written: the newest fits in
         # 48 MiB, with nothing else. The JVM, counting the same bytes, keeps the same one.
         assert root.spares == [last] and last.touched <= 48 << 20
-        assert _arena_files_open(c.server_pid) == 1
+        assert _arena_files_open(c) == 1
         del last
         trimmer = root._trimmer
         assert trimmer is not None and trimmer.daemon
         deadline = time.monotonic() + 20
-        while (root.spares or _arena_files_open(c.server_pid)) and time.monotonic() < deadline:
+        while (root.spares or _arena_files_open(c)) and time.monotonic() < deadline:
             time.sleep(0.05)
         gc.collect()
         assert root.spares == [] and _arena_maps() == mine + 1, "idle spares are unmapped here"
-        assert _arena_files_open(c.server_pid) == 0 and _arena_maps(c.server_pid) == 1
+        assert _arena_files_open(c) == 0 and _arena_maps(c.server_pid) == 1
 
         # Two tables alive at once: the JVM keeps only the newer one's last extension. Dropped the
         # other way round, Python keeps the older one's, which the JVM then refuses to recycle (its
@@ -571,11 +574,11 @@ def test_extension_limit_falls_back_to_copying_out(helper_dir, copies):
         gc.collect()
         # The extension the exporter left when it went back to the root is a spare now.
         assert len(root.spares) == 1 and _arena_maps() == mine + 2
-        assert _arena_files_open(c.server_pid) == 1
+        assert _arena_files_open(c) == 1
         c.release_arrow_spares()
         gc.collect()
         assert _arena_maps() == mine + 1 and _arena_maps(c.server_pid) == 1
-        assert _arena_files_open(c.server_pid) == 0
+        assert _arena_files_open(c) == 0
 
 
 def test_batches_larger_than_the_server_maximum_come_as_bytes(helper_dir, copies):

@@ -473,8 +473,8 @@ def test_callback_loop_through_the_real_client() -> None:
         (throwable,) = p.U64.unpack_from(got, 16)
         error_type, pos = p.decode_str(got, 24)
         message, pos = p.decode_str(got, pos)
-        if (throwable, error_type) != (int(want["throwable"]), want["type"]) or pos != 16 + length \
-                or not message.endswith(want["message_ends_with"]):
+        if (throwable, error_type) != (int(want["throwable"]), want["type"]["python"]) or pos != 16 + length \
+                or not message.endswith(want["message_ends_with"]["python"]):
             failures.append(f"CALLBACK_ERROR {throwable} {error_type!r} {message[-60:]!r}, vector {want}")
 
     def server() -> None:

@@ -65,12 +65,19 @@ public final class ArrowArena implements AutoCloseable {
     private final MappedByteBuffer buffer;
     /** An extension's file, open while its exporter writes into it or it is kept; null for a root. */
     private final FileChannel channel;
+    /**
+     * A root's file, open until the root closes: the JVM writes a span over pages that no one wrote
+     * yet through it, because a write into the mapping would fault where tmpfs has no page to give
+     * (an InternalError, thrown wherever the JVM notices it), while a positional write fails
+     * cleanly and the exporter falls back to the protocol. Null for an extension.
+     */
+    private final FileChannel rootFile;
     /** A recycled extension's mapping in the JVM, while its file is open; else null. */
     private MappedByteBuffer mapping;
     /**
-     * An extension's bytes written so far ({@code offset + 64 + length} of its furthest lent span):
-     * the pages below exist, so a recycled extension rewrites them through its mapping; a mapping
-     * would fault where tmpfs has no page to give, a positional write fails cleanly.
+     * The bytes the JVM wrote so far ({@code offset + 64 + length} of its furthest lent span): the
+     * pages below exist, so a root or a recycled extension rewrites them through its mapping; a
+     * mapping would fault where tmpfs has no page to give, a positional write fails cleanly.
      */
     private long touched;
     private final long address;
@@ -96,10 +103,11 @@ public final class ArrowArena implements AutoCloseable {
     /** Root: the retired extensions it keeps open; null for an extension. */
     private final SpareList spares;
 
-    private ArrowArena(MappedByteBuffer buffer, FileChannel channel, long size, Path file, ArrowArena root)
-            throws IOException {
+    private ArrowArena(MappedByteBuffer buffer, FileChannel channel, FileChannel rootFile, long size, Path file,
+            ArrowArena root) throws IOException {
         this.buffer = buffer;
         this.channel = channel;
+        this.rootFile = rootFile;
         this.size = size;
         this.file = file;
         this.root = root == null ? this : root;
@@ -153,14 +161,20 @@ public final class ArrowArena implements AutoCloseable {
      * Creates an extension arena of {@code size} bytes in this arena's family, mapped by the client
      * like a root ({@link #path()}, then {@link #mapped()}) and then handed to
      * {@link ArrowExporter#continueIn}. Throws {@link IllegalStateException} when the file system
-     * of the arena files has less free space than {@code size}, so that the client takes its
+     * of the arena files has less free space than {@code size} or refuses the file, so that the client takes its
      * fallback before a transfer rather than a write failing in the middle of one.
      */
     public ArrowArena extend(long size) throws IOException {
         synchronized (root) {
             root.checkOpen();
         }
-        ArrowArena ext = make(size, root);
+        ArrowArena ext;
+        try {
+            ext = make(size, root);
+        } catch (IOException e) {
+            // Making the sparse file writes its last byte: on a full tmpfs, the first thing to fail.
+            throw new IllegalStateException("no room for another Arrow arena of " + size + " bytes: " + e.getMessage(), e);
+        }
         long usable = Files.getFileStore(ext.file).getUsableSpace();
         if (usable < size) {
             ext.close();
@@ -179,11 +193,10 @@ public final class ArrowArena implements AutoCloseable {
         ArenaFiles.Opened f = ArenaFiles.create(size, root != null);
         try {
             if (root != null) {
-                return new ArrowArena(null, f.channel(), size, f.file(), root);
+                return new ArrowArena(null, f.channel(), null, size, f.file(), root);
             }
-            try (FileChannel mapping = f.channel()) {
-                return new ArrowArena(mapping.map(FileChannel.MapMode.READ_WRITE, 0, size), null, size, f.file(), null);
-            }
+            FileChannel fc = f.channel();
+            return new ArrowArena(fc.map(FileChannel.MapMode.READ_WRITE, 0, size), null, fc, size, f.file(), null);
         } catch (IOException | RuntimeException e) {
             f.channel().close();
             ArenaFiles.delete(f.file());
@@ -273,6 +286,7 @@ public final class ArrowArena implements AutoCloseable {
                 closed = true;
                 spares.budget(0);
                 trimSpares();
+                rootFile.close();
             } else {
                 synchronized (this) {
                     closed = true;
@@ -488,7 +502,7 @@ public final class ArrowArena implements AutoCloseable {
         if (view != null) {
             return new ArenaFiles.BufferChannel(view.slice((int) offset + SPAN_HEADER, (int) max));
         }
-        return new ArenaFiles.FileSpanChannel(channel, offset + SPAN_HEADER, max);
+        return new ArenaFiles.FileSpanChannel(file(), offset + SPAN_HEADER, max);
     }
 
     /**
@@ -497,9 +511,14 @@ public final class ArrowArena implements AutoCloseable {
      */
     private ByteBuffer mappedView(Span s) {
         if (buffer != null) {
-            return buffer;
+            return s == null || s.kind != Span.Kind.EXPORTING || s.throughMapping ? buffer : null;
         }
         return s != null && s.throughMapping ? mapping : null;
+    }
+
+    /** The file positional writes go to: a root's, or an extension's. */
+    private FileChannel file() {
+        return buffer != null ? rootFile : channel;
     }
 
     /**
@@ -540,9 +559,10 @@ public final class ArrowArena implements AutoCloseable {
         if (s == null) {
             return -1;
         }
-        // A recycled extension: memcpy into pages that exist (several times faster than making
-        // new ones); fresh pages beyond take positional writes, which fail cleanly on a full tmpfs.
-        s.throughMapping = mapping != null && s.offset + SPAN_HEADER + payloadBytes <= writtenPagesEnd();
+        // A root or a recycled extension: memcpy into pages that exist (several times faster than
+        // making new ones); fresh pages beyond take positional writes, which fail cleanly on a
+        // full tmpfs.
+        s.throughMapping = (buffer != null || mapping != null) && s.offset + SPAN_HEADER + payloadBytes <= writtenPagesEnd();
         return s.offset;
     }
 
@@ -556,16 +576,16 @@ public final class ArrowArena implements AutoCloseable {
             ByteBuffer header = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
             header.putInt(0, LENT);
             header.putLong(8, length);
-            ArenaFiles.writeFully(channel, header, offset);
+            ArenaFiles.writeFully(file(), header, offset);
         }
         s.kind = Span.Kind.LENT;
+        touched = Math.max(touched, offset + SPAN_HEADER + length);
         if (buffer != null) {
             lent.add(s);
             return;
         }
         // Not in the lent list: an extension's spans are not reclaimed one by one, only all
         // together when it is recycled.
-        touched = Math.max(touched, offset + SPAN_HEADER + length);
         closeFileIfIdle();
     }
 

@@ -144,7 +144,9 @@ public final class ArrowExporter implements AutoCloseable {
 
     /**
      * Writes the next batch into a span and lends it to the client: returns the span offset, or
-     * {@link #END}, or {@link #NO_ROOM} (the batch stays pending for the next call).
+     * {@link #END}, or {@link #NO_ROOM} (the batch stays pending for the next call): no span is
+     * free, or the file system refused the write (a full tmpfs, where the arena's pages do not
+     * exist yet), and the client takes {@link #nextBytes} or a new arena instead.
      */
     public long next() throws IOException {
         if (!advance()) {
@@ -157,7 +159,10 @@ public final class ArrowExporter implements AutoCloseable {
         }
         try {
             arena.lend(offset, pending.writeTo(arena.spanWriter(offset, max)));
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
+            arena.free(offset);
+            return NO_ROOM;
+        } catch (RuntimeException e) {
             arena.free(offset);
             throw e;
         }
