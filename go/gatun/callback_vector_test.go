@@ -5,11 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -37,14 +34,8 @@ type callbackLoopVector struct {
 // region that mapChannel set up, writes each CALLBACK and checks each answer byte for byte, or for
 // CALLBACK_ERROR its handle, Go's error type and the end of its text.
 func TestCallbackLoopVector(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "spec", "vectors", "frames.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v callbackLoopVector
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
+	readFrameVectors(t, &v)
 	ch, mem, server := fakeServerChannel(t, 4096)
 	clientSeq := (*uint64)(unsafe.Pointer(&mem[offClientSeq]))
 	serverSeq := (*uint64)(unsafe.Pointer(&mem[offServerSeq]))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -37,14 +36,8 @@ type chunkedVector struct {
 // channel's real send and receive: the channel is set up by mapChannel from a WELCOME this test
 // writes, on a region with the vector's data capacity, and the test plays the server.
 func TestChunkedExchangeVector(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "spec", "vectors", "frames.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v chunkedVector
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
+	readFrameVectors(t, &v)
 	cv := v.Chunked
 	ch, mem, server := fakeServerChannel(t, cv.DataCapacity)
 	clientSeq := (*uint64)(unsafe.Pointer(&mem[offClientSeq]))
@@ -190,10 +183,6 @@ func fakeServerChannel(t *testing.T, capacity int) (*channel, []byte, net.Conn) 
 
 // TestClientRefusesBadServerFrames: each negative server frame fails the channel.
 func TestClientRefusesBadServerFrames(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "spec", "vectors", "frames.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v struct {
 		Negative struct {
 			ServerFrames []struct {
@@ -202,9 +191,7 @@ func TestClientRefusesBadServerFrames(t *testing.T) {
 			} `json:"server_frames"`
 		} `json:"negative"`
 	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
+	readFrameVectors(t, &v)
 	for _, nv := range v.Negative.ServerFrames {
 		t.Run(nv.Name, func(t *testing.T) {
 			ch, mem, server := fakeServerChannel(t, 4096)

@@ -2,9 +2,6 @@ package gatun
 
 import (
 	"encoding/hex"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 )
@@ -16,14 +13,8 @@ import (
 // of an input picks the decoder. `go test` runs the seeds and testdata/fuzz (regressions); `make
 // fuzz` runs the fuzzer itself for a long time.
 func FuzzDecodeServerMessage(f *testing.F) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "spec", "vectors", "frames.json"))
-	if err != nil {
-		f.Fatalf("golden vectors: %v", err)
-	}
 	var v vectorFile
-	if err := json.Unmarshal(raw, &v); err != nil {
-		f.Fatalf("golden vectors: %v", err)
-	}
+	readFrameVectors(f, &v)
 	seeds := 0
 	for _, fr := range v.Frames {
 		if fr.Direction != "server_to_client" {

@@ -135,14 +135,8 @@ type wireVectors struct {
 
 func loadWireVectors(t *testing.T) *wireVectors {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "spec", "vectors", "frames.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v wireVectors
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
+	readFrameVectors(t, &v)
 	return &v
 }
 

@@ -34,16 +34,22 @@ type vectorFile struct {
 	} `json:"hello"`
 }
 
-func loadVectors(t *testing.T) *vectorFile {
+// readFrameVectors decodes spec/vectors/frames.json into v (the parts of it v declares).
+func readFrameVectors(t testing.TB, v any) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "spec", "vectors", "frames.json"))
 	if err != nil {
 		t.Fatalf("golden vectors: %v", err)
 	}
-	var v vectorFile
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := json.Unmarshal(raw, v); err != nil {
 		t.Fatalf("golden vectors: %v", err)
 	}
+}
+
+func loadVectors(t *testing.T) *vectorFile {
+	t.Helper()
+	var v vectorFile
+	readFrameVectors(t, &v)
 	if v.ProtocolVersion != protocolVersion {
 		t.Fatalf("vectors are for protocol %d, this client speaks %d", v.ProtocolVersion, protocolVersion)
 	}
