@@ -361,6 +361,26 @@ public final class GatunServer implements AutoCloseable {
         return sessions.values();
     }
 
+    /**
+     * The requests the sessions other than {@code except} (an id in hex, or null) have started, or
+     * -1 while one of them runs: the same value before and after a period means no client was
+     * served in it.
+     */
+    long clientActivity(String except) {
+        long sum = 0;
+        for (Session s : sessions.values()) {
+            if (s.idHex().equals(except)) {
+                continue;
+            }
+            long a = s.activity();
+            if (a < 0) {
+                return -1;
+            }
+            sum += a;
+        }
+        return sum;
+    }
+
     Session session(String idHex) {
         return sessions.get(idHex);
     }

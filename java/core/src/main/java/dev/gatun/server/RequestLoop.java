@@ -30,6 +30,10 @@ final class RequestLoop implements RequestHandler {
     /** The thread executing a request of this channel, the one CANCEL interrupts; guarded by itself. */
     private final Object cancelLock = new Object();
     private Thread executing;
+    /** Requests this channel has started, and those in progress (nested ones too, and across their
+     *  callbacks); guarded by cancelLock (counted where the lock is taken anyway). */
+    private long started;
+    private int inProgress;
 
     private int callbackDepth;
     /** A channel thread's stack bounds it; a foreign thread's stack is unknown, only its overflow is caught. */
@@ -108,11 +112,27 @@ final class RequestLoop implements RequestHandler {
         }
     }
 
-    private Thread setExecuting(Thread t) {
+    /** Sets the thread CANCEL interrupts; {@code requests} is +1 when a request starts, -1 when it ends. */
+    private Thread setExecuting(Thread t, int requests) {
         synchronized (cancelLock) {
             Thread previous = executing;
             executing = t;
+            inProgress += requests;
+            if (requests > 0) {
+                started++;
+            }
             return previous;
+        }
+    }
+
+    /**
+     * The requests this channel has started, or -1 while one is in progress (waiting on its
+     * callbacks too): a value that stays the same across a period means the channel served
+     * nothing all through it (the warm-up's "no client is being served").
+     */
+    long activity() {
+        synchronized (cancelLock) {
+            return inProgress > 0 ? -1 : started;
         }
     }
 
@@ -158,7 +178,7 @@ final class RequestLoop implements RequestHandler {
     private void execute(int type) throws IOException {
         RequestLoop outer = CURRENT.get();
         CURRENT.set(this);
-        Thread previous = setExecuting(Thread.currentThread());
+        Thread previous = setExecuting(Thread.currentThread(), 1);
         GatunException refusal = null;
         long start = ExecutionTime.ENABLED ? System.nanoTime() : 0;
         try {
@@ -176,7 +196,7 @@ final class RequestLoop implements RequestHandler {
             LOG.log(System.Logger.Level.WARNING, "channel " + id + ": " + FrameType.name(type) + " failed", e);
             refusal = new GatunException(ErrorCode.BAD_ARGUMENT, "the server failed on this request: " + e);
         } finally {
-            setExecuting(previous);
+            setExecuting(previous, -1);
             // A CANCEL that came late must not hit the next wait: an interrupt during a socket read closes the socket.
             Thread.interrupted();
             CURRENT.set(outer);
@@ -212,7 +232,7 @@ final class RequestLoop implements RequestHandler {
             throw new CallbackException("callback " + method + " refused: callbacks nested " + callbackDepth
                     + " deep on channel " + id + ", the most this server's channel threads have stack for");
         }
-        Thread previous = setExecuting(null);
+        Thread previous = setExecuting(null, 0);
         boolean interrupted = Thread.interrupted();
         callbackDepth++;
         Object value;
@@ -242,7 +262,7 @@ final class RequestLoop implements RequestHandler {
             callbackValue = null;
             callbackFailure = null;
             callbackDepth--;
-            setExecuting(previous);
+            setExecuting(previous, 0);
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }

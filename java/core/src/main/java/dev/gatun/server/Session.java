@@ -44,6 +44,19 @@ final class Session implements ValueDecoder, Channel.Budget {
         return HexFormat.of().formatHex(id);
     }
 
+    /** The requests this session's channels have started, or -1 while one runs ({@link RequestLoop#activity}). */
+    long activity() {
+        long sum = 0;
+        for (RequestLoop channel : channels.values()) {
+            long a = channel.activity();
+            if (a < 0) {
+                return -1;
+            }
+            sum += a;
+        }
+        return sum;
+    }
+
     GatunServer server() {
         return server;
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -74,6 +75,45 @@ class WarmUpTest {
             assertTrue(server.sessions().isEmpty(), "a waiting warm-up holds no session");
             idle.set(true);
             assertTrue(done.get(60, TimeUnit.SECONDS) >= 3_000);
+        }
+    }
+
+    @Test
+    void waitsWhileAClientsRequestRunsOnIdleCores() throws Exception {
+        AtomicBoolean idle = new AtomicBoolean(false);
+        AtomicInteger looks = new AtomicInteger();
+        IdleCores gate = machine(idle, looks, new AtomicLong(), IdleCores.WINDOW_NANOS);
+        try (GatunServer server = GatunServer.builder().warmUp(3_000).warmUpIdle(gate).build().start();
+             LocalClient client = LocalClient.open(server.connectionInfo());
+             LocalChannel ch = client.channel()) {
+            CountDownLatch inCallback = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            ch.onCallback((c, id, method, args) -> {
+                inCallback.countDown();
+                release.await();
+                return "from the test";
+            });
+            ClientValues.ClassRef objects = ch.cls("java.util.Objects");
+            CompletableFuture<LocalChannel.Reply> request = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return ch.call(objects, "requireNonNullElseGet", null,
+                            new ClientValues.CallbackRef(1, List.of("java.util.function.Supplier")));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            assertTrue(inCallback.await(30, TimeUnit.SECONDS), "the client's request never reached its callback");
+            CompletableFuture<Integer> done = server.warmUp();
+            idle.set(true); // idle cores from now on: only the running request holds the warm-up back
+            int seen = looks.get();
+            while (looks.get() < seen + 20) {
+                Thread.onSpinWait();
+            }
+            assertFalse(done.isDone(), "the warm-up ran beside a client's request");
+            assertEquals(1, server.sessions().size(), "a waiting warm-up holds no session");
+            release.countDown();
+            assertEquals(FrameType.RETURN, request.get(30, TimeUnit.SECONDS).type());
+            assertTrue(done.get(60, TimeUnit.SECONDS) >= 3_000, "the warm-up ran once the client was quiet");
         }
     }
 
