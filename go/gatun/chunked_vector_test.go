@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"sync/atomic"
 	"syscall"
@@ -169,7 +170,8 @@ func fakeServerChannel(t *testing.T, capacity int) (*channel, []byte, net.Conn) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := mapChannel(&Client{waitSpec: wait}, conn.(*net.UnixConn), 1<<30)
+	c := &Client{waitSpec: wait, classes: map[string]*Class{}, byID: map[uint64]*Class{}, callbacks: map[uint64]*callbackEntry{}}
+	ch, err := mapChannel(c, conn.(*net.UnixConn), 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,27 +197,7 @@ func TestClientRefusesBadServerFrames(t *testing.T) {
 	for _, nv := range v.Negative.ServerFrames {
 		t.Run(nv.Name, func(t *testing.T) {
 			ch, mem, server := fakeServerChannel(t, 4096)
-			clientSeq := (*uint64)(unsafe.Pointer(&mem[offClientSeq]))
-			serverSeq := (*uint64)(unsafe.Pointer(&mem[offServerSeq]))
-			clientParked := (*uint32)(unsafe.Pointer(&mem[offClientParked]))
-			go func() {
-				for i, h := range nv.Frames {
-					frame, _ := hex.DecodeString(h)
-					deadline := time.Now().Add(10 * time.Second)
-					for atomic.LoadUint64(clientSeq) == uint64(i) { // the request, then each CONTINUE
-						if time.Now().After(deadline) {
-							server.Close()
-							return
-						}
-						runtime.Gosched()
-					}
-					copy(mem[regionHeader:], frame)
-					atomic.StoreUint64(serverSeq, uint64(i+1))
-					if atomic.CompareAndSwapUint32(clientParked, 1, 0) {
-						_, _ = server.Write([]byte{1})
-					}
-				}
-			}()
+			go answerEach(mem, server, nv.Frames)
 			if _, err := (&Client{}).roundTrip(context.Background(), ch, tSessionInfo, nil); err == nil {
 				t.Fatal("a malformed answer was accepted")
 			}
@@ -223,5 +205,58 @@ func TestClientRefusesBadServerFrames(t *testing.T) {
 				t.Fatal("the channel is still marked usable")
 			}
 		})
+	}
+}
+
+// answerEach plays a server that answers each frame the client sends (its request, then each
+// CONTINUE) with the next of frames (hex), ringing the doorbell when the client parked (spec §2.2).
+// It closes the connection if the client sends nothing for 10 s.
+func answerEach(mem []byte, server net.Conn, frames []string) {
+	clientSeq := (*uint64)(unsafe.Pointer(&mem[offClientSeq]))
+	serverSeq := (*uint64)(unsafe.Pointer(&mem[offServerSeq]))
+	clientParked := (*uint32)(unsafe.Pointer(&mem[offClientParked]))
+	for i, h := range frames {
+		frame, _ := hex.DecodeString(h)
+		deadline := time.Now().Add(10 * time.Second)
+		for atomic.LoadUint64(clientSeq) == uint64(i) {
+			if time.Now().After(deadline) {
+				server.Close()
+				return
+			}
+			runtime.Gosched()
+		}
+		copy(mem[regionHeader:], frame)
+		atomic.StoreUint64(serverSeq, uint64(i+1))
+		if atomic.CompareAndSwapUint32(clientParked, 1, 0) {
+			_, _ = server.Write([]byte{1})
+		}
+	}
+}
+
+// TestReturnVectorsThroughRoundTrip answers a real roundTrip with each RETURN frame of the vectors
+// and checks the value the client's request path returns against the vector's meaning.
+func TestReturnVectorsThroughRoundTrip(t *testing.T) {
+	v := loadVectors(t)
+	n := 0
+	for _, f := range v.Frames {
+		if f.Direction != "server_to_client" || f.Meaning["type"] != "RETURN" {
+			continue
+		}
+		n++
+		t.Run(f.Name, func(t *testing.T) {
+			ch, mem, server := fakeServerChannel(t, 4096)
+			go answerEach(mem, server, []string{f.Hex})
+			got, err := ch.c.roundTrip(context.Background(), ch, tSessionInfo, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := f.Meaning["body"].(map[string]any)
+			if g := normal(t, map[string]any{"value": meaningOf(got)}); !reflect.DeepEqual(g, normal(t, want)) {
+				t.Fatalf("roundTrip returned %v, vector %v", g, want)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no RETURN frames in the vectors")
 	}
 }
