@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestConstantsMatchTheSpec checks the client's wire constants against spec/vectors/constants.json.
@@ -33,6 +34,16 @@ func TestConstantsMatchTheSpec(t *testing.T) {
 		}
 	}
 	check("protocolVersion", protocolVersion, int(c["protocol_version"].(float64)))
+	for _, w := range []struct {
+		key string
+		got time.Duration
+	}{
+		{"MAX_SPIN_NANOS", maxSpin}, {"PROBE_SPIN_NANOS", probeSpin}, {"MIN_SPIN_NANOS", minSpin},
+		{"MIN_PROBE_NANOS", minProbe}, {"MAX_PROBE_NANOS", maxProbe}, {"GAP_NANOS", spinGap},
+	} {
+		check("wait policy "+w.key, int(w.got.Nanoseconds()), num("wait_policy", w.key))
+	}
+	check("looksPerClockRead", looksPerClockRead, num("wait_policy", "LOOKS_PER_CLOCK_READ"))
 	check("helloSession", helloSession, num("hello", "KIND_SESSION"))
 	check("helloChannel", helloChannel, num("hello", "KIND_CHANNEL"))
 	check("session HELLO length", len(helloBytes(helloSession, make([]byte, 32), nil)), num("hello", "SESSION_HELLO_BYTES"))

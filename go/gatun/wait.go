@@ -20,6 +20,8 @@ const (
 	maxProbe     = 100 * time.Millisecond // the longest back-off
 	spinGap      = 200 * time.Microsecond // two clock reads of one spin further apart: the spinner lost its core (not an interrupt: bench/results/clock_gaps.md)
 	maxFixedSpin = time.Second
+
+	looksPerClockRead = 32 // a spin reads the clock once per this many looks (a power of two)
 )
 
 // WaitPolicyEnv names the environment variable that picks the wait policy of clients and of the
@@ -105,7 +107,7 @@ func spinFor(arrived func() bool, budget time.Duration, clock func() time.Durati
 			}
 			return spinArrived
 		}
-		if i&31 == 0 {
+		if i&(looksPerClockRead-1) == 0 {
 			now := clock()
 			if now-last > spinGap {
 				return spinDescheduled

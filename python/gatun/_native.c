@@ -59,6 +59,8 @@ static inline uint64_t now_ns(void) {
 /* Two clock reads of one spin further apart than this: the spinner lost its core (a scheduler slice,
  * milliseconds), not an interrupt or a hypervisor exit (up to ~100 µs: bench/results/clock_gaps.md). */
 #define GAP_NS 200000ull
+/* A spin reads the clock once per this many looks at the server's sequence word (a power of two). */
+#define LOOKS_PER_CLOCK_READ 32u
 /* The part of a spin done holding the GIL: most answers come within it, and other Python threads
  * wait at most this long for the GIL. */
 #define HOT_SPIN_NS 5000ull
@@ -231,7 +233,7 @@ static int spin_phase(Region *self, uint64_t start, uint64_t *last, uint64_t lim
     for (unsigned i = 1;; i++) {
         cpu_relax();
         if (arrived(self)) return now_ns() - *last > GAP_NS ? SPIN_ARRIVED_LATE : SPIN_ARRIVED;
-        if ((i & 31) == 0) {
+        if ((i & (LOOKS_PER_CLOCK_READ - 1)) == 0) {
             uint64_t now = now_ns();
             if (now - *last > GAP_NS) return SPIN_DESCHEDULED;
             if (now - start >= limit) return -1;
@@ -541,6 +543,16 @@ PyMODINIT_FUNC PyInit__native(void) {
     CLOSED = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
     if (NOT_SIMPLE == NULL || CLOSED == NULL || PyModule_AddObjectRef(m, "NOT_SIMPLE", NOT_SIMPLE) < 0 ||
         PyModule_AddObjectRef(m, "CLOSED", CLOSED) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    /* The wait policy's constants, for the test that checks them against spec/vectors/constants.json. */
+    PyObject *wait = Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:I}", "MAX_SPIN_NANOS", MAX_SPIN_NS,
+                                   "PROBE_SPIN_NANOS", PROBE_SPIN_NS, "MIN_SPIN_NANOS", MIN_SPIN_NS,
+                                   "MIN_PROBE_NANOS", MIN_PROBE_NS, "MAX_PROBE_NANOS", MAX_PROBE_NS,
+                                   "GAP_NANOS", GAP_NS, "LOOKS_PER_CLOCK_READ", LOOKS_PER_CLOCK_READ);
+    if (wait == NULL || PyModule_AddObject(m, "WAIT_POLICY", wait) < 0) {
+        Py_XDECREF(wait);
         Py_DECREF(m);
         return NULL;
     }

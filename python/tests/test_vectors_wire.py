@@ -27,6 +27,13 @@ VECTORS = json.loads((SPEC / "frames.json").read_text())
 CONSTANTS = json.loads((SPEC / "constants.json").read_text())
 
 
+def test_wait_policy_constants_match_the_spec() -> None:
+    """The C client's wait policy (spec §2.2.1) has the spec's constants (they drifted once)."""
+    from gatun import _native
+
+    assert _native.WAIT_POLICY == CONSTANTS["wait_policy"]
+
+
 def test_constants_match_the_spec() -> None:
     c = CONSTANTS
     assert p.PROTOCOL_VERSION == c["protocol_version"]

@@ -491,6 +491,10 @@ CONSTANTS = {
                    "DECIMAL": 0x12},
     "shapes": {name.upper(): n for n, name in SHAPES.items()},
     "limits": {"DEFAULT_MAX_MESSAGE_BYTES": 2147483000},
+    # protocol §2.2.1: the adaptive wait policy's constants (the same in the server and every client).
+    "wait_policy": {"MAX_SPIN_NANOS": 50_000, "PROBE_SPIN_NANOS": 200_000, "MIN_SPIN_NANOS": 1_000,
+                    "MIN_PROBE_NANOS": 1_000_000, "MAX_PROBE_NANOS": 100_000_000, "GAP_NANOS": 200_000,
+                    "LOOKS_PER_CLOCK_READ": 32},
     # spec/arrow.md §2: the arena header, the span header and the span's state word.
     "arrow": {"ARENA_MAGIC": "GARN", "ARENA_LAYOUT_VERSION": 1, "ARENA_DATA_OFFSET": 256,
               "SPAN_HEADER": 64, "SPAN_ALIGN": 64, "STATE_NONE": 0, "STATE_LENT": 1, "STATE_RETURNED": 2,

@@ -72,6 +72,8 @@ interface WaitPolicy {
      * hypervisor's exits stop a running one for up to ~100 µs (bench/results/clock_gaps.md).
      */
     long GAP_NANOS = 200_000;
+    /** A spin reads the clock once per this many looks at the peer's sequence word (a power of two). */
+    int LOOKS_PER_CLOCK_READ = 32;
 
     /**
      * The one spin loop every policy uses: pause-spins on {@code arrived} for up to
@@ -87,7 +89,7 @@ interface WaitPolicy {
             if (arrived.getAsBoolean()) {
                 return clock.getAsLong() - last > GAP_NANOS ? ARRIVED_LATE : ARRIVED;
             }
-            if ((i & 0x1F) == 0) {
+            if ((i & (LOOKS_PER_CLOCK_READ - 1)) == 0) {
                 long now = clock.getAsLong();
                 if (now - last > GAP_NANOS) {
                     return DESCHEDULED;

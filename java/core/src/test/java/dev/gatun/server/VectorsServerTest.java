@@ -139,6 +139,14 @@ class VectorsServerTest {
         }
         assertEquals(c.getAsJsonObject("limits").get("DEFAULT_MAX_MESSAGE_BYTES").getAsLong(),
                 GatunServer.DEFAULT_MAX_MESSAGE_BYTES);
+        JsonObject wait = c.getAsJsonObject("wait_policy");
+        assertEquals(wait.get("MAX_SPIN_NANOS").getAsLong(), AdaptiveSpinWait.MAX_SPIN_NANOS);
+        assertEquals(wait.get("PROBE_SPIN_NANOS").getAsLong(), AdaptiveSpinWait.PROBE_SPIN_NANOS);
+        assertEquals(wait.get("MIN_SPIN_NANOS").getAsLong(), AdaptiveSpinWait.MIN_SPIN_NANOS);
+        assertEquals(wait.get("MIN_PROBE_NANOS").getAsLong(), AdaptiveSpinWait.MIN_PROBE_NANOS);
+        assertEquals(wait.get("MAX_PROBE_NANOS").getAsLong(), AdaptiveSpinWait.MAX_PROBE_NANOS);
+        assertEquals(wait.get("GAP_NANOS").getAsLong(), WaitPolicy.GAP_NANOS);
+        assertEquals(wait.get("LOOKS_PER_CLOCK_READ").getAsInt(), WaitPolicy.LOOKS_PER_CLOCK_READ);
     }
 
     /** Sends raw HELLO bytes to the server and returns the WELCOME status (its parser, not a test client's). */
