@@ -57,14 +57,16 @@ func (s *Session) Send(ctx context.Context, data any) (*gatun.Object, error) {
 	p := ipc.GetSchemaPayload(src.schema, memory.DefaultAllocator)
 	_, err = p.WritePayload(&schemaMsg)
 	p.Release()
+	var keyed *keyedSources
 	if err == nil {
-		src.cb, err = s.c.Implement(src.handle, "dev.gatun.arrow.BatchSource")
+		keyed, err = s.keyedSources()
 	}
 	if err != nil {
 		src.finish()
 		return nil, fmt.Errorf("gatunarrow: %w", err)
 	}
-	reader, err := gatun.As[*gatun.Object](a.readerClass.Call(ctx, "open", a.java, schemaMsg.Bytes(), src.cb))
+	src.keyed, src.key = keyed, keyed.add(src)
+	reader, err := gatun.As[*gatun.Object](a.readerClass.Call(ctx, "open", a.java, schemaMsg.Bytes(), keyed.cb, src.key))
 	if err != nil {
 		src.finish()
 		return nil, javaErr("ArenaReader.open", err)
@@ -76,12 +78,86 @@ func (s *Session) Send(ctx context.Context, data any) (*gatun.Object, error) {
 // (ArenaReader.RESERVE_FRACTION); a batch that fits there needs no allocation call.
 const readerReserveFraction = 4
 
-// source is the Go half of a Java ArenaReader: a dev.gatun.arrow.BatchSource callback that writes
-// one batch per next() into the arena.
+// keyedSources is the session's one dev.gatun.arrow.KeyedBatchSource callback: the sources of all
+// its Send readers, each under its own key. One callback per session, not per Send: a callback id
+// lives as long as its session on both sides (protocol §5.3), so a callback per transfer grew the
+// client and the server with every transfer.
+type keyedSources struct {
+	cb   *gatun.Callback
+	mu   sync.Mutex
+	m    map[int64]*source
+	next int64
+}
+
+// keyedSources returns the session's keyedSources, made on its first Send.
+func (s *Session) keyedSources() (*keyedSources, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sources != nil {
+		return s.sources, nil
+	}
+	k := &keyedSources{m: map[int64]*source{}}
+	cb, err := s.c.Implement(k.handle, "dev.gatun.arrow.KeyedBatchSource")
+	if err != nil {
+		return nil, err
+	}
+	k.cb, s.sources = cb, k
+	return k, nil
+}
+
+func (k *keyedSources) add(src *source) int64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.next++
+	k.m[k.next] = src
+	return k.next
+}
+
+func (k *keyedSources) forget(key int64) {
+	k.mu.Lock()
+	delete(k.m, key)
+	k.mu.Unlock()
+}
+
+// streams is how many Send readers still hold their data (for tests).
+func (k *keyedSources) streams() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.m)
+}
+
+// handle serves the Java KeyedBatchSource interface: next(long key, long reserved, long capacity),
+// close(long key).
+func (k *keyedSources) handle(ctx context.Context, method string, args []any) (any, error) {
+	key, ok := arg(args, 0)
+	if !ok {
+		return nil, fmt.Errorf("gatunarrow: KeyedBatchSource.%s(%v): expected a long key", method, args)
+	}
+	k.mu.Lock()
+	src := k.m[key]
+	k.mu.Unlock()
+	switch method {
+	case "next":
+		if src == nil { // the reader asks no more after the end, and not after close()
+			return nil, fmt.Errorf("gatunarrow: no Arrow stream under key %d in this session: it ended or its reader was closed", key)
+		}
+		return src.handle(ctx, method, args[1:])
+	case "close":
+		if src != nil {
+			src.finish()
+		}
+		return nil, nil
+	}
+	return nil, fmt.Errorf("gatunarrow: KeyedBatchSource has no method %s", method)
+}
+
+// source is the Go half of a Java ArenaReader: the stream of one Send, whose next() writes one
+// batch into the arena (through the session's keyedSources callback).
 type source struct {
 	mu     sync.Mutex
 	a      *arena
-	cb     *gatun.Callback
+	keyed  *keyedSources
+	key    int64
 	schema *arrow.Schema
 	list   []arrow.RecordBatch // data given as records, sent in order
 	reader array.RecordReader  // or as a reader
@@ -247,8 +323,8 @@ func (s *source) finishLocked() {
 	}
 	s.done = true
 	s.dropData()
-	if s.cb != nil {
-		s.cb.Release()
+	if s.keyed != nil {
+		s.keyed.forget(s.key)
 	}
 	if s.a != nil {
 		s.a.unref()

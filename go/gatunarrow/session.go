@@ -50,10 +50,11 @@ type Session struct {
 	c    *gatun.Client
 	size int64
 
-	mu     sync.Mutex
-	a      *arena
-	hold   *holding
-	closed bool
+	mu      sync.Mutex
+	a       *arena
+	hold    *holding
+	sources *keyedSources // made on the first Send
+	closed  bool
 }
 
 // holding is the session's own reference to its arena, dropped once: by Close, or by the garbage

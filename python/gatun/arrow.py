@@ -8,6 +8,7 @@ this module holds the Python half of the machinery. pyarrow is imported only whe
 from __future__ import annotations
 
 import collections
+import itertools
 import mmap
 import os
 import struct
@@ -361,11 +362,66 @@ def _trim_spares(root_ref: "weakref.ref[Arena]", stop: threading.Event) -> None:
         del root
 
 
-class BatchSource:
-    """The client half of a Java `ArenaReader`: hands it one batch per `next()` (a callback)."""
+class KeyedBatchSources:
+    """The client's one `dev.gatun.arrow.KeyedBatchSource` callback: the streams of all its
+    `send_arrow_buffers` readers, each under its own key.
+
+    One callback per session, not per transfer: a callback id lives as long as its session on both
+    sides (protocol §5.3), and a callback per transfer grew client and server by one callback with
+    every transfer (a one-hour soak: hundreds of MiB). A stream's data goes when it ends or its
+    reader closes; a reader that Java code neither reads to its end nor closes keeps its data until
+    the session ends, as it did before."""
 
     class Java:
-        implements = ["dev.gatun.arrow.BatchSource"]
+        implements = ["dev.gatun.arrow.KeyedBatchSource"]
+
+    def __init__(self) -> None:
+        self._streams: dict[int, BatchSource] = {}
+        self._keys = itertools.count(1)
+
+    def add(self, source: "BatchSource") -> int:
+        key = next(self._keys)
+        self._streams[key] = source
+        return key
+
+    def forget(self, key: int) -> None:
+        self._streams.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def next(self, key: int, reserved: int, capacity: int) -> int | bytes | None:
+        source = self._streams.get(key)
+        if source is None:  # the reader asks no more after the end, and not after close()
+            raise KeyError(f"no Arrow stream under key {key} in this client: it ended or its reader was closed")
+        out = source.next(reserved, capacity)
+        if out is None:
+            del self._streams[key]
+        return out
+
+    def close(self, key: int) -> None:
+        source = self._streams.pop(key, None)
+        if source is not None:
+            source.close()
+
+
+def _keyed_sources(client: Any) -> KeyedBatchSources:
+    """The client's KeyedBatchSources, made on its first transfer."""
+    sources = getattr(client, "_arrow_sources", None)
+    if sources is None:
+        with _SOURCES_LOCK:
+            sources = getattr(client, "_arrow_sources", None)
+            if sources is None:
+                sources = client._arrow_sources = KeyedBatchSources()
+    return sources
+
+
+_SOURCES_LOCK = threading.Lock()
+
+
+class BatchSource:
+    """One stream of a Java `ArenaReader`: hands it one batch per `next()` (through the client's
+    KeyedBatchSources callback)."""
 
     def __init__(self, arena: Arena, schema: Any, batches: Iterator[Any]):
         self._arena = arena
@@ -385,7 +441,7 @@ class BatchSource:
         return self._arena.write_batch(batch, self._schema_size, self._schema, reserved, capacity)
 
     def close(self) -> None:
-        self._batches = None  # let the data go: the callback object itself stays registered
+        self._batches = None  # let the data go
 
 
 def _check_no_dictionary(pa: Any, t: Any, where: str) -> None:
@@ -426,8 +482,13 @@ def send_arrow_buffers(client: Any, data: Any) -> JavaObject:
     # slice that fits there needs no allocation call.
     limit = max(arena.size // 4 - len(schema.serialize()) - _STREAM_SLACK, arena.size // 8)
     pieces = (piece for b in batches for piece in _split(pa, b, limit))
-    source = BatchSource(arena, schema, pieces)
-    return client.jvm.dev.gatun.arrow.ArenaReader.open(arena.java, schema.serialize().to_pybytes(), source)
+    sources = _keyed_sources(client)
+    key = sources.add(BatchSource(arena, schema, pieces))
+    try:
+        return client.jvm.dev.gatun.arrow.ArenaReader.open(arena.java, schema.serialize().to_pybytes(), sources, key)
+    except BaseException:
+        sources.forget(key)
+        raise
 
 
 class _Held:

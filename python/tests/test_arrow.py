@@ -204,6 +204,21 @@ def test_every_spark_type_round_trips(ac):
         assert back.column(name).equals(t.column(name)), name
 
 
+def test_transfers_share_one_callback_and_leave_nothing_behind(ac):
+    """Every send_arrow_buffers of a client goes through its one KeyedBatchSource callback, and a
+    stream read to its end (or closed) leaves nothing in the client: a callback per transfer grew
+    client and server with every transfer, since a callback id lives as long as its session."""
+    t = pa.table({"a": list(range(1000)), "b": [str(i) for i in range(1000)]})
+    assert ac.get_arrow_data(ac.send_arrow_buffers(t)).equals(t)
+    callbacks = len(ac._callbacks)
+    for _ in range(50):
+        assert ac.get_arrow_data(ac.send_arrow_buffers(t)).equals(t)
+    closed = ac.send_arrow_buffers(t)
+    closed.close()
+    assert len(ac._callbacks) == callbacks
+    assert len(ac._arrow_sources) == 0
+
+
 def test_many_batches_zero_row_batches_and_empty_tables(ac):
     t = _all_types(50)
     batches = [t.slice(i, 7).to_batches()[0] for i in range(0, 50, 7)]
@@ -554,8 +569,9 @@ def test_spares_are_bounded_and_trimmed_when_idle(helper_dir, monkeypatch):
         assert root.spares == []
         del root
         gc.collect()
-        # The root stays mapped here while the client's callback objects (BatchSource) refer to it.
-        assert _arena_maps() == mine + 1, "close() releases the spares"
+        # Nothing refers to the root any more: the streams that wrote into it ended (before
+        # KeyedBatchSources, their callback objects stayed registered and kept it mapped).
+        assert _arena_maps() == mine, "close() releases the spares, and the root once nothing views it"
 
 
 def test_extension_limit_falls_back_to_copying_out(helper_dir, copies):

@@ -45,6 +45,18 @@ public final class ArenaReader extends ArrowReader {
         return new ArenaReader(arena, IpcMessages.readSchema(schemaMessage), source);
     }
 
+    /**
+     * A reader of the batches the client's {@code source} hands over under {@code key}: the form a
+     * client uses for its transfers, one callback per session (see {@link KeyedBatchSource}).
+     */
+    public static ArenaReader open(ArrowArena arena, byte[] schemaMessage, KeyedBatchSource source, long key)
+            throws IOException {
+        if (source == null) {
+            throw new IllegalArgumentException("ArenaReader.open needs an arena, a schema message and a source");
+        }
+        return open(arena, schemaMessage, KeyedBatchSource.of(source, key));
+    }
+
     @Override
     public VectorSchemaRoot getVectorSchemaRoot() throws IOException {
         checkOpen();
