@@ -21,8 +21,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python" / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import faultkit as fk  # noqa: E402
+import honest  # noqa: E402
 from gatun import GatunClient  # noqa: E402
 
 FIGURES = ("server_rss_mib", "server_fds", "server_threads", "server_sessions", "server_shm_files",
@@ -68,6 +70,7 @@ def main() -> int:
 
     # A bounded heap: the JVM's RSS then levels off once the heap has grown to its size, and what
     # grows beyond it is a leak outside the heap (threads, mappings, direct memory).
+    load_start = honest.loadavg()
     launcher = fk.launch(memory="1m", jvm_args=["-Xmx256m"])
     pid = launcher.process.pid
     info_file = os.path.join(os.path.dirname(launcher._log_path), "connection.json")
@@ -134,6 +137,7 @@ def main() -> int:
         live = fk.live_instances(pid, ("dev.gatun.server.Session",))
         samples.append({
             "t": round(time.monotonic() - start, 2),
+            "loadavg": honest.loadavg(),
             "server_rss_mib": round(fk.rss_kib(pid) / 1024, 1),
             "server_fds": fk.fds(pid),
             "server_threads": fk.threads(pid),
@@ -161,7 +165,8 @@ def main() -> int:
     launcher.stop()
 
     verdict = trend(samples)
-    result = {"seconds": args.seconds, "samples": samples, "counts": {**counts, **go_counts},
+    result = {"seconds": args.seconds, "loadavg_start": load_start, "loadavg_end": honest.loadavg(),
+              "samples": samples, "counts": {**counts, **go_counts},
               "errors": errors, "growth": verdict, "ok": not errors and not any(v["grew"] for v in verdict.values())}
     (out / "soak.json").write_text(json.dumps(result, indent=1) + "\n")
     write_md(out / "soak.md", result)
@@ -201,6 +206,11 @@ def write_md(path: Path, r: dict) -> None:
     for f, v in r["growth"].items():
         lines.append(f"| {f} | {r['samples'][0][f]} | {v['middle']} | {v['last']} | {r['samples'][-1][f]} | "
                      f"{'**yes**' if v['grew'] else 'no'} |")
+    loads = [x["loadavg"][0] for x in r["samples"]]
+    lines += ["", honest.load_text(r["loadavg_start"], r["loadavg_end"]) + " The 1-minute load average over the "
+              f"samples: median {sorted(loads)[len(loads) // 2]:.2f} ({min(loads):.2f}–{max(loads):.2f}). One run; "
+              "a figure grows when its last third's mean exceeds its middle third's (RSS by 10% + 16 MiB, "
+              "counts by 10% + 2 over the middle's highest sample)."]
     lines += ["", "Work done: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["counts"].items())), ""]
     if r["errors"]:
         lines += ["Errors:", *[f"- {e}" for e in r["errors"]], ""]
