@@ -141,7 +141,12 @@ func (k *keyedSources) handle(ctx context.Context, method string, args []any) (a
 		if src == nil { // the reader asks no more after the end, and not after close()
 			return nil, fmt.Errorf("gatunarrow: no Arrow stream under key %d in this session: it ended or its reader was closed", key)
 		}
-		return src.handle(ctx, method, args[1:])
+		reserved, ok1 := arg(args, 1)
+		capacity, ok2 := arg(args, 2)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("gatunarrow: KeyedBatchSource.next(%v): expected three longs", args)
+		}
+		return src.next(ctx, reserved, capacity)
 	case "close":
 		if src != nil {
 			src.finish()
@@ -166,23 +171,6 @@ type source struct {
 	cut       arrow.RecordBatch
 	pos, step int64
 	done      bool
-}
-
-// handle serves the Java BatchSource interface: next(long reserved, long capacity), close().
-func (s *source) handle(ctx context.Context, method string, args []any) (any, error) {
-	switch method {
-	case "next":
-		reserved, ok1 := arg(args, 0)
-		capacity, ok2 := arg(args, 1)
-		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("gatunarrow: BatchSource.next(%v): expected two longs", args)
-		}
-		return s.next(ctx, reserved, capacity)
-	case "close":
-		s.finish()
-		return nil, nil
-	}
-	return nil, fmt.Errorf("gatunarrow: BatchSource has no method %s", method)
 }
 
 func arg(args []any, i int) (int64, bool) {

@@ -400,9 +400,7 @@ class KeyedBatchSources:
         return out
 
     def close(self, key: int) -> None:
-        source = self._streams.pop(key, None)
-        if source is not None:
-            source.close()
+        self._streams.pop(key, None)  # the stream's data goes with it
 
 
 def _keyed_sources(client: Any) -> KeyedBatchSources:
@@ -426,22 +424,18 @@ class BatchSource:
     def __init__(self, arena: Arena, schema: Any, batches: Iterator[Any]):
         self._arena = arena
         self._schema = schema
-        self._batches: Iterator[Any] | None = batches
+        self._batches = batches
         self._schema_size = len(schema.serialize())
 
     def next(self, reserved: int, capacity: int) -> int | bytes | None:
-        if self._batches is None:
-            return None
+        """The next batch written into the arena (or its bytes), or None at the end (after which
+        KeyedBatchSources drops this stream)."""
         batch = next(self._batches, None)
         if batch is None:
-            self._batches = None
             return None
         if not batch.schema.equals(self._schema):
             raise TypeError(f"a record batch with schema {batch.schema} in a stream of schema {self._schema}")
         return self._arena.write_batch(batch, self._schema_size, self._schema, reserved, capacity)
-
-    def close(self) -> None:
-        self._batches = None  # let the data go
 
 
 def _check_no_dictionary(pa: Any, t: Any, where: str) -> None:

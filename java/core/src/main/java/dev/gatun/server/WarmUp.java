@@ -57,13 +57,13 @@ final class WarmUp implements Runnable {
         int made = 0;
         LocalClient client = null;
         LocalChannel ch = null;
+        String own = null; // its own session, once open, which clientActivity leaves out
         try {
             ClientValues.ClassRef target = null;
             ClientValues.CallbackRef step = new ClientValues.CallbackRef(1, List.of(WarmUpTarget.Step.class.getName()));
             byte[] bytes = new byte[256];
             while (made < requests && !server.isClosed()) {
                 long before = idle.now();
-                String own = client == null ? null : HexFormat.of().formatHex(client.sessionId);
                 long served = server.clientActivity(own);
                 boolean free = idle.awaitIdleCore(Math.min(WAIT_SLICE_NANOS, MAX_WAIT_NANOS - waited))
                         && served >= 0 && server.clientActivity(own) == served;
@@ -78,6 +78,7 @@ final class WarmUp implements Runnable {
                 }
                 if (ch == null) {
                     client = LocalClient.open(server.connectionInfo());
+                    own = HexFormat.of().formatHex(client.sessionId);
                     ch = client.channel();
                     ch.onCallback((c, id, method, args) -> (Integer) args[0] + 1);
                     target = ch.cls(WarmUpTarget.class.getName());
