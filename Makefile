@@ -36,6 +36,8 @@ JAR      := python/gatun/jars/gatun-server.jar
 CORE_JAR := java/core/target/gatun-core-$(VERSION).jar
 # The Spark driver's jar: gatun-spark with gatun-core and gatun-arrow's classes (classifier driver).
 SPARK_JAR := java/spark/target/gatun-spark-$(VERSION)-driver.jar
+# The same for Spark 3.5 (Scala 2.12): gatun-spark's source built against Spark 3.5 (java/spark35).
+SPARK35_JAR := java/spark35/target/gatun-spark35-$(VERSION)-driver.jar
 # The Arrow data plane with Arrow itself, for the standalone server's class path.
 ARROW_JAR := java/arrow/target/gatun-arrow-$(VERSION)-standalone.jar
 
@@ -50,7 +52,7 @@ MVN_TEST_LOG := -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
 
 # Everything that goes into the jar: poms and main sources/resources. Directories
 # are listed too, so adding or deleting a file also triggers a rebuild.
-JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -path '*/src/main*' \) -print 2>/dev/null)
+JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -path '*/src/main*' -o -path '*/src/spark4*' \) -print 2>/dev/null)
 # Everything that goes into the pip install (metadata + C extension).
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py VERSION \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
@@ -65,6 +67,7 @@ $(JAR): $(JAVA_INPUTS)
 	$(MVN) $(MVN_FLAGS) -q -f java/pom.xml -DskipTests package
 	mkdir -p $(@D)
 	cp $(SPARK_JAR) $(@D)/gatun-spark.jar
+	cp $(SPARK35_JAR) $(@D)/gatun-spark35.jar
 	cp $(ARROW_JAR) $(@D)/gatun-arrow.jar
 	cp $(CORE_JAR) $@
 
@@ -189,7 +192,7 @@ clean:
 	rm -rf dist build
 
 # ---- Distribution (issue 15) ----------------------------------------------------------------
-#   make dist           - dist/gatun-VERSION.tar.gz and a manylinux wheel with the three jars and
+#   make dist           - dist/gatun-VERSION.tar.gz and a manylinux wheel with the four jars and
 #                         the compiled C extension (built from the sdist, checked by auditwheel)
 #   make test-dist      - installs that wheel into a fresh venv with mvn, javac and gcc off PATH
 #                         and runs real calls through it (part of make test)

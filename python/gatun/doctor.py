@@ -23,13 +23,15 @@ from pathlib import Path
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 MIN_JAVA = 17
 # The PySpark lines this release is tested with (README "Compatibility", bench/results/compat.md);
-# gatun[pyspark] allows >=4.0,<5 (gatun.pyspark.MIN_PYSPARK).
+# gatun[pyspark] allows >=3.5,<5 (gatun.pyspark.MIN_PYSPARK).
 TESTED_PYSPARK = "4.3"
-TESTED_PYSPARK_LINES = ("4.0", "4.1", "4.2", "4.3")
+TESTED_PYSPARK_LINES = ("3.5", "4.0", "4.1", "4.2", "4.3")
+MIN_PYSPARK = (3, 5)
 JARS = {
     "gatun-server.jar": "the server (required)",
     "gatun-arrow.jar": "the Arrow data plane with Arrow Java (send_arrow_buffers / get_arrow_data)",
-    "gatun-spark.jar": "the Spark driver's main class (GATUN_PYSPARK=1, python -m gatun.submit)",
+    "gatun-spark.jar": "the Spark driver's main class for PySpark 4.x (GATUN_PYSPARK=1, python -m gatun.submit)",
+    "gatun-spark35.jar": "the same for PySpark 3.5 (Spark 3.5, Scala 2.12)",
 }
 
 
@@ -180,12 +182,14 @@ def _optional(name: str, module: str, extra: str, purpose: str, minimum: tuple[i
 
 
 def check_pyspark() -> list[Check]:
-    checks = [_optional("pyspark", "pyspark", "pyspark", "PySpark over Gatun", (4, 0))]
+    checks = [_optional("pyspark", "pyspark", "pyspark", "PySpark over Gatun", MIN_PYSPARK)]
     v = _dist_version("pyspark")
     if v is not None and checks[0].status == OK and not v.startswith(tuple(t + "." for t in TESTED_PYSPARK_LINES)):
         checks[0] = Check("pyspark", WARN, f"{v}: this Gatun is tested with PySpark "
                           + ", ".join(t + ".x" for t in TESTED_PYSPARK_LINES),
                           _pip(f"pyspark=={TESTED_PYSPARK}.*"))
+    if v is not None and checks[0].status != SKIP:
+        checks.append(check_driver_jar(v))
     if v is not None:
         pth = [Path(p) / "gatun-pyspark.pth" for p in sys.path if p]
         found = next((p for p in pth if p.is_file()), None)
@@ -203,6 +207,25 @@ def check_pyspark() -> list[Check]:
         else:
             checks.append(Check("pandas", OK, pandas))
     return checks
+
+
+def check_driver_jar(pyspark_version: str) -> Check:
+    """Which Spark driver jar gatun.pyspark uses with this PySpark, and whether it is there."""
+    try:
+        from .pyspark import GatunSparkError, spark_jar, spark_line
+    except Exception as e:  # noqa: BLE001 - e.g. py4j missing beside a broken pyspark install
+        return Check("driver jar", FAIL, f"gatun.pyspark does not import: {e}",
+                     _pip("gatun[pyspark]") + " --force-reinstall")
+    line = spark_line(pyspark_version)
+    if line is not None and line < MIN_PYSPARK:
+        return Check("driver jar", SKIP, f"none for PySpark {pyspark_version} (Gatun runs "
+                     f"{'.'.join(map(str, MIN_PYSPARK))}+)", _pip("gatun[pyspark]") + " --upgrade")
+    try:
+        jar = spark_jar(pyspark_version)
+    except GatunSparkError as e:
+        return Check("driver jar", WARN, str(e), "reinstall the wheel: " + _pip("gatun") + " --force-reinstall")
+    built_for = "Spark 3.5, Scala 2.12" if jar.name == "gatun-spark35.jar" else "Spark 4, Scala 2.13"
+    return Check("driver jar", OK, f"{jar.name} ({built_for}) for PySpark {pyspark_version}")
 
 
 def check_arrow() -> Check:

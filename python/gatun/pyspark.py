@@ -15,7 +15,8 @@ to a driver's connection info file, PySpark attaches to that running driver inst
 `python -m gatun.submit`, spark-submit's counterpart, hands the driver to the application).
 
 PySpark names replaced by `install()` (nothing else of PySpark is modified):
-* `pyspark.java_gateway.launch_gateway` and the copy `pyspark.core.context` imported;
+* `pyspark.java_gateway.launch_gateway` and the copy `pyspark.core.context` (4.x) or
+  `pyspark.context` (3.5) imported;
 * `ensure_callback_server_started` where PySpark imported it (callbacks need no server here);
 * `JavaClass` in the PySpark modules that build classes by name from a gateway client (and
   `py4j.java_gateway.JavaClass` itself, for the converters that import it at call time; see
@@ -42,15 +43,18 @@ from .errors import GatunError
 from .launcher import wait_for_file
 
 MAIN_CLASS = "dev.gatun.spark.SparkGatewayMain"
-# The oldest PySpark line Gatun runs: gatun-spark.jar is built against Spark 4 (Scala 2.13, the
-# `org.apache.spark.sql.classic` classes), and PySpark 3.x has no `pyspark.core`. The compatibility
-# matrix (bench/compat_matrix.py, bench/results/compat.md) records the versions that ran.
-MIN_PYSPARK = (4, 0)
+# The oldest PySpark line Gatun runs. Each Spark line has its driver jar, built from the same source
+# against that line's Spark, Scala and Arrow (java/spark, java/spark35): gatun-spark.jar for Spark 4
+# (Scala 2.13), gatun-spark35.jar for Spark 3.5 (Scala 2.12); `spark_jar()` picks the one for the
+# installed PySpark. The compatibility matrix (bench/compat_matrix.py, bench/results/compat.md)
+# records the versions that ran.
+MIN_PYSPARK = (3, 5)
 INFO_ENV = "GATUN_CONN_INFO_PATH"
 ATTACH_ENV = "GATUN_GATEWAY_INFO"  # attach to a driver that is already running (its info file)
 ERROR_SUFFIX = ".error"  # the driver writes why it failed to <info file>.error (SparkGatewayMain)
 START_TIMEOUT_S = 120.0
-SPARK_JAR = Path(__file__).with_name("jars") / "gatun-spark.jar"
+SPARK_JAR = Path(__file__).with_name("jars") / "gatun-spark.jar"  # Spark 4.x
+SPARK35_JAR = Path(__file__).with_name("jars") / "gatun-spark35.jar"  # Spark 3.5
 
 # What PySpark's own launch_gateway imports into the JVM view (pyspark/java_gateway.py, 4.3).
 JAVA_IMPORTS = (
@@ -60,15 +64,33 @@ JAVA_IMPORTS = (
     "org.apache.spark.sql.classic.*", "org.apache.spark.sql.api.python.*", "org.apache.spark.sql.hive.*",
     "scala.Tuple2",
 )
+# The same in PySpark 3.5 (pyspark/java_gateway.py, 3.5.9): its DataFrame classes are in org.apache.spark.sql.
+JAVA_IMPORTS_35 = (
+    "org.apache.spark.SparkConf", "org.apache.spark.api.java.*", "org.apache.spark.api.python.*",
+    "org.apache.spark.ml.python.*", "org.apache.spark.mllib.api.python.*", "org.apache.spark.resource.*",
+    "org.apache.spark.sql.*", "org.apache.spark.sql.api.python.*", "org.apache.spark.sql.hive.*",
+    "scala.Tuple2",
+)
 
 
 class GatunSparkError(GatunError):
     """Gatun was asked to run PySpark and could not."""
 
 
-def spark_jar() -> Path:
-    """The bundled jar with the driver main classes (`SparkGatewayMain`, `PythonAppMain`)."""
-    jar = SPARK_JAR
+def spark_line(version: str | None = None) -> tuple[int, int] | None:
+    """(major, minor) of this PySpark (or of `version`); None for a version that does not parse."""
+    version = pyspark_version() if version is None else version
+    try:
+        return tuple(int(x) for x in version.split(".")[:2])  # type: ignore[return-value]
+    except ValueError:
+        return None
+
+
+def spark_jar(version: str | None = None) -> Path:
+    """The bundled jar with the driver main classes (`SparkGatewayMain`, `PythonAppMain`) for this
+    PySpark (or for PySpark `version`): gatun-spark35.jar for 3.5, gatun-spark.jar for 4.x."""
+    line = spark_line(version)
+    jar = SPARK35_JAR if line is not None and line < (4, 0) else SPARK_JAR
     if not jar.is_file():
         raise GatunSparkError(f"the Gatun Spark jar is missing at {jar}; reinstall gatun (`make venv`)")
     if not os.access(jar, os.R_OK):
@@ -196,7 +218,8 @@ def _exit_reason(code: int, info_file: str, command: list[str]) -> str:
 def _gateway(client: py4j_compat.CompatClient, proc: Any) -> py4j_compat.ClientServer:
     gateway = py4j_compat.ClientServer(client)
     gateway.__dict__["proc"] = proc
-    for name in JAVA_IMPORTS:
+    line = spark_line()
+    for name in JAVA_IMPORTS_35 if line is not None and line < (4, 0) else JAVA_IMPORTS:
         py4j_compat.java_import(gateway.jvm, name)
     return gateway
 
@@ -208,6 +231,7 @@ def _no_callback_server(gw: Any) -> None:
 _PATCHES = (
     ("pyspark.java_gateway", "launch_gateway", launch_gateway),
     ("pyspark.core.context", "launch_gateway", launch_gateway),
+    ("pyspark.context", "launch_gateway", launch_gateway),  # PySpark 3.5 (4.x: no copy there)
     ("pyspark.java_gateway", "ensure_callback_server_started", _no_callback_server),
     ("pyspark.sql.streaming.readwriter", "ensure_callback_server_started", _no_callback_server),
     ("pyspark.sql.streaming.query", "ensure_callback_server_started", _no_callback_server),
@@ -226,16 +250,15 @@ def pyspark_version() -> str:
 def check_pyspark_version(version: str | None = None) -> None:
     """Raises GatunSparkError, saying what to install, if this PySpark is older than MIN_PYSPARK."""
     version = pyspark_version() if version is None else version
-    try:
-        major_minor = tuple(int(x) for x in version.split(".")[:2])
-    except ValueError:
+    major_minor = spark_line(version)
+    if major_minor is None:
         return  # a development build: let it try
     if major_minor < MIN_PYSPARK:
         need = ".".join(map(str, MIN_PYSPARK))
         raise GatunSparkError(
             f"PySpark {version} is not supported: Gatun runs PySpark {need} or newer (its Spark driver "
-            f"jar is built for Spark 4 and Scala 2.13). Upgrade with `python -m pip install "
-            f"'pyspark>={need},<5'`, or unset GATUN_PYSPARK to run this PySpark over Py4J.")
+            f"jars are built for Spark 3.5 with Scala 2.12 and for Spark 4 with Scala 2.13). Upgrade with "
+            f"`python -m pip install 'pyspark>={need},<5'`, or unset GATUN_PYSPARK to run this PySpark over Py4J.")
 
 
 def install() -> None:
@@ -252,10 +275,18 @@ def install() -> None:
         if hasattr(module, attr):
             setattr(module, attr, value)
     spark_arrow.install()
-    from pyspark.core.context import SparkContext
-
+    SparkContext = spark_context_class()
     if SparkContext._gateway is not None and not isinstance(SparkContext._gateway, py4j_compat.ClientServer):
         raise GatunSparkError("a SparkContext already runs over Py4J in this process: install Gatun before creating it")
+
+
+def spark_context_class() -> Any:
+    """PySpark's SparkContext class: in `pyspark.core.context` (4.x) or `pyspark.context` (3.5)."""
+    try:
+        from pyspark.core.context import SparkContext
+    except ImportError:
+        from pyspark.context import SparkContext
+    return SparkContext
 
 
 def bridge(spark_or_context: Any) -> str:

@@ -8,7 +8,7 @@ conversions, schema handling, time zones, `maxRecordsPerBatch`, the fallback dec
 warnings) stays PySpark's and Spark's own code. `install()` (called by `gatun.pyspark.install()`)
 replaces, for sessions running over Gatun only:
 
-* `PandasConversionMixin._collect_as_arrow` (what toPandas() and toArrow() call to get the
+* `PandasConversionMixin._collect_as_arrow` (what toPandas() and toArrow() (4.0+) call to get the
   batches): the batches come from `dev.gatun.spark.ArrowBatchCollector`, which runs the job
   `collectAsArrowToPython` runs and hands Spark's IPC-encoded batches, in order, to an
   `ArrowExporter` over the session's Arrow arena; pyarrow reads them there in place. Tasks that
@@ -85,12 +85,17 @@ def _arrow_batches_to_jvm(sc: Any, batches: Iterable["pa.RecordBatch"]) -> Any: 
     return jbatches
 
 
-def _collect_as_arrow(self: Any, split_batches: bool = False, empty_list_if_zero_records: bool = True,
-                      prefers_large_var_types: bool = False) -> list:
-    """`PandasConversionMixin._collect_as_arrow` with the batches taken through Gatun."""
+def _collect_as_arrow(self: Any, *args: Any, **kwargs: Any) -> list:
+    """`PandasConversionMixin._collect_as_arrow` with the batches taken through Gatun. PySpark 4.x's
+    takes `(split_batches, empty_list_if_zero_records, prefers_large_var_types)`, 3.5's
+    `split_batches` only (its callers handle zero batches themselves)."""
     if not _over_gatun(self._sc):
-        return _originals["_collect_as_arrow"](self, split_batches, empty_list_if_zero_records,
-                                               prefers_large_var_types)
+        return _originals["_collect_as_arrow"](self, *args, **kwargs)
+    return _collect_over_gatun(self, *args, **kwargs)
+
+
+def _collect_over_gatun(self: Any, split_batches: bool = False, empty_list_if_zero_records: bool = True,
+                        prefers_large_var_types: bool = False) -> list:
     import pyarrow as pa
     from pyspark.errors.exceptions.captured import unwrap_spark_exception
     from pyspark.traceback_utils import SCCallSiteSync
@@ -116,7 +121,7 @@ def _serialize_to_jvm(self: Any, data: Any, serializer: Any, reader_func: Any, s
 
     PySpark 4.1+'s two callers pass a plain `ArrowStreamSerializer`, which only writes the batches as
     one stream; the arena carries the batches themselves, so the serializer is not needed. PySpark
-    4.0's pandas caller passes pandas slices with an `ArrowStreamPandasSerializer`, whose
+    3.5's and 4.0's pandas caller passes pandas slices with an `ArrowStreamPandasSerializer`, whose
     `dump_stream` makes each slice a record batch with its `_create_batch` first: the same here."""
     if getattr(_sending_arrow, "active", False) and _over_gatun(self):
         create_batch = getattr(serializer, "_create_batch", None)
@@ -144,15 +149,19 @@ def _sends_arrow(method: Any) -> Any:
 def install() -> None:
     """Route PySpark's Arrow transfers through Gatun for sessions over Gatun (idempotent)."""
     try:
-        from pyspark.core.context import SparkContext
         from pyspark.sql.pandas.conversion import PandasConversionMixin, SparkConversionMixin
     except ImportError:  # pyspark without its pandas/Arrow module: nothing to route
         return
+    try:
+        from pyspark.core.context import SparkContext
+    except ImportError:  # PySpark 3.5
+        from pyspark.context import SparkContext
     if "_collect_as_arrow" in _originals:
         return
     _originals["_collect_as_arrow"] = PandasConversionMixin._collect_as_arrow
     _originals["_serialize_to_jvm"] = SparkContext._serialize_to_jvm
     PandasConversionMixin._collect_as_arrow = _collect_as_arrow
     SparkContext._serialize_to_jvm = _serialize_to_jvm
-    for name in ("_create_from_pandas_with_arrow", "_create_from_arrow_table"):
-        setattr(SparkConversionMixin, name, _sends_arrow(getattr(SparkConversionMixin, name)))
+    for name in ("_create_from_pandas_with_arrow", "_create_from_arrow_table"):  # the second: 4.0+
+        if hasattr(SparkConversionMixin, name):
+            setattr(SparkConversionMixin, name, _sends_arrow(getattr(SparkConversionMixin, name)))

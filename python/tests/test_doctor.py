@@ -19,11 +19,18 @@ def test_doctor_reports_this_install():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     checks = {c["name"]: c for c in json.loads(proc.stdout)}
     assert checks["gatun"]["status"] == "OK" and gatun.__version__ in checks["gatun"]["detail"]
-    for name in ("native", "gatun-server.jar", "gatun-arrow.jar", "gatun-spark.jar", "java", "server"):
+    for name in ("native", "gatun-server.jar", "gatun-arrow.jar", "gatun-spark.jar", "gatun-spark35.jar", "java",
+                 "server"):
         assert checks[name]["status"] == "OK", checks[name]
     assert "Java " in checks["java"]["detail"]
     # The development venv has the extras.
     assert checks["pyarrow"]["status"] == "OK" and checks["pyspark"]["status"] in ("OK", "WARN")
+    # The driver jar that matches the installed PySpark.
+    import pyspark
+
+    expected = "gatun-spark35.jar" if pyspark.__version__.startswith("3.") else "gatun-spark.jar"
+    assert checks["driver jar"]["status"] == "OK", checks["driver jar"]
+    assert checks["driver jar"]["detail"].startswith(expected + " ") and pyspark.__version__ in checks["driver jar"]["detail"]
 
 
 def test_doctor_names_the_fix_for_a_missing_java(tmp_path):

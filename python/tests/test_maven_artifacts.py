@@ -20,7 +20,8 @@ VERSION = (ROOT / "VERSION").read_text(encoding="ascii").strip()
 M2 = os.environ.get("GATUN_M2_REPO")
 REPO = Path(M2 or ".") / "dev" / "gatun"
 NS = {"m": "http://maven.apache.org/POM/4.0.0"}
-MODULE_DIR = {"gatun-parent": "", "gatun-core": "core", "gatun-arrow": "arrow", "gatun-spark": "spark"}
+MODULE_DIR = {"gatun-parent": "", "gatun-core": "core", "gatun-arrow": "arrow", "gatun-spark": "spark",
+              "gatun-spark35": "spark35"}
 
 installed = pytest.mark.skipif(not M2, reason="GATUN_M2_REPO not set: run `make test-maven`")
 
@@ -47,7 +48,7 @@ def _classes(jar: Path) -> set[str]:
 
 
 @installed
-@pytest.mark.parametrize("artifact", ["gatun-core", "gatun-arrow", "gatun-spark"])
+@pytest.mark.parametrize("artifact", ["gatun-core", "gatun-arrow", "gatun-spark", "gatun-spark35"])
 def test_jars_sources_javadoc(artifact):
     for suffix in (".jar", "-sources.jar", "-javadoc.jar", ".pom"):
         assert _file(artifact, suffix).is_file(), _file(artifact, suffix)
@@ -66,16 +67,22 @@ def test_parent_pom_metadata():
     assert parent.findtext("m:developers/m:developer/m:name", namespaces=NS)
 
 
-def test_spark_main_jar_does_not_duplicate_core():
-    deps = {d.findtext("m:artifactId", namespaces=NS) for d in _pom("gatun-spark").findall("m:dependencies/m:dependency", NS)}
+@pytest.mark.parametrize("artifact", ["gatun-spark", "gatun-spark35"])
+def test_spark_main_jar_does_not_duplicate_core(artifact):
+    deps = {d.findtext("m:artifactId", namespaces=NS) for d in _pom(artifact).findall("m:dependencies/m:dependency", NS)}
     assert {"gatun-core", "gatun-arrow"} <= deps
-    main = _classes(_file("gatun-spark", ".jar"))
+    main = _classes(_file(artifact, ".jar"))
     assert main and all(c.startswith("dev/gatun/spark/") for c in main), sorted(main)[:5]
-    driver = _classes(_file("gatun-spark", "-driver.jar"))
+    driver = _classes(_file(artifact, "-driver.jar"))
     assert main <= driver
     assert _classes(_file("gatun-core", ".jar")) <= driver
     assert _classes(_file("gatun-arrow", ".jar")) <= driver
     assert not any(c.startswith("org/apache/") for c in driver)
+
+
+def test_both_spark_lines_have_the_same_classes():
+    """gatun-spark35 is gatun-spark's source built against Spark 3.5: the same classes, not a fork."""
+    assert _classes(_file("gatun-spark", ".jar")) == _classes(_file("gatun-spark35", ".jar"))
 
 
 def test_arrow_forces_no_logging_binding():

@@ -157,19 +157,35 @@ def test_attach_to_nothing_says_so(monkeypatch, tmp_path):
         gatun.pyspark.launch_gateway()
 
 
-@pytest.mark.parametrize("version", ["3.5.9", "3.4.0", "2.4.8"])
+@pytest.mark.parametrize("version", ["3.4.4", "3.4.0", "3.0.3", "2.4.8"])
 def test_a_pyspark_older_than_the_minimum_is_refused_with_what_to_install(version):
-    with pytest.raises(GatunSparkError, match=rf"PySpark {version} is not supported: Gatun runs PySpark 4\.0 "
-                                              r"or newer.*pip install 'pyspark>=4\.0,<5'"):
+    with pytest.raises(GatunSparkError, match=rf"PySpark {version} is not supported: Gatun runs PySpark 3\.5 "
+                                              r"or newer.*pip install 'pyspark>=3\.5,<5'"):
         gatun.pyspark.check_pyspark_version(version)
-    for ok in ("4.0.0", "4.3.0", "5.0.0.dev0", "unknown"):
+    for ok in ("3.5.0", "3.5.9", "4.0.0", "4.3.0", "5.0.0.dev0", "unknown"):
         gatun.pyspark.check_pyspark_version(ok)
+
+
+def test_the_driver_jar_follows_the_pyspark_line():
+    """Spark 3.5 (Scala 2.12) and Spark 4 (Scala 2.13) each have their driver jar, both in the package."""
+    assert gatun.pyspark.spark_jar("3.5.9").name == "gatun-spark35.jar"
+    assert gatun.pyspark.spark_jar("3.5.0").name == "gatun-spark35.jar"
+    for v in ("4.0.5", "4.3.0", "5.0.0.dev0"):
+        assert gatun.pyspark.spark_jar(v).name == "gatun-spark.jar"
+    import zipfile
+
+    for v in ("3.5.9", "4.3.0"):  # both carry the same driver classes
+        with zipfile.ZipFile(gatun.pyspark.spark_jar(v)) as z:
+            names = set(z.namelist())
+        assert {"dev/gatun/spark/SparkGatewayMain.class", "dev/gatun/spark/PythonAppMain.class",
+                "dev/gatun/spark/ArrowBatchCollector.class", "dev/gatun/spark/SparkLine.class",
+                "dev/gatun/server/GatunServer.class", "dev/gatun/arrow/ArrowExporter.class"} <= names, v
 
 
 def test_gatun_pyspark_1_with_an_old_pyspark_says_so_and_never_falls_back(tmp_path):
     """GATUN_PYSPARK=1 (the .pth hook) with an unsupported PySpark: one line at start-up, and the
     first SparkContext fails with the same reason instead of starting a Py4J gateway."""
-    code = ("import pyspark; pyspark.__version__ = '3.5.9'\n"
+    code = ("import pyspark; pyspark.__version__ = '3.4.4'\n"
             "import gatun.pyspark; gatun.pyspark._autoinstall()\n"
             "from pyspark.java_gateway import launch_gateway as a\n"
             "from pyspark.core import context\n"
@@ -180,7 +196,7 @@ def test_gatun_pyspark_1_with_an_old_pyspark_says_so_and_never_falls_back(tmp_pa
     run = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stderr
-    assert run.stderr.count("gatun: GATUN_PYSPARK=1 but Gatun cannot run this PySpark: PySpark 3.5.9 is not "
+    assert run.stderr.count("gatun: GATUN_PYSPARK=1 but Gatun cannot run this PySpark: PySpark 3.4.4 is not "
                             "supported") == 1, run.stderr
     assert "Traceback" not in run.stderr
-    assert run.stdout.count("refused: PySpark 3.5.9 is not supported") == 2, run.stdout
+    assert run.stdout.count("refused: PySpark 3.4.4 is not supported") == 2, run.stdout

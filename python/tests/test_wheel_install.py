@@ -102,7 +102,7 @@ def test_wheel_contents():
     with zipfile.ZipFile(WHEEL) as z:
         names = set(z.namelist())
         meta = z.read(f"gatun-{VERSION}.dist-info/METADATA").decode()
-    for jar in ("gatun-server.jar", "gatun-arrow.jar", "gatun-spark.jar"):
+    for jar in ("gatun-server.jar", "gatun-arrow.jar", "gatun-spark.jar", "gatun-spark35.jar"):
         assert f"gatun/jars/{jar}" in names
     assert any(n.startswith("gatun/_native.") and n.endswith(".so") for n in names)
     assert "gatun-pyspark.pth" in names
@@ -141,7 +141,8 @@ def test_wheel_installs_and_calls_with_only_a_jre(jre_only, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
-    for name in ("gatun", "native", "gatun-server.jar", "gatun-arrow.jar", "gatun-spark.jar", "java", "server"):
+    for name in ("gatun", "native", "gatun-server.jar", "gatun-arrow.jar", "gatun-spark.jar", "gatun-spark35.jar", "java",
+                 "server"):
         assert any(line.split()[:2] == ["OK", name] for line in lines), (name, proc.stdout)
     assert any(line.split()[:2] == ["SKIP", "pyspark"] for line in lines), proc.stdout
     assert "fix: python -m pip install 'gatun[pyspark]'" in proc.stdout

@@ -6,8 +6,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.Serializable;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.nio.channels.Channels;
 import java.util.ArrayDeque;
 import java.util.NoSuchElementException;
@@ -19,14 +17,10 @@ import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.spark.SparkException;
 import org.apache.spark.TaskContext;
 import org.apache.spark.rdd.RDD;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.classic.Dataset;
-import org.apache.spark.sql.classic.SparkSession;
 import org.apache.spark.sql.execution.QueryExecution;
 import org.apache.spark.sql.execution.QueryExecution$;
 import org.apache.spark.sql.execution.SQLExecution$;
 import org.apache.spark.sql.execution.SparkPlan;
-import org.apache.spark.sql.execution.arrow.ArrowBatchStreamWriter;
 import org.apache.spark.sql.internal.SQLConf;
 import org.apache.spark.util.ThreadUtils;
 import scala.Function0;
@@ -74,32 +68,6 @@ public final class ArrowBatchCollector {
     static final String ACTION = "collectAsArrowToPython";
 
     private static final AtomicLong STARTED = new AtomicLong();
-    /** {@code QueryExecution.withQueryExecutionId(SparkSession, Function0)}, or null on Spark 4.0. */
-    private static final Method WITH_QUERY_EXECUTION_ID = findWithQueryExecutionId();
-
-    private static Method findWithQueryExecutionId() {
-        try {
-            return QueryExecution.class.getMethod("withQueryExecutionId", SparkSession.class, Function0.class);
-        } catch (NoSuchMethodException e) {
-            return null;
-        }
-    }
-
-    private static Object withQueryExecutionId(QueryExecution qe, SparkSession session, Function0<Object> body) {
-        try {
-            return WITH_QUERY_EXECUTION_ID.invoke(qe, session, body);
-        } catch (InvocationTargetException e) {
-            throw ArrowBatchCollector.<RuntimeException>rethrow(e.getCause());  // as the direct call would
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** Throws {@code t} as it is, checked or not (Scala code throws checked exceptions undeclared). */
-    @SuppressWarnings("unchecked")
-    private static <T extends Throwable> RuntimeException rethrow(Throwable t) throws T {
-        throw (T) t;
-    }
     /** Collectors whose job is running in this JVM, by id: where a task in this JVM delivers. */
     private static final ConcurrentHashMap<Long, ArrowBatchCollector> RUNNING = new ConcurrentHashMap<>();
     private static final AtomicLong DELIVERED_IN_JVM = new AtomicLong();
@@ -119,15 +87,21 @@ public final class ArrowBatchCollector {
         this.maxResultBytes = maxResultBytes;
     }
 
-    /** Starts collecting {@code df} on a new thread and returns at once. */
-    public static ArrowBatchCollector start(Dataset<Row> df) {
-        SQLConf conf = df.sparkSession().sessionState().conf();
+    /**
+     * Starts collecting {@code dataFrame} on a new thread and returns at once. {@code dataFrame} is
+     * PySpark's {@code DataFrame._jdf}: a {@code Dataset<Row>} of the Spark line this jar is built
+     * for ({@code org.apache.spark.sql.classic.Dataset} on Spark 4, {@code org.apache.spark.sql.Dataset}
+     * on Spark 3.5; {@link SparkLine} knows which).
+     */
+    public static ArrowBatchCollector start(Object dataFrame) {
+        QueryExecution qe = SparkLine.queryExecution(dataFrame);
+        SQLConf conf = qe.sparkSession().sessionState().conf();
         String timeZoneId = conf.sessionLocalTimeZone();
         boolean errorOnDuplicatedFieldNames = "legacy".equals(conf.pandasStructHandlingMode());
         boolean largeVarTypes = conf.arrowUseLargeVarTypes();
         ArrowBatchCollector collector = new ArrowBatchCollector(
-                df.sparkSession().sparkContext().getConf().getSizeAsBytes("spark.driver.maxResultSize", "1g"));
-        Thread t = new Thread(() -> collector.run(df, timeZoneId, errorOnDuplicatedFieldNames, largeVarTypes),
+                qe.sparkSession().sparkContext().getConf().getSizeAsBytes("spark.driver.maxResultSize", "1g"));
+        Thread t = new Thread(() -> collector.run(dataFrame, timeZoneId, errorOnDuplicatedFieldNames, largeVarTypes),
                 "gatun-serve-Arrow");
         t.setDaemon(true);
         t.start();
@@ -205,11 +179,10 @@ public final class ArrowBatchCollector {
         ThreadUtils.awaitResult(outcome.future(), Duration.Inf());
     }
 
-    private void run(Dataset<Row> df, String timeZoneId, boolean errorOnDuplicatedFieldNames, boolean largeVarTypes) {
+    private void run(Object df, String timeZoneId, boolean errorOnDuplicatedFieldNames, boolean largeVarTypes) {
         RUNNING.put(id, this);
         try {
-            QueryExecution qe = df.queryExecution();
-            SparkSession session = df.sparkSession();
+            QueryExecution qe = SparkLine.queryExecution(df);
             Function0<Object> action = () -> {
                 SparkPlan plan = qe.executedPlan();
                 plan.resetMetrics();
@@ -218,11 +191,10 @@ public final class ArrowBatchCollector {
             };
             Function0<Object> internalErrors = () -> QueryExecution$.MODULE$.withInternalError(
                     "The \"" + ACTION + "\" action failed.", action);
-            // Spark 4.1+ runs the action inside QueryExecution.withQueryExecutionId; Spark 4.0's
-            // Dataset.withAction has no such step (and no such method): the action runs directly.
-            Function0<Object> withQueryId = WITH_QUERY_EXECUTION_ID == null ? internalErrors
-                    : () -> withQueryExecutionId(qe, session, internalErrors);
-            SQLExecution$.MODULE$.withNewExecutionId(qe, Option.apply(ACTION), withQueryId);
+            // Spark 4.1+ runs the action inside QueryExecution.withQueryExecutionId; Spark 3.5's and
+            // 4.0's Dataset.withAction have no such step: the action runs directly (SparkLine).
+            SQLExecution$.MODULE$.withNewExecutionId(qe, Option.apply(ACTION),
+                    SparkLine.inQueryExecutionId(qe, internalErrors));
             outcome.success(BoxedUnit.UNIT);
         } catch (Throwable t) {
             outcome.failure(t);
@@ -239,13 +211,13 @@ public final class ArrowBatchCollector {
         }
     }
 
-    private void collect(Dataset<Row> df, SparkPlan plan, String timeZoneId, boolean errorOnDuplicatedFieldNames,
+    private void collect(Object df, SparkPlan plan, String timeZoneId, boolean errorOnDuplicatedFieldNames,
             boolean largeVarTypes) {
         // Spark's own writer encodes the schema message exactly as it would on the socket.
         ByteArrayOutputStream schema = new ByteArrayOutputStream();
-        new ArrowBatchStreamWriter(df.schema(), schema, timeZoneId, errorOnDuplicatedFieldNames, largeVarTypes);
+        SparkLine.writeArrowSchema(SparkLine.schema(df), schema, timeZoneId, errorOnDuplicatedFieldNames, largeVarTypes);
         publish(schema.toByteArray());
-        RDD<byte[]> batches = df.toArrowBatchRdd(plan);
+        RDD<byte[]> batches = SparkLine.toArrowBatchRdd(df, plan);
         synchronized (this) {
             pending = new byte[batches.partitions().length][][];
         }
@@ -256,7 +228,7 @@ public final class ArrowBatchCollector {
             }
             return BoxedUnit.UNIT;
         };
-        df.sparkSession().sparkContext().runJob(batches, new PartitionToArray(id), handler, tag);
+        SparkLine.queryExecution(df).sparkSession().sparkContext().runJob(batches, new PartitionToArray(id), handler, tag);
     }
 
     private synchronized void publish(byte[] message) {

@@ -7,8 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import scala.collection.AbstractIterator;
 import scala.collection.Iterator;
-import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * The record batches PySpark's {@code createDataFrame(pandas_df | pyarrow_table)} sends over Gatun
@@ -45,7 +45,25 @@ public final class ArrowBatchInbox {
             }
         }
         BATCHES.addAndGet(out.size());
-        return CollectionConverters.asScala(out.iterator());
+        return asScala(out.iterator());
+    }
+
+    /**
+     * A Scala iterator over {@code it}: what {@code CollectionConverters.asScala} gives, written out
+     * because Scala 2.13 (Spark 4) and 2.12 (Spark 3.5) keep that converter in different classes.
+     */
+    static <T> Iterator<T> asScala(java.util.Iterator<T> it) {
+        return new AbstractIterator<T>() {
+            @Override
+            public boolean hasNext() {
+                return it.hasNext();
+            }
+
+            @Override
+            public T next() {
+                return it.next();
+            }
+        };
     }
 
     /** How many batches this JVM has received this way (lets a test check that this path was taken). */

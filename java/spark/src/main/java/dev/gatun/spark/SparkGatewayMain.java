@@ -147,13 +147,13 @@ public final class SparkGatewayMain {
      * driver has: the console progress bar on unless configured (spark-submit), structured logging
      * off, and Spark's shell log level (WARN unless log4j2 is configured otherwise), which
      * {@code PythonGatewayServer.main} sets first thing. Without it the driver logged at INFO, a
-     * hundred lines at start-up and more per job, where stock prints a few. The app's default
-     * name: {@link StockDriverConf}.
+     * hundred lines at start-up and more per job, where stock prints a few. (Structured logging is
+     * Spark 4's: {@link SparkLine}.) The app's default name: {@link StockDriverConf}.
      */
     static void actAsPySparkShell(Properties conf) {
         conf.putIfAbsent("spark.ui.showConsoleProgress", "true");
         StockDriverConf.apply(conf, SparkGatewayMain.class, "pyspark-shell");
-        org.apache.spark.internal.Logging$.MODULE$.disableStructuredLogging();
+        SparkLine.disableStructuredLogging();
         new org.apache.spark.SparkConf(false).initializeLogIfNecessary(true);
     }
 
