@@ -67,15 +67,15 @@ def parse_size(value: int | str) -> int:
     return n * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
 
 
-def wait_for_file(path: str, proc: "subprocess.Popen[bytes]", timeout_s: float) -> int | None:
+def wait_for_file(path: str, proc: "subprocess.Popen[bytes]", timeout_s: float | None) -> int | None:
     """Wait until a starting process writes `path`: None once it exists, or the process's exit
-    code if it ended first. TimeoutError past `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
+    code if it ended first. TimeoutError past `timeout_s` (None: no limit but the process's life)."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while not os.path.isfile(path):
         code = proc.poll()
         if code is not None:
             return code
-        if time.monotonic() > deadline:
+        if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(path)
         time.sleep(0.01)
     return None

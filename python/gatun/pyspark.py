@@ -52,7 +52,10 @@ MIN_PYSPARK = (3, 5)
 INFO_ENV = "GATUN_CONN_INFO_PATH"
 ATTACH_ENV = "GATUN_GATEWAY_INFO"  # attach to a driver that is already running (its info file)
 ERROR_SUFFIX = ".error"  # the driver writes why it failed to <info file>.error (SparkGatewayMain)
-START_TIMEOUT_S = 120.0
+# How long launch_gateway waits for the driver to start the gateway. Unset: as long as the driver
+# process lives, as stock PySpark's launch_gateway does (a driver on a loaded machine took 119.6 s
+# once, against a fixed 120 s limit before); a positive number of seconds sets a limit.
+START_TIMEOUT_ENV = "GATUN_SPARK_START_TIMEOUT"
 SPARK_JAR = Path(__file__).with_name("jars") / "gatun-spark.jar"  # Spark 4.x
 SPARK35_JAR = Path(__file__).with_name("jars") / "gatun-spark35.jar"  # Spark 3.5
 
@@ -143,6 +146,22 @@ def submit_command(conf: Any = None) -> list[str]:
     return command + words
 
 
+def start_timeout() -> float | None:
+    """The limit $GATUN_SPARK_START_TIMEOUT sets on the driver's start, in seconds; None when unset."""
+    raw = os.environ.get(START_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value < float("inf")):
+        raise GatunSparkError(
+            f"{START_TIMEOUT_ENV}={raw!r}: expected a positive number of seconds (unset: wait as long "
+            "as the driver process lives)")
+    return value
+
+
 def launch_gateway(conf: Any = None, popen_kwargs: dict[str, Any] | None = None) -> py4j_compat.ClientServer:
     """PySpark's `launch_gateway`, over Gatun: same inputs, a Py4J-compatible gateway out.
 
@@ -168,6 +187,7 @@ def launch_gateway(conf: Any = None, popen_kwargs: dict[str, Any] | None = None)
             "Py4J, not Gatun. Run the application with `python -m gatun.submit` and the same options "
             "(`python -m gatun.submit --jars ... app.py`), or unset GATUN_PYSPARK to run it over Py4J.")
     command = submit_command(conf)
+    timeout_s = start_timeout()
     info_dir = tempfile.mkdtemp(prefix="gatun-spark-")
     os.chmod(info_dir, 0o700)
     info_file = os.path.join(info_dir, "connection.json")
@@ -184,12 +204,13 @@ def launch_gateway(conf: Any = None, popen_kwargs: dict[str, Any] | None = None)
         except OSError as e:
             raise GatunSparkError(f"cannot run spark-submit ({command[0]}): {e}") from e
         try:
-            code = wait_for_file(info_file, proc, START_TIMEOUT_S)
+            code = wait_for_file(info_file, proc, timeout_s)
         except TimeoutError:
             proc.kill()
             proc.wait()
             raise GatunSparkError(
-                f"the Spark driver did not start the Gatun gateway within {START_TIMEOUT_S:.0f}s") from None
+                f"the Spark driver did not start the Gatun gateway within {timeout_s:g} s "
+                f"({START_TIMEOUT_ENV}); the driver was stopped") from None
         if code is not None:
             raise GatunSparkError(_exit_reason(code, info_file, command))
         client = py4j_compat.CompatClient(info_file=info_file).connect()

@@ -200,3 +200,27 @@ def test_gatun_pyspark_1_with_an_old_pyspark_says_so_and_never_falls_back(tmp_pa
                             "supported") == 1, run.stderr
     assert "Traceback" not in run.stderr
     assert run.stdout.count("refused: PySpark 3.4.4 is not supported") == 2, run.stdout
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "nan", "inf"])
+def test_a_bad_start_timeout_is_refused_before_anything_starts(monkeypatch, value):
+    monkeypatch.setenv(gatun.pyspark.START_TIMEOUT_ENV, value)
+    with pytest.raises(GatunSparkError, match=f"GATUN_SPARK_START_TIMEOUT='{value}': expected a positive number"):
+        gatun.pyspark.launch_gateway()
+
+
+def test_a_start_timeout_stops_a_driver_that_is_too_slow(monkeypatch):
+    # No driver JVM starts its gateway within 50 ms: the limit ends the wait and the driver.
+    monkeypatch.setenv(gatun.pyspark.START_TIMEOUT_ENV, "0.05")
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    with pytest.raises(GatunSparkError, match=r"did not start the Gatun gateway within 0\.05 s "
+                                              r"\(GATUN_SPARK_START_TIMEOUT\); the driver was stopped"):
+        gatun.pyspark.launch_gateway()
+    assert len(started) == 1 and started[0].poll() is not None, "the driver is still running"
