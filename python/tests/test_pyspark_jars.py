@@ -9,7 +9,8 @@ list. Each test builds a tiny jar (javac) and calls a class from it through the 
 * `python -m gatun.submit --jars tiny.jar app.py`;
 * `GATUN_PYSPARK=1 python app.py` with `--jars` in `PYSPARK_SUBMIT_ARGS`, and with `spark.jars`
   set on the session builder;
-* `--packages` from Maven Central (a small artifact without dependencies, org.jooq:joou) with gatun.submit;
+* `--packages` from Maven Central (a small artifact without dependencies, org.jooq:joou), with
+  gatun.submit and with `GATUN_PYSPARK=1` (in `PYSPARK_SUBMIT_ARGS`);
 * without the allowlist entry the call is refused with NOT_ALLOWED, naming the class;
 * stock `spark-submit app.py` with GATUN_PYSPARK=1 is refused with the command to use instead.
 """
@@ -135,9 +136,7 @@ def _maven_central_reachable() -> bool:
         return False
 
 
-# GATUN_PYSPARK=1 passes --packages the same way as --jars (PYSPARK_SUBMIT_ARGS); checked by hand, not
-# here, to keep the Spark starts of this file down.
-@pytest.mark.parametrize("how", ["gatun.submit"])
+@pytest.mark.parametrize("how", ["gatun.submit", "GATUN_PYSPARK=1"])
 def test_packages_from_maven_central(how, tmp_path):
     if not _maven_central_reachable():
         pytest.skip(f"Maven Central not reachable ({MAVEN_CENTRAL})")
