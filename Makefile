@@ -3,6 +3,7 @@
 #   make venv   - .venv with `pip install -e python[dev]` (builds the server jar first)
 #   make jar    - (re)build the server jar into python/gatun/jars/ when java/ changes
 #   make test   - Java tests, Python tests, Go tests (if go/go.mod exists)
+#   make test-pyspark35-doctests - PySpark 3.5's doctests of the named modules over stock, then over Gatun (no new failure)
 #   make demo   - run bench/demo.py
 #   make bench  - run bench/run_bench.py
 #   make bench-pyspark - PySpark over Gatun vs Py4J (bench/pyspark_bench.py)
@@ -57,7 +58,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py VERSION \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests demo doctor bench bench-pyspark bench-arrow bench-load bench-gaps bench-udf fuzz fault soak clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests test-pyspark35-doctests demo doctor bench bench-pyspark bench-arrow bench-load bench-gaps bench-udf fuzz fault soak clean
 
 venv: $(JAR) $(STAMP)
 
@@ -95,6 +96,23 @@ PYSPARK_DOCTEST_MODULES ?= pyspark.sql.types pyspark.sql.classic.column pyspark.
 test-pyspark-doctests: venv
 	$(VPY) bench/pyspark_doctests.py --python $(VPY) --env GATUN_PYSPARK=1 --timeout 900 \
 	  --baseline bench/results/pyspark-doctest-baseline-py4j.json --fail-on-new $(PYSPARK_DOCTEST_MODULES)
+
+# The same modules under their PySpark 3.5 names, in build/pyspark35-venv (made as
+# python/tests/test_pyspark35.py makes it): stock Py4J first, as 3.5's baseline, then Gatun with no
+# new failure allowed. Writes bench/results/pyspark35-doctest{-baseline-py4j,s-gatun}.{json,md}.
+# Not part of make test (about 15 min on 2 cores).
+PYSPARK35_DOCTEST_MODULES ?= pyspark.sql.types pyspark.sql.column pyspark.sql.dataframe pyspark.sql.session pyspark.sql.functions pyspark.sql.pandas.conversion
+PYSPARK35_PY := build/pyspark35-venv/bin/python
+
+test-pyspark35-doctests: venv
+	cd python/tests && $(abspath $(VPY)) -c "import test_pyspark35; test_pyspark35._python()"
+	$(VPY) bench/pyspark_doctests.py --python $(PYSPARK35_PY) --timeout 900 \
+	  --json bench/results/pyspark35-doctest-baseline-py4j.json \
+	  --markdown bench/results/pyspark35-doctest-baseline-py4j.md $(PYSPARK35_DOCTEST_MODULES)
+	$(VPY) bench/pyspark_doctests.py --python $(PYSPARK35_PY) --env GATUN_PYSPARK=1 --timeout 900 \
+	  --baseline bench/results/pyspark35-doctest-baseline-py4j.json --fail-on-new \
+	  --json bench/results/pyspark35-doctests-gatun.json \
+	  --markdown bench/results/pyspark35-doctests-gatun.md $(PYSPARK35_DOCTEST_MODULES)
 
 # The server must run in every Spark driver JVM: Java 17 (the default) and the newest JDK here.
 JDK_NEWEST ?= /usr/lib/jvm/temurin-25-jdk-amd64
