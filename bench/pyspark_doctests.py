@@ -29,6 +29,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import honest  # noqa: E402
+
 DEFAULT_MODULES = [
     "pyspark.sql.classic.column",
     "pyspark.sql.classic.dataframe",
@@ -271,6 +274,7 @@ def main() -> int:
     python = os.path.abspath(a.python) if os.sep in a.python else shutil.which(a.python) or a.python
     versions = python_versions(python)
     print(f"python={python} versions={versions} extra_env={extra}", file=sys.stderr, flush=True)
+    load_start = honest.loadavg()
     results = []
     for m in a.modules:
         print(f"running {m} ...", file=sys.stderr, flush=True)
@@ -282,14 +286,18 @@ def main() -> int:
     if a.baseline:
         with open(a.baseline) as f:
             baseline = json.load(f)
+    load_end = honest.loadavg()
     md = markdown(results, baseline)
+    md += (f"\n\nLoad average (1/5/15 min) at start {' '.join(map(str, load_start))}, "
+           f"at end {' '.join(map(str, load_end))}.")
     print(md)
     if a.markdown:
         with open(a.markdown, "w") as f:
             f.write(md + "\n")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump(dict(python=python, versions=versions, env=extra, results=results), f, indent=1)
+            json.dump(dict(python=python, versions=versions, env=extra, load_start=load_start, load_end=load_end,
+                           results=results), f, indent=1)
     failed = sum(r["failed"] for r in results)
     passed = sum(r["attempted"] for r in results) - failed
     if baseline is not None:
