@@ -21,13 +21,16 @@ type pollResult struct {
 	got bool  // n and err mean something; false: the slice ran out (or EAGAIN)
 }
 
-// parkedRead blocks reading one doorbell byte (spec §2.2). It waits in the kernel, in its own
-// poll(2) on the socket, not in Go's network poller: a parked client then wakes as directly as a
-// blocking read would, and no runtime thread spins looking for work meanwhile, which on a machine
-// with busy cores would take CPU from the server it waits for. It returns os.ErrDeadlineExceeded
-// when the call's context ended (before CANCEL was sent) or the grace after CANCEL ran out.
+// parkedRead blocks reading one doorbell byte (spec §2.2). The first poll slice waits in the
+// kernel, in its own ppoll(2) on the socket: a short park then wakes as directly as a blocking read
+// would, with no hand-off through Go's network poller. A wait that outlasts the slice (a long Java
+// call, an idle callback channel) goes on in the network poller, where it holds no thread and no P:
+// with 2 busy processes on 2 cores, an idle callback channel polling in its own ppoll (waking every
+// slice) raised the p99 of pre-bound calls on another channel from ~14 to ~22 µs (gatun-gobench
+// A/B, issue 12 note). It returns os.ErrDeadlineExceeded when the call's context ended (before
+// CANCEL was sent) or the grace after CANCEL ran out.
 func (ch *channel) parkedRead(st *call) (int, error) {
-	for {
+	for slice := 0; ; slice++ {
 		timeout := pollSlice
 		if st.cancelSent {
 			left := time.Until(st.giveUpAt)
@@ -43,6 +46,13 @@ func (ch *channel) parkedRead(st *call) (int, error) {
 		if ch.retired.Load() {
 			return 0, net.ErrClosed
 		}
+		if slice > 0 {
+			n, timedOut, err := ch.pollerRead(st, timeout)
+			if timedOut {
+				continue
+			}
+			return n, err
+		}
 		ch.pollTimeout = timeout
 		if err := ch.raw.Control(ch.pollFn); err != nil {
 			return 0, err
@@ -51,6 +61,26 @@ func (ch *channel) parkedRead(st *call) (int, error) {
 			return r.n, r.err
 		}
 	}
+}
+
+// pollerRead reads the doorbell through Go's network poller for up to timeout, or with no deadline
+// when nothing can end the wait but the channel's retirement (whose shutdown ends the read).
+func (ch *channel) pollerRead(st *call, timeout time.Duration) (n int, timedOut bool, err error) {
+	deadline := time.Time{}
+	if st.cancelSent || st.ctx.Done() != nil {
+		deadline = time.Now().Add(timeout)
+	}
+	if err := ch.conn.SetReadDeadline(deadline); err != nil {
+		return 0, false, err
+	}
+	n, err = ch.conn.Read(ch.bell[:])
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, true, nil
+	case err == nil && n == 0:
+		return 0, false, io.EOF
+	}
+	return n, false, err
 }
 
 // pollOnce polls the socket for up to ch.pollTimeout, then reads the doorbell if one came. It is
