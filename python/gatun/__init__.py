@@ -36,4 +36,12 @@ def _version() -> str:
         return f.read_text(encoding="ascii").strip() if f.is_file() else "0+unknown"
 
 
-__version__ = _version()
+def __getattr__(name: str):
+    # __version__ is looked up on first use: importlib.metadata costs ~12 ms of every start-up with
+    # GATUN_PYSPARK=1 (the hook imports gatun in each Python process), and stock PySpark never
+    # imports it.
+    if name == "__version__":
+        v = _version()
+        globals()["__version__"] = v
+        return v
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

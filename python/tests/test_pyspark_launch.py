@@ -224,3 +224,14 @@ def test_a_start_timeout_stops_a_driver_that_is_too_slow(monkeypatch):
                                               r"\(GATUN_SPARK_START_TIMEOUT\); the driver was stopped"):
         gatun.pyspark.launch_gateway()
     assert len(started) == 1 and started[0].poll() is not None, "the driver is still running"
+
+
+def test_the_start_up_hook_imports_nothing_stock_pyspark_does_not_need():
+    # With GATUN_PYSPARK=1 every Python process imports gatun at start-up (start-up under load is
+    # an issue 12 target); importlib.metadata, for gatun.__version__ alone, cost ~12 ms of it.
+    env = dict(os.environ, GATUN_PYSPARK="1")
+    code = ("import sys; import gatun.pyspark; "
+            "print(sorted(m for m in ('importlib.metadata', 'email') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
