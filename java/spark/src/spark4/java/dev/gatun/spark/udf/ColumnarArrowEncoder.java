@@ -276,9 +276,9 @@ public final class ColumnarArrowEncoder implements AutoCloseable {
                 ArrowBuf data = vector.getDataBuffer();
                 if (kind == Kind.BOOLEAN) {
                     if (bulkSafe) {
-                        writeBits(data, n, column.getBooleans(0, n), hasNull ? column : null);
+                        writeBits(data, n, column.getBooleans(0, n), hasNull ? column : null, null);
                     } else {
-                        writeBooleansPerRow(column, data, n);
+                        writeBits(data, n, null, column, column);
                     }
                 } else {
                     if (!copyMemory(column, data.memoryAddress(), n)) {
@@ -334,19 +334,6 @@ public final class ColumnarArrowEncoder implements AutoCloseable {
             }
         }
 
-        private static void writeBooleansPerRow(ColumnVector column, ArrowBuf data, int n) {
-            for (int base = 0; base < n; base += 8) {
-                int b = 0;
-                int end = Math.min(8, n - base);
-                for (int j = 0; j < end; j++) {
-                    if (!column.isNullAt(base + j) && column.getBoolean(base + j)) {
-                        b |= 1 << j;
-                    }
-                }
-                data.setByte(base >>> 3, b);
-            }
-        }
-
         private void copyArray(ColumnVector column, long address, int n) {
             long bytes = (long) n * kind.width;
             switch (kind) {
@@ -382,21 +369,23 @@ public final class ColumnarArrowEncoder implements AutoCloseable {
             }
             return;
         }
-        writeBits(validity, n, null, column);
+        writeBits(validity, n, null, column, null);
     }
 
     /**
-     * Bits of rows [0, n), a byte (8 rows) at a time: row i's bit is set when {@code values[i]}
-     * (all true without values) and row i is not null in {@code nulls} (none without). Booleans use
+     * Bits of rows [0, n), a byte (8 rows) at a time: row i's bit is set when row i is not null in
+     * {@code nulls} (none without), {@code values[i]} (all true without values) and
+     * {@code booleans.getBoolean(i)} (read only for non-null rows; all true without). Booleans use
      * it with their nulls, so a null's data bit stays 0 as in ArrowWriter's output.
      */
-    private static void writeBits(ArrowBuf bits, int n, boolean[] values, ColumnVector nulls) {
+    private static void writeBits(ArrowBuf bits, int n, boolean[] values, ColumnVector nulls, ColumnVector booleans) {
         for (int base = 0; base < n; base += 8) {
             int b = 0;
             int end = Math.min(8, n - base);
             for (int j = 0; j < end; j++) {
                 int i = base + j;
-                if ((values == null || values[i]) && (nulls == null || !nulls.isNullAt(i))) {
+                if ((nulls == null || !nulls.isNullAt(i)) && (values == null || values[i])
+                        && (booleans == null || booleans.getBoolean(i))) {
                     b |= 1 << j;
                 }
             }
