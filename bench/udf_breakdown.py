@@ -521,7 +521,8 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         "",
         f"Written by `bench/udf_breakdown.py` ({meta['argv']}) on {meta['date']}, {meta['machine']}.",
         f"{stock['rows']:,} rows (`id` bigint, `x` double) cached, local[2], {stock['partitions']} partitions, "
-        f"{stock['max_records_per_batch']} rows per Arrow batch; stock PySpark {meta['pyspark']} (no Gatun).",
+        f"{stock['max_records_per_batch']} rows per Arrow batch; stock PySpark {meta['pyspark']} over Py4J (no Gatun bridge; "
+        "the `*_arrow_input` and `encode_columnar_*` jobs use Gatun's ColumnarArrowEncoder classes).",
         f"Each job ran once cold (run 0, the session's first use of it) and {warm_runs} times warm; "
         "tables give the warm median with min–max. No run was dropped.",
         f"Load average (1 min): {meta['load_start']:.2f} at the start, {stock['load_start']:.2f}–{stock['load_end']:.2f} "
