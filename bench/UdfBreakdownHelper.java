@@ -1,11 +1,13 @@
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.nio.channels.Channels;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -14,12 +16,24 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 
+import dev.gatun.spark.udf.ColumnarArrowEncoder;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.classic.Dataset;
+import org.apache.spark.sql.execution.SparkPlan;
+import org.apache.spark.sql.execution.adaptive.AdaptiveSparkPlanExec;
 import org.apache.spark.sql.execution.arrow.ArrowConverters$;
+import org.apache.spark.sql.execution.columnar.InMemoryTableScanExec;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.util.ArrowUtils$;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
 import org.apache.spark.storage.StorageLevel;
 import scala.jdk.javaapi.CollectionConverters;
 
@@ -36,8 +50,9 @@ import jdk.jfr.consumer.RecordingFile;
  * `ArrowConverters`, which use the `ArrowWriter` and vector loading the Arrow Python runners use),
  * and a raw socket transfer of a given number of bytes, as the runners' streams move them.
  *
- * <p>Compiled by the bench script against PySpark's jars and put on the driver's class path (in
- * `local` mode the driver JVM is the executor). Called from Python through the bridge.
+ * <p>Compiled by the bench script against PySpark's jars, with Gatun's {@link ColumnarArrowEncoder}
+ * (its source, for the columnar encoding part), and put on the driver's class path (in `local`
+ * mode the driver JVM is the executor). Called from Python through the bridge.
  */
 public final class UdfBreakdownHelper {
     private UdfBreakdownHelper() {}
@@ -59,6 +74,73 @@ public final class UdfBreakdownHelper {
     /** Row -> Arrow encoding alone: a job that encodes every row and keeps only the byte count. */
     public static long encodeBytes(Dataset<?> df, long maxRecords, String timeZone) {
         return encoded(df, maxRecords, timeZone).map(b -> (long) b.length).fold(0L, Long::sum);
+    }
+
+    /**
+     * The cached relation's batches as its vectorized reader hands them out
+     * ({@code InMemoryTableScanExec.executeColumnar}: Spark's on-heap column vectors, the batches
+     * the Arrow Python runners' columnar input gets from a cached DataFrame).
+     */
+    private static JavaRDD<ColumnarBatch> cachedBatches(Dataset<?> df) {
+        InMemoryTableScanExec scan = findCacheScan(df.queryExecution().executedPlan());
+        if (scan == null || !scan.supportsColumnar()) {
+            throw new IllegalStateException("no columnar cache scan in " + df.queryExecution().executedPlan());
+        }
+        return scan.executeColumnar().toJavaRDD();
+    }
+
+    private static InMemoryTableScanExec findCacheScan(SparkPlan plan) {
+        if (plan instanceof InMemoryTableScanExec scan) {
+            return scan;
+        }
+        if (plan instanceof AdaptiveSparkPlanExec adaptive) {
+            return findCacheScan(adaptive.executedPlan());
+        }
+        for (SparkPlan child : CollectionConverters.asJava(plan.children())) {
+            InMemoryTableScanExec found = findCacheScan(child);
+            if (found != null) {
+                return found;
+            }
+        }
+        return null;
+    }
+
+    /** The columnar scan alone: the cached batches, their rows counted (the floor of {@link #encodeColumnarBytes}). */
+    public static long scanColumnar(Dataset<?> df) {
+        return cachedBatches(df).map(b -> (long) b.numRows()).fold(0L, Long::sum);
+    }
+
+    /**
+     * Columnar -> Arrow encoding alone: every cached batch copied into Arrow vectors by
+     * {@link ColumnarArrowEncoder} (bulk per column, no rows) and serialized as {@link #encoded}'s
+     * batches are (a record-batch message in a byte array); returns the bytes, which equal
+     * {@link #encodeBytes}'s when the cache's batches have maxRecordsPerBatch rows.
+     */
+    public static long encodeColumnarBytes(Dataset<?> df, String timeZone) {
+        StructType schema = df.schema();
+        return cachedBatches(df).mapPartitions((Iterator<ColumnarBatch> it) -> {
+            long bytes = 0;
+            BufferAllocator allocator = ArrowUtils$.MODULE$.rootAllocator().newChildAllocator(
+                    "gatun-encode-columnar", 0, Long.MAX_VALUE);
+            try (ColumnarArrowEncoder encoder = ColumnarArrowEncoder.create(schema, timeZone, false, allocator)) {
+                while (it.hasNext()) {
+                    VectorSchemaRoot root = encoder.encode(it.next());
+                    ByteArrayOutputStream out = new ByteArrayOutputStream();
+                    try (ArrowRecordBatch batch = new VectorUnloader(root).getRecordBatch()) {
+                        MessageSerializer.serialize(new WriteChannel(Channels.newChannel(out)), batch);
+                    }
+                    bytes += out.toByteArray().length;
+                }
+            } finally {
+                allocator.close();
+            }
+            return Collections.singletonList(bytes).iterator();
+        }).fold(0L, Long::sum);
+    }
+
+    /** Batches GatunArrowInputExec has encoded in this JVM so far (a job with the extension on must add some). */
+    public static long arrowInputBatches() {
+        return dev.gatun.spark.udf.GatunArrowInputExec.encodedBatches();
     }
 
     /** The encoded batches, cached in memory (for {@link #decodeSum}); returns the RDD after a count. */

@@ -4,22 +4,31 @@
     .venv/bin/python bench/udf_breakdown.py --quick      # 1M rows, 1 cold + 2 warm runs (a smoke test)
     make bench-udf
 
-Stock PySpark only (no Gatun anywhere): this measures what a shared-memory transport could win.
+Stock PySpark over Py4J (no Gatun bridge): this measures what a shared-memory transport could win;
+the columnar parts add Gatun's encoder classes (below).
 On the same cached DataFrame (`spark.range(N)` with `id` and a double `x`, Spark's default
 partitioning for local[2]) it times, per run:
 
 end to end (the issue's jobs): `scan_sum` (sum(x), no Python), `pandas_udf` (identity scalar
 pandas_udf on x, then sum), `arrow_udf` (identity Arrow-optimized `udf` on x, then sum),
 `mapInArrow` (identity over both columns, then sum(x)), and `pandas_udf_row_input` (pandas_udf
-with `spark.sql.execution.arrow.pythonUDF.columnarInput.enabled` off, on by default); for each, the wall time, the CPU seconds
+with `spark.sql.execution.arrow.pythonUDF.columnarInput.enabled` off, on by default),
+`pandas_udf_arrow_input` and `arrow_udf_arrow_input` (the same UDFs with Gatun's planner extension
+on: the cache's columnar batches re-encoded as Arrow by ColumnarArrowEncoder so Spark's columnar
+input sends them directly; the session has the extension installed and off for every other job); for each, the wall time, the CPU seconds
 of the driver/executor JVM (`OperatingSystemMXBean.getProcessCpuTime`) and of its Python worker
 processes (/proc: the JVM's descendants).
 
-the four parts, each on its own:
+the parts, each on its own:
 * JVM row -> Arrow encoding: a Spark job that runs Spark's `ArrowConverters.toBatchIterator`
   (the `ArrowWriter` the Arrow Python runners use, plus IPC serialization into a byte array) over
   the same rows, minus a job that only scans them (`queryExecution().toRdd().count()`);
   for x alone (what the UDFs send) and for (id, x) (what mapInArrow sends);
+* JVM columnar -> Arrow encoding with Gatun's `ColumnarArrowEncoder` (issue 16's next step): the
+  same cached rows as the cache's columnar batches (`InMemoryTableScanExec.executeColumnar`, what
+  the runners' columnar input gets), copied into Arrow vectors in bulk and serialized the same way,
+  minus a job that only counts those batches (`scan_columnar_*`); the report sets it beside rows ->
+  ArrowWriter and checks that both produce the same number of bytes;
 * JVM Arrow -> rows decoding: a job that loads cached IPC batches of the same data into vectors
   and iterates them as rows (`ArrowConverters.fromBatchIterator`, a columnar batch's row
   iterator) summing x, minus a job that only touches the cached batches;
@@ -37,7 +46,9 @@ the four parts, each on its own:
 Run 0 of each job in a session is the cold run (first use: JIT, worker start-up), reported on its
 own; the warm runs give the median and min-max. The load average (1 min) is recorded at the start
 and end of each session and of every job. Writes <out>/udf_breakdown.md and .json (default
-bench/results). Nothing here depends on Gatun.
+bench/results). Nothing here depends on Gatun but the columnar parts (`encode_columnar_*`,
+`*_arrow_input`), which compile Gatun's java/spark/src/spark4/java/dev/gatun/spark/udf sources with
+the helper (no Gatun bridge: PySpark runs over stock Py4J).
 """
 from __future__ import annotations
 
@@ -57,8 +68,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "udf_breakdown"
-E2E_JOBS = ("scan_sum", "pandas_udf", "pandas_udf_row_input", "arrow_udf", "mapInArrow")
+E2E_JOBS = ("scan_sum", "pandas_udf", "pandas_udf_row_input", "pandas_udf_arrow_input", "arrow_udf",
+            "arrow_udf_arrow_input", "mapInArrow")
 COLUMNAR_INPUT = "spark.sql.execution.arrow.pythonUDF.columnarInput.enabled"
+# Gatun's planner extension (java/spark/src/spark4/.../udf): installed in the stock session but off
+# (the rule leaves every plan as it is) except in the *_arrow_input jobs.
+ARROW_INPUT = "spark.gatun.udf.arrowInput.enabled"
+EXTENSIONS = "dev.gatun.spark.udf.GatunSparkExtensions"
 PROBE_JOBS = ("pandas_udf", "arrow_udf", "mapInArrow")
 
 
@@ -78,6 +94,8 @@ def child(opts: dict) -> dict:
     builder = (SparkSession.builder.master("local[2]").appName("gatun-udf-breakdown")
                .config("spark.ui.enabled", "false").config("spark.driver.memory", opts["driver_memory"])
                .config("spark.driver.extraClassPath", opts["helper_dir"]))
+    if not probe_dir:
+        builder = builder.config("spark.sql.extensions", EXTENSIONS).config(ARROW_INPUT, "false")
     if probe_dir:
         builder = (builder.config("spark.python.daemon.module", "gatun_udf_probe")
                    .config("spark.executorEnv.PYTHONPATH", os.path.join(HERE, "udf_probe"))
@@ -145,7 +163,22 @@ def child(opts: dict) -> dict:
                 spark.conf.set(key, old)
 
         pandas_job = jobs["pandas_udf"]
+        arrow_job = jobs["arrow_udf"]
+
+        def arrow_input(fn):
+            def run():
+                before = int(helper.arrowInputBatches())
+                value = with_conf(ARROW_INPUT, "true", fn)
+                if int(helper.arrowInputBatches()) == before:
+                    raise AssertionError(f"{ARROW_INPUT}=true but GatunArrowInputExec encoded no batch")
+                return value
+            return run
+
         jobs.update({
+            # The same UDFs with Gatun's planner rule on: the cache's batches re-encoded as Arrow
+            # (ColumnarArrowEncoder) so that Spark's columnar input sends them as they are.
+            "pandas_udf_arrow_input": arrow_input(pandas_job),
+            "arrow_udf_arrow_input": arrow_input(arrow_job),
             # pandas_udf with Spark 4.3's columnar input path off (on by default): rows -> ArrowWriter.
             "pandas_udf_row_input": lambda: with_conf(COLUMNAR_INPUT, "false", pandas_job),
             "scan_rows_1col": lambda: helper.scanCount(x_only._jdf),
@@ -156,6 +189,12 @@ def child(opts: dict) -> dict:
             "touch_2col": lambda: helper.touchBytes(cache_batches("2col", df)),
             "decode_1col": lambda: check(helper.decodeSum(cache_batches("1col", x_only), x_only._jdf.schema(), tz, 0)),
             "decode_2col": lambda: check(helper.decodeSum(cache_batches("2col", df), df._jdf.schema(), tz, 1)),
+            # The same cached rows read as the cache's columnar batches and copied into Arrow by
+            # Gatun's ColumnarArrowEncoder (issue 16), against rows -> ArrowWriter above.
+            "scan_columnar_1col": lambda: helper.scanColumnar(x_only._jdf),
+            "scan_columnar_2col": lambda: helper.scanColumnar(df._jdf),
+            "encode_columnar_1col": lambda: helper.encodeColumnarBytes(x_only._jdf, tz),
+            "encode_columnar_2col": lambda: helper.encodeColumnarBytes(df._jdf, tz),
         })
         for key, frame in (("1col", x_only), ("2col", df)):
             cache_batches(key, frame)
@@ -182,7 +221,7 @@ def child(opts: dict) -> dict:
     sampled = {}
     if not probe_dir and opts.get("sample_ms"):
         # One more run of each UDF job with the JVM's task threads sampled (not in the timings above).
-        for name in PROBE_JOBS:
+        for name in PROBE_JOBS + ("pandas_udf_arrow_input",):
             helper.startSampling(opts["sample_ms"])
             t0 = time.perf_counter()
             jobs[name]()
@@ -337,13 +376,17 @@ def socket_bench(helper, opts: dict, bytes_1col: int, bytes_2col: int, rows: int
 # ---------------------------------------------------------------------------------------------
 # The parent: builds the helper, runs the children, writes the report.
 
+# Gatun's columnar encoder, its plan node and planner extension, compiled with the helper.
+ENCODER_DIR = os.path.join(HERE, "..", "java", "spark", "src", "spark4", "java", "dev", "gatun", "spark", "udf")
+
+
 def build_helper(dest: str) -> None:
     import pyspark
 
     jars = os.path.join(os.path.dirname(pyspark.__file__), "jars", "*")
     javac = os.path.join(os.environ["JAVA_HOME"], "bin", "javac") if os.environ.get("JAVA_HOME") else "javac"
-    subprocess.run([javac, "-nowarn", "-d", dest, "-cp", jars, os.path.join(HERE, "UdfBreakdownHelper.java")],
-                   check=True)
+    subprocess.run([javac, "-nowarn", "-d", dest, "-cp", jars, os.path.join(HERE, "UdfBreakdownHelper.java")]
+                   + sorted(glob.glob(os.path.join(os.path.normpath(ENCODER_DIR), "*.java"))), check=True)
 
 
 def run_child(opts: dict) -> dict:
@@ -444,7 +487,23 @@ def summarize(stock: dict, probe: dict) -> dict:
                 for g in jobs[name].get("jvm_threads_cpu", {})},
             "zero_cost_transport": {"saved_cpu": saved_cpu, "best_wall": best_wall, "best_speedup": wall / best_wall},
         }
-    return {"jobs": jobs, "probed_jobs": probed, "probe_parts": probe_parts, "socket": sock, "breakdown": breakdown}
+    columnar = {}
+    for shape in ("1col", "2col"):
+        if f"encode_columnar_{shape}" not in jobs:
+            continue  # a raw file from before the columnar parts (--from-raw)
+        m = lambda job, k="wall": jobs[job][k]["warm"]["median"]  # noqa: E731
+        row_cpu = m(f"encode_{shape}", "jvm_cpu") - m(f"scan_rows_{shape}", "jvm_cpu")
+        col_cpu = m(f"encode_columnar_{shape}", "jvm_cpu") - m(f"scan_columnar_{shape}", "jvm_cpu")
+        values = lambda job: sorted({s["value"] for s in stock["jobs"][job]})  # noqa: E731
+        columnar[shape] = {
+            "rows_arrowwriter_cpu": row_cpu, "columnar_encoder_cpu": col_cpu,
+            "rows_arrowwriter_wall": m(f"encode_{shape}") - m(f"scan_rows_{shape}"),
+            "columnar_encoder_wall": m(f"encode_columnar_{shape}") - m(f"scan_columnar_{shape}"),
+            "encode_total_cpu": m(f"encode_{shape}", "jvm_cpu"), "encode_columnar_total_cpu": m(f"encode_columnar_{shape}", "jvm_cpu"),
+            "bytes_rows": values(f"encode_{shape}"), "bytes_columnar": values(f"encode_columnar_{shape}"),
+        }
+    return {"jobs": jobs, "probed_jobs": probed, "probe_parts": probe_parts, "socket": sock, "breakdown": breakdown,
+            "columnar_encode": columnar}
 
 
 def fmt(s: dict, unit: str = "s") -> str:
@@ -462,7 +521,8 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         "",
         f"Written by `bench/udf_breakdown.py` ({meta['argv']}) on {meta['date']}, {meta['machine']}.",
         f"{stock['rows']:,} rows (`id` bigint, `x` double) cached, local[2], {stock['partitions']} partitions, "
-        f"{stock['max_records_per_batch']} rows per Arrow batch; stock PySpark {meta['pyspark']} (no Gatun).",
+        f"{stock['max_records_per_batch']} rows per Arrow batch; stock PySpark {meta['pyspark']} over Py4J (no Gatun bridge; "
+        "the `*_arrow_input` and `encode_columnar_*` jobs use Gatun's ColumnarArrowEncoder classes).",
         f"Each job ran once cold (run 0, the session's first use of it) and {warm_runs} times warm; "
         "tables give the warm median with min–max. No run was dropped.",
         f"Load average (1 min): {meta['load_start']:.2f} at the start, {stock['load_start']:.2f}–{stock['load_end']:.2f} "
@@ -487,10 +547,30 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
             lines.append(f"| {name} | " + " | ".join(fmt(g[k]) for k in groups) + " |")
     lines += ["", "## The parts, each alone (JVM jobs over the same rows)", "",
               "| job | wall, warm | JVM CPU, warm |", "|---|---|---|"]
-    for name in ("scan_rows_1col", "encode_1col", "scan_rows_2col", "encode_2col", "touch_1col", "decode_1col",
+    for name in ("scan_rows_1col", "encode_1col", "scan_rows_2col", "encode_2col", "scan_columnar_1col",
+                 "encode_columnar_1col", "scan_columnar_2col", "encode_columnar_2col", "touch_1col", "decode_1col",
                  "touch_2col", "decode_2col"):
+        if name not in jobs:
+            continue
         j = jobs[name]
         lines.append(f"| {name} | {fmt(j['wall']['warm'])} | {fmt(j['jvm_cpu']['warm'])} |")
+    if summary.get("columnar_encode"):
+        lines += ["", "Encoding the cached rows into Arrow record batches (JVM CPU and wall of the encode job minus its "
+                  "scan's, warm medians): Spark's rows -> `ArrowWriter` (what the runners do, `encode_*` - `scan_rows_*`) "
+                  "against the cache's columnar batches copied by Gatun's `ColumnarArrowEncoder` "
+                  "(`encode_columnar_*` - `scan_columnar_*`); both serialize each batch as a record-batch message "
+                  "into a byte array:", "",
+                  "| shape | rows -> ArrowWriter: CPU | columnar encoder: CPU | CPU ratio | rows -> ArrowWriter: wall | "
+                  "columnar encoder: wall | bytes (ArrowWriter / encoder) |",
+                  "|---|---|---|---|---|---|---|"]
+        for shape, c in summary["columnar_encode"].items():
+            ratio = (f"{c['rows_arrowwriter_cpu'] / c['columnar_encoder_cpu']:.1f}x"
+                     if c["columnar_encoder_cpu"] > 0 else "n/a (at the floor)")
+            same = "same" if c["bytes_rows"] == c["bytes_columnar"] else "DIFFERENT"
+            lines.append(f"| {shape} | {c['rows_arrowwriter_cpu']:.3f} s | {c['columnar_encoder_cpu']:.3f} s | {ratio} | "
+                         f"{c['rows_arrowwriter_wall']:.3f} s | {c['columnar_encoder_wall']:.3f} s | "
+                         f"{', '.join(f'{b:,}' for b in c['bytes_rows'])} / {', '.join(f'{b:,}' for b in c['bytes_columnar'])} "
+                         f"({same}) |")
     lines += ["", "Socket (loopback TCP, 64 KiB buffered streams both ends, one stream; CPU seconds):", "",
               "| shape | bytes each way | JVM write | JVM read | Python read | Python write | all four |",
               "|---|---|---|---|---|---|---|"]

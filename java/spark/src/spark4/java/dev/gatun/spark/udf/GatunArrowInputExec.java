@@ -1,0 +1,225 @@
+package dev.gatun.spark.udf;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.spark.TaskContext;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.Attribute;
+import org.apache.spark.sql.catalyst.expressions.SortOrder;
+import org.apache.spark.sql.catalyst.plans.physical.Partitioning;
+import org.apache.spark.sql.execution.SparkPlan;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.util.ArrowUtils$;
+import org.apache.spark.sql.vectorized.ArrowColumnVector;
+import org.apache.spark.sql.vectorized.ColumnVector;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
+import org.apache.spark.util.TaskCompletionListener;
+import scala.collection.immutable.IndexedSeq;
+import scala.collection.immutable.Seq;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * A columnar plan node under an {@code ArrowEvalPythonExec} whose child produces non-Arrow
+ * columnar batches (a cached relation, a Parquet scan): it re-emits every batch as Arrow-backed
+ * ({@link ArrowColumnVector}s over vectors filled by {@link ColumnarArrowEncoder}), so that Spark's
+ * columnar Python input ({@code spark.sql.execution.arrow.pythonUDF.columnarInput.enabled}) takes
+ * its direct path ({@code ColumnarArrowPythonInput.writeArrowDirect}: the vectors are unloaded as
+ * they are) instead of turning the batch into rows and the rows back into Arrow with ArrowWriter.
+ * A batch that is already all Arrow passes through untouched.
+ *
+ * <p>Every batch gets vectors of its own, kept until the task ends: Spark's columnar evaluator
+ * queues each input batch's columns until the Python output for it comes back, to join them, and
+ * the runner may write several batches ahead of reading; reusing one set of vectors would
+ * overwrite columns still queued. That costs the partition's input columns in Arrow memory until
+ * the task ends, the same lifetime Spark gives the off-heap vectors of its cache reader.
+ * Installed by {@link GatunSparkExtensions}.
+ */
+public final class GatunArrowInputExec extends SparkPlan {
+    private static final long serialVersionUID = 1L;
+
+    private static final AtomicLong ENCODED_BATCHES = new AtomicLong();
+
+    private final SparkPlan child;
+    private final Seq<SparkPlan> children;
+
+    public GatunArrowInputExec(SparkPlan child) {
+        this.child = child;
+        this.children = CollectionConverters.asScala(List.of(child)).toList();
+    }
+
+    /**
+     * Batches this node has encoded in this JVM (in local mode the driver is the executor): what
+     * tests and benchmarks check to know the path was taken.
+     */
+    public static long encodedBatches() {
+        return ENCODED_BATCHES.get();
+    }
+
+    public SparkPlan child() {
+        return child;
+    }
+
+    @Override
+    public Seq<Attribute> output() {
+        return child.output();
+    }
+
+    @Override
+    public Seq<SparkPlan> children() {
+        return children;
+    }
+
+    @Override
+    public SparkPlan withNewChildrenInternal(IndexedSeq<SparkPlan> newChildren) {
+        return new GatunArrowInputExec(newChildren.head());
+    }
+
+    // Same rows, same partitions, same order: nothing above must think it needs another exchange or sort.
+    @Override
+    public Partitioning outputPartitioning() {
+        return child.outputPartitioning();
+    }
+
+    @Override
+    public Seq<SortOrder> outputOrdering() {
+        return child.outputOrdering();
+    }
+
+    @Override
+    public boolean supportsColumnar() {
+        return true;
+    }
+
+    @Override
+    public RDD<InternalRow> doExecute() {
+        throw new IllegalStateException(nodeName() + " produces columnar batches only");
+    }
+
+    @Override
+    public RDD<ColumnarBatch> doExecuteColumnar() {
+        StructType schema = schema();
+        // The runner's own settings (ArrowEvalPythonExec passes these two to it), read here on the
+        // driver: the vectors' fields must be what its root declares for writeArrowDirect to take them.
+        String timeZone = conf().sessionLocalTimeZone();
+        boolean largeVarTypes = conf().arrowUseLargeVarTypes();
+        return child.executeColumnar().mapPartitions(new EncodePartition(schema, timeZone, largeVarTypes), true,
+                ClassTag$.MODULE$.apply(ColumnarBatch.class));
+    }
+
+    /** The per-partition function Spark ships to the tasks: serializable, and without the plan node. */
+    private static final class EncodePartition
+            extends AbstractFunction1<scala.collection.Iterator<ColumnarBatch>, scala.collection.Iterator<ColumnarBatch>>
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final StructType schema;
+        private final String timeZone;
+        private final boolean largeVarTypes;
+
+        EncodePartition(StructType schema, String timeZone, boolean largeVarTypes) {
+            this.schema = schema;
+            this.timeZone = timeZone;
+            this.largeVarTypes = largeVarTypes;
+        }
+
+        @Override
+        public scala.collection.Iterator<ColumnarBatch> apply(scala.collection.Iterator<ColumnarBatch> batches) {
+            return CollectionConverters.asScala(encodeAll(CollectionConverters.asJava(batches), schema, timeZone, largeVarTypes));
+        }
+    }
+
+    private static Iterator<ColumnarBatch> encodeAll(Iterator<ColumnarBatch> batches, StructType schema, String timeZone,
+            boolean largeVarTypes) {
+        Schema arrowSchema = ColumnarArrowEncoder.sparkArrowSchema(schema, timeZone, largeVarTypes);
+        TaskContext task = TaskContext.get();
+        BufferAllocator allocator = ArrowUtils$.MODULE$.rootAllocator().newChildAllocator(
+                "gatun-arrow-input-" + (task == null ? "driver" : task.taskAttemptId()), 0, Long.MAX_VALUE);
+        List<ColumnarArrowEncoder> encoders = new ArrayList<>();
+        Runnable release = () -> {
+            encoders.forEach(ColumnarArrowEncoder::close);
+            encoders.clear();
+            allocator.close();
+        };
+        if (task != null) {
+            task.addTaskCompletionListener((TaskCompletionListener) ctx -> release.run());
+        }
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                boolean more = batches.hasNext();
+                if (!more && task == null) {
+                    release.run();
+                }
+                return more;
+            }
+
+            @Override
+            public ColumnarBatch next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                ColumnarBatch batch = batches.next();
+                if (allArrow(batch)) {
+                    return batch;
+                }
+                ColumnarArrowEncoder encoder = ColumnarArrowEncoder.create(schema, arrowSchema, allocator);
+                encoders.add(encoder);
+                VectorSchemaRoot root = encoder.encode(batch);
+                List<FieldVector> vectors = root.getFieldVectors();
+                ColumnVector[] columns = new ColumnVector[vectors.size()];
+                for (int i = 0; i < columns.length; i++) {
+                    columns[i] = new ArrowColumnVector(vectors.get(i));
+                }
+                ENCODED_BATCHES.incrementAndGet();
+                return new ColumnarBatch(columns, batch.numRows());
+            }
+        };
+    }
+
+    private static boolean allArrow(ColumnarBatch batch) {
+        for (int i = 0; i < batch.numCols(); i++) {
+            if (!(batch.column(i) instanceof ArrowColumnVector)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public int productArity() {
+        return 1;
+    }
+
+    @Override
+    public Object productElement(int n) {
+        if (n == 0) {
+            return child;
+        }
+        throw new IndexOutOfBoundsException(n);
+    }
+
+    @Override
+    public boolean canEqual(Object that) {
+        return that instanceof GatunArrowInputExec;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof GatunArrowInputExec other && child.equals(other.child);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * GatunArrowInputExec.class.hashCode() + child.hashCode();
+    }
+}

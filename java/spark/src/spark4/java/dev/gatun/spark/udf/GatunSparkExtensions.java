@@ -1,0 +1,68 @@
+package dev.gatun.spark.udf;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.SparkSessionExtensions;
+import org.apache.spark.sql.catalyst.rules.Rule;
+import org.apache.spark.sql.execution.ColumnarRule;
+import org.apache.spark.sql.execution.SparkPlan;
+import org.apache.spark.sql.execution.python.ArrowEvalPythonExec;
+import org.apache.spark.sql.internal.SQLConf;
+import scala.runtime.AbstractFunction1;
+import scala.runtime.BoxedUnit;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * {@code spark.sql.extensions=dev.gatun.spark.udf.GatunSparkExtensions}: puts a
+ * {@link GatunArrowInputExec} under every {@code ArrowEvalPythonExec} (pandas_udf, Arrow-optimized
+ * udf) that takes columnar input, so its non-Arrow batches reach the Python worker through Spark's
+ * direct Arrow path. {@code spark.gatun.udf.arrowInput.enabled=false} (a session setting, read at
+ * planning) turns it off; so does Spark's {@code spark.sql.execution.arrow.pythonUDF.columnarInput.enabled=false},
+ * under which the node has nothing to feed.
+ */
+public final class GatunSparkExtensions extends AbstractFunction1<SparkSessionExtensions, BoxedUnit> {
+    public static final String ENABLED = "spark.gatun.udf.arrowInput.enabled";
+
+    @Override
+    public BoxedUnit apply(SparkSessionExtensions extensions) {
+        extensions.injectColumnar(session -> new ColumnarRule() {
+            @Override
+            public Rule<SparkPlan> postColumnarTransitions() {
+                return new ArrowInputRule();
+            }
+        });
+        return BoxedUnit.UNIT;
+    }
+
+    /**
+     * After Spark's transitions: by then an ArrowEvalPythonExec that takes columnar input has its
+     * columnar child directly below it (it reports {@code supportsColumnar} only then), and no rule
+     * that would insert a transition runs after this one.
+     */
+    static final class ArrowInputRule extends Rule<SparkPlan> {
+        @Override
+        public SparkPlan apply(SparkPlan plan) {
+            if (!Boolean.parseBoolean(SQLConf.get().getConfString(ENABLED, "true"))) {
+                return plan;
+            }
+            return rewrite(plan);
+        }
+
+        private static SparkPlan rewrite(SparkPlan plan) {
+            List<SparkPlan> children = CollectionConverters.asJava(plan.children());
+            List<SparkPlan> rewritten = new ArrayList<>(children.size());
+            boolean changed = false;
+            for (SparkPlan child : children) {
+                SparkPlan r = rewrite(child);
+                changed |= r != child;
+                rewritten.add(r);
+            }
+            SparkPlan out = changed ? plan.withNewChildren(CollectionConverters.asScala(rewritten).toList()) : plan;
+            if (out instanceof ArrowEvalPythonExec eval && eval.supportsColumnar()
+                    && !(eval.child() instanceof GatunArrowInputExec)) {
+                return eval.withNewChildren(CollectionConverters.asScala(List.<SparkPlan>of(new GatunArrowInputExec(eval.child()))).toList());
+            }
+            return out;
+        }
+    }
+}
