@@ -93,9 +93,15 @@ test: venv
 # PySpark's own doctests, run over Gatun; fails on any failure the Py4J baseline did not have.
 PYSPARK_DOCTEST_MODULES ?= pyspark.sql.types pyspark.sql.classic.column pyspark.sql.classic.dataframe pyspark.sql.session pyspark.sql.functions.builtin pyspark.sql.pandas.conversion
 
+# The Python UDF modules (issue 16: GATUN_PYSPARK=1 installs Gatun's UDF input extension) against
+# their own stock baseline (bench/results/pyspark-udf-doctest-baseline-py4j.*).
+PYSPARK_UDF_DOCTEST_MODULES ?= pyspark.sql.pandas.functions pyspark.sql.pandas.group_ops pyspark.sql.pandas.map_ops pyspark.sql.udf
+
 test-pyspark-doctests: venv
 	$(VPY) bench/pyspark_doctests.py --python $(VPY) --env GATUN_PYSPARK=1 --timeout 900 \
 	  --baseline bench/results/pyspark-doctest-baseline-py4j.json --fail-on-new $(PYSPARK_DOCTEST_MODULES)
+	$(VPY) bench/pyspark_doctests.py --python $(VPY) --env GATUN_PYSPARK=1 --timeout 900 \
+	  --baseline bench/results/pyspark-udf-doctest-baseline-py4j.json --fail-on-new $(PYSPARK_UDF_DOCTEST_MODULES)
 
 # The same modules under their PySpark 3.5 names, in build/pyspark35-venv (made as
 # python/tests/test_pyspark35.py makes it): stock Py4J first, as 3.5's baseline, then Gatun with no

@@ -129,3 +129,45 @@ def test_off_without_sparks_columnar_input(results, name):
     assert "GatunArrowInput" not in r["plan"]
     assert r["encoded"] == 0
     assert r["rows"] == results[name]["stock"]["rows"]
+
+
+GATUN_CASE = r'''
+import json
+import pandas as pd
+from pyspark.sql import SparkSession, functions as F
+
+spark = SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false").getOrCreate()
+spark.sparkContext.setLogLevel("ERROR")
+df = spark.range(0, 20_000, numPartitions=2).selectExpr(
+    "id", "CASE WHEN id % 7 = 0 THEN NULL ELSE cast(id AS double) * 0.5 END AS x").cache()
+df.count()
+f = lambda s: s
+f.__annotations__ = {"s": pd.Series, "return": pd.Series}
+ident = F.pandas_udf(f, "double")
+out = {"extensions": spark.conf.get("spark.sql.extensions")}
+for on in ("true", "false"):
+    spark.conf.set("spark.gatun.udf.arrowInput.enabled", on)
+    q = df.select("id", ident("x").alias("y"), "x")
+    out[on] = {"plan": q._jdf.queryExecution().executedPlan().toString(),
+               "rows": sorted([r.id, r.y, r.x] for r in q.collect())}
+print("RESULT " + json.dumps(out))
+'''
+
+
+def test_gatun_pyspark_installs_the_extension(tmp_path):
+    # GATUN_PYSPARK=1 puts the extension after the user's own spark.sql.extensions (here a class
+    # that does not exist, which Spark skips with a warning) and pandas_udfs over cached data then
+    # take the Arrow input path; spark.gatun.udf.arrowInput.enabled=false gives stock's plan.
+    env = dict(os.environ, GATUN_PYSPARK="1", PYSPARK_PYTHON=sys.executable,
+               PYSPARK_SUBMIT_ARGS="--conf spark.sql.extensions=com.example.NoSuchExtension pyspark-shell")
+    run = subprocess.run([sys.executable, "-c", GATUN_CASE], env=env, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.split("RESULT ", 1)[1])
+    assert out["extensions"] == "com.example.NoSuchExtension,dev.gatun.spark.udf.GatunSparkExtensions"
+    assert "GatunArrowInput" in out["true"]["plan"]
+    assert "GatunArrowInput" not in out["false"]["plan"]
+    assert out["true"]["rows"] == out["false"]["rows"]
+    assert len(out["true"]["rows"]) == 20_000
+    assert all(y == x for _, y, x in out["true"]["rows"])
+    assert sum(x is None for _, _, x in out["true"]["rows"]) == len(range(0, 20_000, 7))

@@ -50,6 +50,7 @@ public final class PythonAppMain {
             // Stock names a Python application after its file, as spark-submit app.py does.
             StockDriverConf.apply(System.getProperties(), PythonAppMain.class, args[0].substring(args[0].lastIndexOf('/') + 1));
         }
+        SparkGatewayMain.addSqlExtension(System.getProperties(), SparkLine.UDF_EXTENSIONS);
         System.exit(run(args, System.getProperties(), System.getenv(), System.out, System.err));
     }
 

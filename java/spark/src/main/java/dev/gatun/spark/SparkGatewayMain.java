@@ -155,6 +155,26 @@ public final class SparkGatewayMain {
         StockDriverConf.apply(conf, SparkGatewayMain.class, "pyspark-shell");
         SparkLine.disableStructuredLogging();
         new org.apache.spark.SparkConf(false).initializeLogIfNecessary(true);
+        addSqlExtension(conf, SparkLine.UDF_EXTENSIONS);
+    }
+
+    /**
+     * Adds a session extension to {@code spark.sql.extensions}, after the user's own (from
+     * spark-defaults.conf, --conf or the SparkConf: they all reach the driver as these properties
+     * before PySpark builds its SparkConf from them), unless it is there already or null.
+     * {@code spark.gatun.udf.arrowInput.enabled=false} turns the UDF extension off per session.
+     */
+    static void addSqlExtension(Properties conf, String extension) {
+        if (extension == null) {
+            return;
+        }
+        String current = conf.getProperty("spark.sql.extensions", "").trim();
+        for (String name : current.split(",")) {
+            if (name.trim().equals(extension)) {
+                return;
+            }
+        }
+        conf.setProperty("spark.sql.extensions", current.isEmpty() ? extension : current + "," + extension);
     }
 
     /** Starts the server, writes the info file, waits for stdin to close; returns the exit status. */

@@ -22,6 +22,12 @@ final class SparkLine {
     /** {@code QueryExecution.withQueryExecutionId(SparkSession, Function0)}, or null on Spark 4.0. */
     private static final Method WITH_QUERY_EXECUTION_ID = findWithQueryExecutionId();
 
+    /**
+     * The session extension the Gatun driver installs for Python UDFs' input (issue 16): Spark 4.3's
+     * columnar input for Arrow UDFs exists on this line only.
+     */
+    static final String UDF_EXTENSIONS = dev.gatun.spark.udf.GatunSparkExtensions.class.getName();
+
     private SparkLine() {
     }
 

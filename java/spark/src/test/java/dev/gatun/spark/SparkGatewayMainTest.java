@@ -17,6 +17,25 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SparkGatewayMainTest {
+    @Test
+    void sqlExtensionGoesAfterTheUsersOwnOnce() {
+        Properties conf = new Properties();
+        SparkGatewayMain.addSqlExtension(conf, "g.Ext");
+        assertEquals("g.Ext", conf.getProperty("spark.sql.extensions"));
+        SparkGatewayMain.addSqlExtension(conf, "g.Ext");
+        assertEquals("g.Ext", conf.getProperty("spark.sql.extensions"));
+
+        conf.setProperty("spark.sql.extensions", "com.example.A, com.example.B");
+        SparkGatewayMain.addSqlExtension(conf, "g.Ext");
+        assertEquals("com.example.A, com.example.B,g.Ext", conf.getProperty("spark.sql.extensions"));
+        SparkGatewayMain.addSqlExtension(conf, "g.Ext");
+        assertEquals("com.example.A, com.example.B,g.Ext", conf.getProperty("spark.sql.extensions"));
+
+        Properties none = new Properties();
+        SparkGatewayMain.addSqlExtension(none, null);
+        assertFalse(none.containsKey("spark.sql.extensions"));
+    }
+
     @TempDir
     Path dir;
 

@@ -18,6 +18,9 @@ import scala.Function0;
  * is no structured logging.
  */
 final class SparkLine {
+    /** No session extension for Python UDFs on Spark 3.5: it has no columnar input for Arrow UDFs. */
+    static final String UDF_EXTENSIONS = null;
+
     private SparkLine() {
     }
 
