@@ -76,9 +76,10 @@ def run(name, gatun_on, columnar_on="true"):
     spark.conf.set("spark.sql.execution.arrow.pythonUDF.columnarInput.enabled", columnar_on)
     q = queries[name]()
     plan = q._jdf.queryExecution().executedPlan().toString()
-    before = node.encodedBatches()
+    before, released = node.encodedBatches(), node.releasedBatches()
     rows = sorted((tuple(None if v is None else str(v) for v in r) for r in q.collect()))
-    return {"rows": rows, "plan": plan, "encoded": node.encodedBatches() - before}
+    return {"rows": rows, "plan": plan, "encoded": node.encodedBatches() - before,
+            "released": node.releasedBatches() - released}
 
 out = {}
 for name in queries:
@@ -111,6 +112,10 @@ def test_same_rows_as_stock_through_the_arrow_path(results, name):
     assert "GatunArrowInput" not in r["stock"]["plan"]
     assert "GatunArrowInput" in r["gatun"]["plan"], r["gatun"]["plan"]
     assert r["gatun"]["encoded"] >= 2, r["gatun"]["encoded"]
+    # Each input batch but a partition's last is freed as soon as its output was consumed (by
+    # GatunArrowOutputExec above the evaluator), not at the task's end: 2 partitions.
+    assert "GatunArrowOutput" in r["gatun"]["plan"], r["gatun"]["plan"]
+    assert r["gatun"]["released"] == r["gatun"]["encoded"] - 2, r["gatun"]
     assert r["stock"]["encoded"] == 0
     assert len(r["stock"]["rows"]) == 25_003
     assert r["gatun"]["rows"] == r["stock"]["rows"]

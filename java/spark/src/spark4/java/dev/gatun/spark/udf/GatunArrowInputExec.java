@@ -1,10 +1,11 @@
 package dev.gatun.spark.udf;
 
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
@@ -38,24 +39,78 @@ import scala.runtime.AbstractFunction1;
  * they are) instead of turning the batch into rows and the rows back into Arrow with ArrowWriter.
  * A batch that is already all Arrow passes through untouched.
  *
- * <p>Every batch gets vectors of its own, kept until the task ends: Spark's columnar evaluator
- * queues each input batch's columns until the Python output for it comes back, to join them, and
- * the runner may write several batches ahead of reading; reusing one set of vectors would
- * overwrite columns still queued. That costs the partition's input columns in Arrow memory until
- * the task ends, the same lifetime Spark gives the off-heap vectors of its cache reader.
- * Installed by {@link GatunSparkExtensions}.
+ * <p>Every batch gets vectors of its own: Spark's columnar evaluator queues each input batch's
+ * columns until the Python output for it comes back, to join them, and the runner may write several
+ * batches ahead of reading; reusing one set of vectors would overwrite columns still queued. A
+ * batch's vectors are freed once its rows have been consumed: {@link GatunArrowOutputExec} above
+ * the ArrowEvalPythonExec counts the rows its parent takes (the evaluator's output rows are its
+ * input rows, in order) and frees each batch when the parent asks for the row after its last.
+ * Whatever is left is freed when the task ends. Installed, with its pair, by
+ * {@link GatunSparkExtensions}.
  */
 public final class GatunArrowInputExec extends SparkPlan {
     private static final long serialVersionUID = 1L;
 
     private static final AtomicLong ENCODED_BATCHES = new AtomicLong();
 
+    private static final AtomicLong RELEASED_BATCHES = new AtomicLong();
+    private static final AtomicLong NEXT_PAIR = new AtomicLong();
+
+    /**
+     * Each running task's live encoded batches, oldest first, by "task attempt id:pair id": filled
+     * by this node's partition iterator, emptied by its {@link GatunArrowOutputExec} and at task end.
+     */
+    private static final ConcurrentHashMap<String, ConcurrentLinkedDeque<Live>> LIVE = new ConcurrentHashMap<>();
+
+    /** A batch handed out: its row count, and what frees it (nothing for a batch that came as Arrow). */
+    record Live(int rows, Runnable free) {
+    }
+
     private final SparkPlan child;
     private final Seq<SparkPlan> children;
+    private final long pair;
 
     public GatunArrowInputExec(SparkPlan child) {
+        this(child, NEXT_PAIR.incrementAndGet());
+    }
+
+    GatunArrowInputExec(SparkPlan child, long pair) {
         this.child = child;
         this.children = CollectionConverters.asScala(List.of(child)).toList();
+        this.pair = pair;
+    }
+
+    /** What ties this node to the {@link GatunArrowOutputExec} that frees its batches. */
+    long pair() {
+        return pair;
+    }
+
+    /** Batches freed as soon as their output was consumed (not at task end), in this JVM. */
+    public static long releasedBatches() {
+        return RELEASED_BATCHES.get();
+    }
+
+    private static String liveKey(long taskAttemptId, long pair) {
+        return taskAttemptId + ":" + pair;
+    }
+
+    /** The oldest live batch of this task's pair, left on the list, or null (for {@link GatunArrowOutputExec}). */
+    static Live oldest(long taskAttemptId, long pair) {
+        ConcurrentLinkedDeque<Live> live = LIVE.get(liveKey(taskAttemptId, pair));
+        return live == null ? null : live.peek();
+    }
+
+    /**
+     * Frees the oldest live batch of this task's pair, whose rows are consumed. Whoever takes an
+     * entry off the list frees it, this or the task's end, so each is freed once.
+     */
+    static void releaseOldest(long taskAttemptId, long pair) {
+        ConcurrentLinkedDeque<Live> live = LIVE.get(liveKey(taskAttemptId, pair));
+        Live oldest = live == null ? null : live.poll();
+        if (oldest != null) {
+            oldest.free().run();
+            RELEASED_BATCHES.incrementAndGet();
+        }
     }
 
     /**
@@ -82,7 +137,7 @@ public final class GatunArrowInputExec extends SparkPlan {
 
     @Override
     public SparkPlan withNewChildrenInternal(IndexedSeq<SparkPlan> newChildren) {
-        return new GatunArrowInputExec(newChildren.head());
+        return new GatunArrowInputExec(newChildren.head(), pair);
     }
 
     // Same rows, same partitions, same order: nothing above must think it needs another exchange or sort.
@@ -113,7 +168,7 @@ public final class GatunArrowInputExec extends SparkPlan {
         // driver: the vectors' fields must be what its root declares for writeArrowDirect to take them.
         String timeZone = conf().sessionLocalTimeZone();
         boolean largeVarTypes = conf().arrowUseLargeVarTypes();
-        return child.executeColumnar().mapPartitions(new EncodePartition(schema, timeZone, largeVarTypes), true,
+        return child.executeColumnar().mapPartitions(new EncodePartition(schema, timeZone, largeVarTypes, pair), true,
                 ClassTag$.MODULE$.apply(ColumnarBatch.class));
     }
 
@@ -125,29 +180,42 @@ public final class GatunArrowInputExec extends SparkPlan {
         private final StructType schema;
         private final String timeZone;
         private final boolean largeVarTypes;
+        private final long pair;
 
-        EncodePartition(StructType schema, String timeZone, boolean largeVarTypes) {
+        EncodePartition(StructType schema, String timeZone, boolean largeVarTypes, long pair) {
             this.schema = schema;
             this.timeZone = timeZone;
             this.largeVarTypes = largeVarTypes;
+            this.pair = pair;
         }
 
         @Override
         public scala.collection.Iterator<ColumnarBatch> apply(scala.collection.Iterator<ColumnarBatch> batches) {
-            return CollectionConverters.asScala(encodeAll(CollectionConverters.asJava(batches), schema, timeZone, largeVarTypes));
+            return CollectionConverters.asScala(encodeAll(CollectionConverters.asJava(batches), schema, timeZone, largeVarTypes,
+                    pair));
         }
     }
 
     private static Iterator<ColumnarBatch> encodeAll(Iterator<ColumnarBatch> batches, StructType schema, String timeZone,
-            boolean largeVarTypes) {
+            boolean largeVarTypes, long pair) {
         Schema arrowSchema = ColumnarArrowEncoder.sparkArrowSchema(schema, timeZone, largeVarTypes);
         TaskContext task = TaskContext.get();
         BufferAllocator allocator = ArrowUtils$.MODULE$.rootAllocator().newChildAllocator(
                 "gatun-arrow-input-" + (task == null ? "driver" : task.taskAttemptId()), 0, Long.MAX_VALUE);
-        List<ColumnarArrowEncoder> encoders = new ArrayList<>();
+        // One entry per batch handed out, oldest first: the batch's release (nothing to free for a
+        // batch that came as Arrow), so that the output side's count stays in step.
+        ConcurrentLinkedDeque<Live> encoders = new ConcurrentLinkedDeque<>();
+        String key = task == null ? null : liveKey(task.taskAttemptId(), pair);
+        if (key != null) {
+            LIVE.put(key, encoders);
+        }
         Runnable release = () -> {
-            encoders.forEach(ColumnarArrowEncoder::close);
-            encoders.clear();
+            if (key != null) {
+                LIVE.remove(key, encoders);
+            }
+            for (Live b = encoders.poll(); b != null; b = encoders.poll()) {
+                b.free().run();
+            }
             allocator.close();
         };
         if (task != null) {
@@ -170,10 +238,11 @@ public final class GatunArrowInputExec extends SparkPlan {
                 }
                 ColumnarBatch batch = batches.next();
                 if (allArrow(batch)) {
+                    encoders.add(new Live(batch.numRows(), () -> { }));
                     return batch;
                 }
                 ColumnarArrowEncoder encoder = ColumnarArrowEncoder.create(schema, arrowSchema, allocator);
-                encoders.add(encoder);
+                encoders.add(new Live(batch.numRows(), encoder::close));
                 VectorSchemaRoot root = encoder.encode(batch);
                 List<FieldVector> vectors = root.getFieldVectors();
                 ColumnVector[] columns = new ColumnVector[vectors.size()];
@@ -215,11 +284,11 @@ public final class GatunArrowInputExec extends SparkPlan {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof GatunArrowInputExec other && child.equals(other.child);
+        return o instanceof GatunArrowInputExec other && pair == other.pair && child.equals(other.child);
     }
 
     @Override
     public int hashCode() {
-        return 31 * GatunArrowInputExec.class.hashCode() + child.hashCode();
+        return 31 * (31 * GatunArrowInputExec.class.hashCode() + Long.hashCode(pair)) + child.hashCode();
     }
 }

@@ -5,6 +5,7 @@ import java.util.List;
 import org.apache.spark.sql.SparkSessionExtensions;
 import org.apache.spark.sql.catalyst.rules.Rule;
 import org.apache.spark.sql.execution.ColumnarRule;
+import org.apache.spark.sql.execution.ColumnarToRowExec;
 import org.apache.spark.sql.execution.SparkPlan;
 import org.apache.spark.sql.execution.python.ArrowEvalPythonExec;
 import org.apache.spark.sql.internal.SQLConf;
@@ -16,7 +17,8 @@ import scala.jdk.javaapi.CollectionConverters;
  * {@code spark.sql.extensions=dev.gatun.spark.udf.GatunSparkExtensions}: puts a
  * {@link GatunArrowInputExec} under every {@code ArrowEvalPythonExec} (pandas_udf, Arrow-optimized
  * udf) that takes columnar input, so its non-Arrow batches reach the Python worker through Spark's
- * direct Arrow path. {@code spark.gatun.udf.arrowInput.enabled=false} (a session setting, read at
+ * direct Arrow path, and a {@link GatunArrowOutputExec} between the evaluator and the parent that
+ * takes its rows, which frees each input batch once its rows are consumed. {@code spark.gatun.udf.arrowInput.enabled=false} (a session setting, read at
  * planning) turns it off; so does Spark's {@code spark.sql.execution.arrow.pythonUDF.columnarInput.enabled=false},
  * under which the node has nothing to feed.
  */
@@ -60,9 +62,31 @@ public final class GatunSparkExtensions extends AbstractFunction1<SparkSessionEx
             SparkPlan out = changed ? plan.withNewChildren(CollectionConverters.asScala(rewritten).toList()) : plan;
             if (out instanceof ArrowEvalPythonExec eval && eval.supportsColumnar()
                     && !(eval.child() instanceof GatunArrowInputExec)) {
-                return eval.withNewChildren(CollectionConverters.asScala(List.<SparkPlan>of(new GatunArrowInputExec(eval.child()))).toList());
+                return withChild(eval, new GatunArrowInputExec(eval.child()));
+            }
+            // Bottom-up, an evaluator below has its input node by now. A parent that takes its rows
+            // (not its batches) gets them through the output node, which frees the input as it goes.
+            if (!out.supportsColumnar() && !(out instanceof ColumnarToRowExec)) {
+                List<SparkPlan> kids = CollectionConverters.asJava(out.children());
+                List<SparkPlan> withOutput = new ArrayList<>(kids.size());
+                boolean paired = false;
+                for (SparkPlan kid : kids) {
+                    if (kid instanceof ArrowEvalPythonExec eval && eval.child() instanceof GatunArrowInputExec input) {
+                        withOutput.add(new GatunArrowOutputExec(eval, input.pair()));
+                        paired = true;
+                    } else {
+                        withOutput.add(kid);
+                    }
+                }
+                if (paired) {
+                    return out.withNewChildren(CollectionConverters.asScala(withOutput).toList());
+                }
             }
             return out;
+        }
+
+        private static SparkPlan withChild(SparkPlan plan, SparkPlan child) {
+            return plan.withNewChildren(CollectionConverters.asScala(List.<SparkPlan>of(child)).toList());
         }
     }
 }

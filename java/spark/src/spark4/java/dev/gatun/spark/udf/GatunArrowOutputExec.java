@@ -1,0 +1,158 @@
+package dev.gatun.spark.udf;
+
+import java.io.Serializable;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.apache.spark.TaskContext;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.Attribute;
+import org.apache.spark.sql.catalyst.expressions.SortOrder;
+import org.apache.spark.sql.catalyst.plans.physical.Partitioning;
+import org.apache.spark.sql.execution.SparkPlan;
+import scala.collection.immutable.IndexedSeq;
+import scala.collection.immutable.Seq;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * The pair of a {@link GatunArrowInputExec}, right above its {@code ArrowEvalPythonExec}: it passes
+ * the evaluator's rows on unchanged and frees each input batch once its parent has taken that
+ * batch's rows. The evaluator's output rows are its input rows, in order (each joined with the
+ * UDFs' results), and a parent is done with a row when it asks for the next (rows are reused; by
+ * Spark's contract whoever keeps one copies it). So when the parent asks for the row after a
+ * batch's last, the batch is no longer read, and the input held in Arrow memory is what the runner
+ * has in flight, not the whole partition.
+ */
+public final class GatunArrowOutputExec extends SparkPlan {
+    private static final long serialVersionUID = 1L;
+
+    private final SparkPlan child;
+    private final Seq<SparkPlan> children;
+    private final long pair;
+
+    GatunArrowOutputExec(SparkPlan child, long pair) {
+        this.child = child;
+        this.children = CollectionConverters.asScala(List.of(child)).toList();
+        this.pair = pair;
+    }
+
+    public SparkPlan child() {
+        return child;
+    }
+
+    @Override
+    public Seq<Attribute> output() {
+        return child.output();
+    }
+
+    @Override
+    public Seq<SparkPlan> children() {
+        return children;
+    }
+
+    @Override
+    public SparkPlan withNewChildrenInternal(IndexedSeq<SparkPlan> newChildren) {
+        return new GatunArrowOutputExec(newChildren.head(), pair);
+    }
+
+    @Override
+    public Partitioning outputPartitioning() {
+        return child.outputPartitioning();
+    }
+
+    @Override
+    public Seq<SortOrder> outputOrdering() {
+        return child.outputOrdering();
+    }
+
+    @Override
+    public RDD<InternalRow> doExecute() {
+        return child.execute().mapPartitions(new ReleasePartition(pair), true,
+                ClassTag$.MODULE$.apply(InternalRow.class));
+    }
+
+    /** The per-partition function Spark ships to the tasks: serializable, and without the plan node. */
+    private static final class ReleasePartition
+            extends AbstractFunction1<scala.collection.Iterator<InternalRow>, scala.collection.Iterator<InternalRow>>
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final long pair;
+
+        ReleasePartition(long pair) {
+            this.pair = pair;
+        }
+
+        @Override
+        public scala.collection.Iterator<InternalRow> apply(scala.collection.Iterator<InternalRow> rows) {
+            TaskContext task = TaskContext.get();
+            if (task == null) {
+                return rows;
+            }
+            long taskAttemptId = task.taskAttemptId();
+            return CollectionConverters.asScala(new java.util.Iterator<InternalRow>() {
+                private int left; // rows of the batch at the head of the live list not handed out yet
+                private boolean holding; // that batch's rows are being handed out
+
+                @Override
+                public boolean hasNext() {
+                    return rows.hasNext();
+                }
+
+                @Override
+                public InternalRow next() {
+                    if (!rows.hasNext()) {
+                        throw new NoSuchElementException();
+                    }
+                    // First the row: producing it may pull the batch it comes from onto the list.
+                    InternalRow row = rows.next();
+                    while (left == 0) {
+                        if (holding) {
+                            GatunArrowInputExec.releaseOldest(taskAttemptId, pair);
+                            holding = false;
+                        }
+                        GatunArrowInputExec.Live head = GatunArrowInputExec.oldest(taskAttemptId, pair);
+                        if (head == null) {
+                            break; // nothing to follow; the task's end frees what is left
+                        }
+                        holding = true;
+                        left = head.rows();
+                    }
+                    if (left > 0) {
+                        left--;
+                    }
+                    return row;
+                }
+            });
+        }
+    }
+
+    @Override
+    public int productArity() {
+        return 1;
+    }
+
+    @Override
+    public Object productElement(int n) {
+        if (n == 0) {
+            return child;
+        }
+        throw new IndexOutOfBoundsException(n);
+    }
+
+    @Override
+    public boolean canEqual(Object that) {
+        return that instanceof GatunArrowOutputExec;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof GatunArrowOutputExec other && pair == other.pair && child.equals(other.child);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * (31 * GatunArrowOutputExec.class.hashCode() + Long.hashCode(pair)) + child.hashCode();
+    }
+}
