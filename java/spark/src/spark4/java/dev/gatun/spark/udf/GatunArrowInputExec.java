@@ -14,9 +14,6 @@ import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.spark.TaskContext;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.expressions.Attribute;
-import org.apache.spark.sql.catalyst.expressions.SortOrder;
-import org.apache.spark.sql.catalyst.plans.physical.Partitioning;
 import org.apache.spark.sql.execution.SparkPlan;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.util.ArrowUtils$;
@@ -25,7 +22,6 @@ import org.apache.spark.sql.vectorized.ColumnVector;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
 import org.apache.spark.util.TaskCompletionListener;
 import scala.collection.immutable.IndexedSeq;
-import scala.collection.immutable.Seq;
 import scala.jdk.javaapi.CollectionConverters;
 import scala.reflect.ClassTag$;
 import scala.runtime.AbstractFunction1;
@@ -48,7 +44,7 @@ import scala.runtime.AbstractFunction1;
  * Whatever is left is freed when the task ends. Installed, with its pair, by
  * {@link GatunSparkExtensions}.
  */
-public final class GatunArrowInputExec extends SparkPlan {
+public final class GatunArrowInputExec extends PairedPassThroughExec {
     private static final long serialVersionUID = 1L;
 
     private static final AtomicLong ENCODED_BATCHES = new AtomicLong();
@@ -66,23 +62,12 @@ public final class GatunArrowInputExec extends SparkPlan {
     record Live(int rows, Runnable free) {
     }
 
-    private final SparkPlan child;
-    private final Seq<SparkPlan> children;
-    private final long pair;
-
     public GatunArrowInputExec(SparkPlan child) {
         this(child, NEXT_PAIR.incrementAndGet());
     }
 
     GatunArrowInputExec(SparkPlan child, long pair) {
-        this.child = child;
-        this.children = CollectionConverters.asScala(List.of(child)).toList();
-        this.pair = pair;
-    }
-
-    /** What ties this node to the {@link GatunArrowOutputExec} that frees its batches. */
-    long pair() {
-        return pair;
+        super(child, pair);
     }
 
     /** Batches freed as soon as their output was consumed (not at task end), in this JVM. */
@@ -121,34 +106,9 @@ public final class GatunArrowInputExec extends SparkPlan {
         return ENCODED_BATCHES.get();
     }
 
-    public SparkPlan child() {
-        return child;
-    }
-
-    @Override
-    public Seq<Attribute> output() {
-        return child.output();
-    }
-
-    @Override
-    public Seq<SparkPlan> children() {
-        return children;
-    }
-
     @Override
     public SparkPlan withNewChildrenInternal(IndexedSeq<SparkPlan> newChildren) {
-        return new GatunArrowInputExec(newChildren.head(), pair);
-    }
-
-    // Same rows, same partitions, same order: nothing above must think it needs another exchange or sort.
-    @Override
-    public Partitioning outputPartitioning() {
-        return child.outputPartitioning();
-    }
-
-    @Override
-    public Seq<SortOrder> outputOrdering() {
-        return child.outputOrdering();
+        return new GatunArrowInputExec(newChildren.head(), pair());
     }
 
     @Override
@@ -168,7 +128,7 @@ public final class GatunArrowInputExec extends SparkPlan {
         // driver: the vectors' fields must be what its root declares for writeArrowDirect to take them.
         String timeZone = conf().sessionLocalTimeZone();
         boolean largeVarTypes = conf().arrowUseLargeVarTypes();
-        return child.executeColumnar().mapPartitions(new EncodePartition(schema, timeZone, largeVarTypes, pair), true,
+        return child().executeColumnar().mapPartitions(new EncodePartition(schema, timeZone, largeVarTypes, pair()), true,
                 ClassTag$.MODULE$.apply(ColumnarBatch.class));
     }
 
@@ -262,33 +222,5 @@ public final class GatunArrowInputExec extends SparkPlan {
             }
         }
         return true;
-    }
-
-    @Override
-    public int productArity() {
-        return 1;
-    }
-
-    @Override
-    public Object productElement(int n) {
-        if (n == 0) {
-            return child;
-        }
-        throw new IndexOutOfBoundsException(n);
-    }
-
-    @Override
-    public boolean canEqual(Object that) {
-        return that instanceof GatunArrowInputExec;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof GatunArrowInputExec other && pair == other.pair && child.equals(other.child);
-    }
-
-    @Override
-    public int hashCode() {
-        return 31 * (31 * GatunArrowInputExec.class.hashCode() + Long.hashCode(pair)) + child.hashCode();
     }
 }

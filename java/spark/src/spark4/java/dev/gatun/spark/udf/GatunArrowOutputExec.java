@@ -1,17 +1,12 @@
 package dev.gatun.spark.udf;
 
 import java.io.Serializable;
-import java.util.List;
 import java.util.NoSuchElementException;
 import org.apache.spark.TaskContext;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.expressions.Attribute;
-import org.apache.spark.sql.catalyst.expressions.SortOrder;
-import org.apache.spark.sql.catalyst.plans.physical.Partitioning;
 import org.apache.spark.sql.execution.SparkPlan;
 import scala.collection.immutable.IndexedSeq;
-import scala.collection.immutable.Seq;
 import scala.jdk.javaapi.CollectionConverters;
 import scala.reflect.ClassTag$;
 import scala.runtime.AbstractFunction1;
@@ -25,51 +20,21 @@ import scala.runtime.AbstractFunction1;
  * batch's last, the batch is no longer read, and the input held in Arrow memory is what the runner
  * has in flight, not the whole partition.
  */
-public final class GatunArrowOutputExec extends SparkPlan {
+public final class GatunArrowOutputExec extends PairedPassThroughExec {
     private static final long serialVersionUID = 1L;
 
-    private final SparkPlan child;
-    private final Seq<SparkPlan> children;
-    private final long pair;
-
     GatunArrowOutputExec(SparkPlan child, long pair) {
-        this.child = child;
-        this.children = CollectionConverters.asScala(List.of(child)).toList();
-        this.pair = pair;
-    }
-
-    public SparkPlan child() {
-        return child;
-    }
-
-    @Override
-    public Seq<Attribute> output() {
-        return child.output();
-    }
-
-    @Override
-    public Seq<SparkPlan> children() {
-        return children;
+        super(child, pair);
     }
 
     @Override
     public SparkPlan withNewChildrenInternal(IndexedSeq<SparkPlan> newChildren) {
-        return new GatunArrowOutputExec(newChildren.head(), pair);
-    }
-
-    @Override
-    public Partitioning outputPartitioning() {
-        return child.outputPartitioning();
-    }
-
-    @Override
-    public Seq<SortOrder> outputOrdering() {
-        return child.outputOrdering();
+        return new GatunArrowOutputExec(newChildren.head(), pair());
     }
 
     @Override
     public RDD<InternalRow> doExecute() {
-        return child.execute().mapPartitions(new ReleasePartition(pair), true,
+        return child().execute().mapPartitions(new ReleasePartition(pair()), true,
                 ClassTag$.MODULE$.apply(InternalRow.class));
     }
 
@@ -126,33 +91,5 @@ public final class GatunArrowOutputExec extends SparkPlan {
                 }
             });
         }
-    }
-
-    @Override
-    public int productArity() {
-        return 1;
-    }
-
-    @Override
-    public Object productElement(int n) {
-        if (n == 0) {
-            return child;
-        }
-        throw new IndexOutOfBoundsException(n);
-    }
-
-    @Override
-    public boolean canEqual(Object that) {
-        return that instanceof GatunArrowOutputExec;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof GatunArrowOutputExec other && pair == other.pair && child.equals(other.child);
-    }
-
-    @Override
-    public int hashCode() {
-        return 31 * (31 * GatunArrowOutputExec.class.hashCode() + Long.hashCode(pair)) + child.hashCode();
     }
 }
