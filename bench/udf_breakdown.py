@@ -69,7 +69,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "udf_breakdown"
 E2E_JOBS = ("scan_sum", "pandas_udf", "pandas_udf_row_input", "pandas_udf_arrow_input", "arrow_udf",
-            "arrow_udf_arrow_input", "mapInArrow")
+            "arrow_udf_arrow_input", "mapInArrow", "pandas_udf_heavy", "pandas_udf_heavy_arrow_input")
+# The compute-heavy pandas_udf: this many passes of sin over each batch (numpy, in the worker), its
+# result then the input again, so the job's sum still checks.
+HEAVY_PASSES = 12
 COLUMNAR_INPUT = "spark.sql.execution.arrow.pythonUDF.columnarInput.enabled"
 # Gatun's planner extension (java/spark/src/spark4/.../udf): installed in the stock session but off
 # (the rule leaves every plan as it is) except in the *_arrow_input jobs.
@@ -86,6 +89,7 @@ def loadavg() -> float:
 # The child: one Spark session (stock or probed), prints one JSON document on its last line.
 
 def child(opts: dict) -> dict:
+    import numpy as np
     import pandas as pd
     from pyspark.sql import SparkSession, functions as F
     from pyspark.sql.functions import pandas_udf, udf
@@ -127,6 +131,15 @@ def child(opts: dict) -> dict:
     ident_series.__annotations__ = {"s": pd.Series, "return": pd.Series}
     ident_pandas = pandas_udf(ident_series, "double")
 
+    def heavy_series(s):
+        acc = s.to_numpy(dtype="float64", na_value=0.0)
+        for _ in range(HEAVY_PASSES):
+            acc = np.sin(acc)
+        return s + 0.0 * acc
+
+    heavy_series.__annotations__ = {"s": pd.Series, "return": pd.Series}
+    heavy_pandas = pandas_udf(heavy_series, "double")
+
     @udf("double", useArrow=True)
     def ident_arrow(v):
         return v
@@ -145,6 +158,7 @@ def child(opts: dict) -> dict:
         "pandas_udf": lambda: check(df.select(ident_pandas("x").alias("y")).agg(F.sum("y")).collect()[0][0]),
         "arrow_udf": lambda: check(df.select(ident_arrow("x").alias("y")).agg(F.sum("y")).collect()[0][0]),
         "mapInArrow": lambda: check(df.mapInArrow(identity_batches, df.schema).agg(F.sum("x")).collect()[0][0]),
+        "pandas_udf_heavy": lambda: check(df.select(heavy_pandas("x").alias("y")).agg(F.sum("y")).collect()[0][0]),
     }
     if not probe_dir:
         cached = {}
@@ -179,6 +193,8 @@ def child(opts: dict) -> dict:
             # (ColumnarArrowEncoder) so that Spark's columnar input sends them as they are.
             "pandas_udf_arrow_input": arrow_input(pandas_job),
             "arrow_udf_arrow_input": arrow_input(arrow_job),
+            # A UDF whose Python work dominates: the extension must not make it slower.
+            "pandas_udf_heavy_arrow_input": arrow_input(jobs["pandas_udf_heavy"]),
             # pandas_udf with Spark 4.3's columnar input path off (on by default): rows -> ArrowWriter.
             "pandas_udf_row_input": lambda: with_conf(COLUMNAR_INPUT, "false", pandas_job),
             "scan_rows_1col": lambda: helper.scanCount(x_only._jdf),
