@@ -224,12 +224,16 @@ def child(opts: dict) -> dict:
                 for f in glob.glob(os.path.join(probe_dir, "*.json")):
                     os.remove(f)
             la0 = loadavg()
+            if not probe_dir:
+                helper.resetTaskPeaks()
             j0, p0, g0 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid), jvm_threads_cpu(jvm_pid)
             t0 = time.perf_counter()
             value = fn()
             wall = time.perf_counter() - t0
             j1, p1, g1 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid), jvm_threads_cpu(jvm_pid)
+            peaks = [int(v) for v in helper.taskPeaks()] if not probe_dir else [0, 0]
             results[name].append({"run": run, "cold": run == 0, "wall": wall, "jvm_cpu": j1 - j0,
+                                  "task_execution_memory": peaks[0], "arrow_input_memory": peaks[1],
                                   "jvm_threads_cpu": {k: g1[k] - g0.get(k, 0.0) for k in g1},
                                   "python_cpu": p1 - p0, "value": value, "load_start": la0, "load_end": loadavg()})
             if probe_dir and name in PROBE_JOBS:
@@ -432,6 +436,9 @@ def summarize(stock: dict, probe: dict) -> dict:
     jobs = {}
     for name, samples in stock["jobs"].items():
         jobs[name] = {k: {"warm": warm(samples, k), "cold": cold(samples, k)} for k in ("wall", "jvm_cpu", "python_cpu")}
+        if samples and "task_execution_memory" in samples[0]:
+            for k in ("task_execution_memory", "arrow_input_memory"):
+                jobs[name][k] = {"warm": warm(samples, k), "cold": cold(samples, k)}
         if samples and "jvm_threads_cpu" in samples[0]:
             groups = samples[0]["jvm_threads_cpu"].keys()
             jobs[name]["jvm_threads_cpu"] = {
@@ -561,6 +568,18 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         for name in (n for n in E2E_JOBS if n in jobs):
             g = jobs[name]["jvm_threads_cpu"]
             lines.append(f"| {name} | " + " | ".join(fmt(g[k]) for k in groups) + " |")
+    if "arrow_input_memory" in jobs["scan_sum"]:
+        arrow_jobs = [n for n in E2E_JOBS if n in jobs and n.endswith("_arrow_input")]
+        execution = max(jobs[n]["task_execution_memory"]["warm"]["max"] for n in E2E_JOBS if n in jobs)
+        lines += ["", "Arrow memory the extension's encoded input batches held at once in one task (the largest "
+                  "of the job's tasks, warm median with min–max): each batch is freed once its rows are consumed, "
+                  "so this is what the runner has in flight, whatever the partition's size. (Spark's own peak "
+                  f"execution memory per task, which would show the stock row path's queue, was at most "
+                  f"{execution / 2**20:.1f} MiB in every job: the queue is not counted there.)", "",
+                  "| job | Arrow input held, MiB |", "|---|---|"]
+        for name in arrow_jobs:
+            a = jobs[name]["arrow_input_memory"]["warm"]
+            lines.append(f"| {name} | {a['median'] / 2**20:.1f} ({a['min'] / 2**20:.1f}–{a['max'] / 2**20:.1f}) |")
     lines += ["", "## The parts, each alone (JVM jobs over the same rows)", "",
               "| job | wall, warm | JVM CPU, warm |", "|---|---|---|"]
     for name in ("scan_rows_1col", "encode_1col", "scan_rows_2col", "encode_2col", "scan_columnar_1col",

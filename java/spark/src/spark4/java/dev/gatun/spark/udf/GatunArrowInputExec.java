@@ -50,6 +50,7 @@ public final class GatunArrowInputExec extends PairedPassThroughExec {
     private static final AtomicLong ENCODED_BATCHES = new AtomicLong();
 
     private static final AtomicLong RELEASED_BATCHES = new AtomicLong();
+    private static final AtomicLong PEAK_TASK_BYTES = new AtomicLong();
     private static final AtomicLong NEXT_PAIR = new AtomicLong();
 
     /**
@@ -68,6 +69,18 @@ public final class GatunArrowInputExec extends PairedPassThroughExec {
 
     GatunArrowInputExec(SparkPlan child, long pair) {
         super(child, pair);
+    }
+
+    /**
+     * The most Arrow memory one task's encoded batches held at once, over the tasks ended since the
+     * last {@link #resetPeakTaskBytes} in this JVM (what benchmarks set against stock's task memory).
+     */
+    public static long peakTaskBytes() {
+        return PEAK_TASK_BYTES.get();
+    }
+
+    public static void resetPeakTaskBytes() {
+        PEAK_TASK_BYTES.set(0);
     }
 
     /** Batches freed as soon as their output was consumed (not at task end), in this JVM. */
@@ -176,6 +189,7 @@ public final class GatunArrowInputExec extends PairedPassThroughExec {
             for (Live b = encoders.poll(); b != null; b = encoders.poll()) {
                 b.free().run();
             }
+            PEAK_TASK_BYTES.accumulateAndGet(allocator.getPeakMemoryAllocation(), Math::max);
             allocator.close();
         };
         if (task != null) {
