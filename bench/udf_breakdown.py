@@ -573,7 +573,9 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         execution = max(jobs[n]["task_execution_memory"]["warm"]["max"] for n in E2E_JOBS if n in jobs)
         lines += ["", "Arrow memory the extension's encoded input batches held at once in one task (the largest "
                   "of the job's tasks, warm median with min–max): each batch is freed once its rows are consumed, "
-                  "so this is what the runner has in flight, whatever the partition's size. (Spark's own peak "
+                  "so this is what the runner had in flight (written to the Python worker, its output not yet "
+                  "consumed), not the partition's whole input; stock holds the same rows in flight in its row "
+                  "queue, which this run does not measure. (Spark's own peak "
                   f"execution memory per task, which would show the stock row path's queue, was at most "
                   f"{execution / 2**20:.1f} MiB in every job: the queue is not counted there.)", "",
                   "| job | Arrow input held, MiB |", "|---|---|"]
