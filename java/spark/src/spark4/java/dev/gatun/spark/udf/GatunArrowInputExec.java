@@ -92,19 +92,20 @@ public final class GatunArrowInputExec extends PairedPassThroughExec {
         return taskAttemptId + ":" + pair;
     }
 
-    /** The oldest live batch of this task's pair, left on the list, or null (for {@link GatunArrowOutputExec}). */
-    static Live oldest(long taskAttemptId, long pair) {
-        ConcurrentLinkedDeque<Live> live = LIVE.get(liveKey(taskAttemptId, pair));
-        return live == null ? null : live.peek();
+    /**
+     * This task's live batches of the pair, oldest first, or null before its input iterator has
+     * started (for {@link GatunArrowOutputExec}, which looks them up once).
+     */
+    static ConcurrentLinkedDeque<Live> liveBatches(long taskAttemptId, long pair) {
+        return LIVE.get(liveKey(taskAttemptId, pair));
     }
 
     /**
-     * Frees the oldest live batch of this task's pair, whose rows are consumed. Whoever takes an
-     * entry off the list frees it, this or the task's end, so each is freed once.
+     * Frees the oldest live batch, whose rows are consumed. Whoever takes an entry off the list
+     * frees it, this or the task's end, so each is freed once.
      */
-    static void releaseOldest(long taskAttemptId, long pair) {
-        ConcurrentLinkedDeque<Live> live = LIVE.get(liveKey(taskAttemptId, pair));
-        Live oldest = live == null ? null : live.poll();
+    static void releaseOldest(ConcurrentLinkedDeque<Live> live) {
+        Live oldest = live.poll();
         if (oldest != null) {
             oldest.free().run();
             RELEASED_BATCHES.incrementAndGet();
@@ -177,16 +178,16 @@ public final class GatunArrowInputExec extends PairedPassThroughExec {
                 "gatun-arrow-input-" + (task == null ? "driver" : task.taskAttemptId()), 0, Long.MAX_VALUE);
         // One entry per batch handed out, oldest first: the batch's release (nothing to free for a
         // batch that came as Arrow), so that the output side's count stays in step.
-        ConcurrentLinkedDeque<Live> encoders = new ConcurrentLinkedDeque<>();
+        ConcurrentLinkedDeque<Live> live = new ConcurrentLinkedDeque<>();
         String key = task == null ? null : liveKey(task.taskAttemptId(), pair);
         if (key != null) {
-            LIVE.put(key, encoders);
+            LIVE.put(key, live);
         }
         Runnable release = () -> {
             if (key != null) {
-                LIVE.remove(key, encoders);
+                LIVE.remove(key, live);
             }
-            for (Live b = encoders.poll(); b != null; b = encoders.poll()) {
+            for (Live b = live.poll(); b != null; b = live.poll()) {
                 b.free().run();
             }
             PEAK_TASK_BYTES.accumulateAndGet(allocator.getPeakMemoryAllocation(), Math::max);
@@ -212,11 +213,11 @@ public final class GatunArrowInputExec extends PairedPassThroughExec {
                 }
                 ColumnarBatch batch = batches.next();
                 if (allArrow(batch)) {
-                    encoders.add(new Live(batch.numRows(), () -> { }));
+                    live.add(new Live(batch.numRows(), () -> { }));
                     return batch;
                 }
                 ColumnarArrowEncoder encoder = ColumnarArrowEncoder.create(schema, arrowSchema, allocator);
-                encoders.add(new Live(batch.numRows(), encoder::close));
+                live.add(new Live(batch.numRows(), encoder::close));
                 VectorSchemaRoot root = encoder.encode(batch);
                 List<FieldVector> vectors = root.getFieldVectors();
                 ColumnVector[] columns = new ColumnVector[vectors.size()];

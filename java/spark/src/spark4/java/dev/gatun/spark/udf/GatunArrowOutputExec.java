@@ -2,6 +2,7 @@ package dev.gatun.spark.udf;
 
 import java.io.Serializable;
 import java.util.NoSuchElementException;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import org.apache.spark.TaskContext;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -59,6 +60,7 @@ public final class GatunArrowOutputExec extends PairedPassThroughExec {
             return CollectionConverters.asScala(new java.util.Iterator<InternalRow>() {
                 private int left; // rows of the batch at the head of the live list not handed out yet
                 private boolean holding; // that batch's rows are being handed out
+                private ConcurrentLinkedDeque<GatunArrowInputExec.Live> live; // looked up once
 
                 @Override
                 public boolean hasNext() {
@@ -72,12 +74,15 @@ public final class GatunArrowOutputExec extends PairedPassThroughExec {
                     }
                     // First the row: producing it may pull the batch it comes from onto the list.
                     InternalRow row = rows.next();
-                    while (left == 0) {
+                    if (live == null) {
+                        live = GatunArrowInputExec.liveBatches(taskAttemptId, pair);
+                    }
+                    while (left == 0 && live != null) {
                         if (holding) {
-                            GatunArrowInputExec.releaseOldest(taskAttemptId, pair);
+                            GatunArrowInputExec.releaseOldest(live);
                             holding = false;
                         }
-                        GatunArrowInputExec.Live head = GatunArrowInputExec.oldest(taskAttemptId, pair);
+                        GatunArrowInputExec.Live head = live.peek();
                         if (head == null) {
                             break; // nothing to follow; the task's end frees what is left
                         }
