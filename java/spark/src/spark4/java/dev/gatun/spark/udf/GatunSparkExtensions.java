@@ -7,7 +7,9 @@ import org.apache.spark.sql.catalyst.rules.Rule;
 import org.apache.spark.sql.execution.ColumnarRule;
 import org.apache.spark.sql.execution.ColumnarToRowExec;
 import org.apache.spark.sql.execution.SparkPlan;
+import org.apache.spark.sql.catalyst.expressions.PythonUDF;
 import org.apache.spark.sql.execution.python.ArrowEvalPythonExec;
+import org.apache.spark.sql.execution.python.MapInBatchExec;
 import org.apache.spark.sql.internal.SQLConf;
 import scala.runtime.AbstractFunction1;
 import scala.runtime.BoxedUnit;
@@ -18,12 +20,28 @@ import scala.jdk.javaapi.CollectionConverters;
  * {@link GatunArrowInputExec} under every {@code ArrowEvalPythonExec} (pandas_udf, Arrow-optimized
  * udf) that takes columnar input, so its non-Arrow batches reach the Python worker through Spark's
  * direct Arrow path, and a {@link GatunArrowOutputExec} between the evaluator and the parent that
- * takes its rows, which frees each input batch once its rows are consumed. {@code spark.gatun.udf.arrowInput.enabled=false} (a session setting, read at
- * planning) turns it off; so does Spark's {@code spark.sql.execution.arrow.pythonUDF.columnarInput.enabled=false},
- * under which the node has nothing to feed.
+ * takes its rows, which frees each input batch once its rows are consumed; and replaces every
+ * mapInArrow / mapInPandas over a columnar child with a {@link GatunMapInBatchExec}, which sends
+ * the child's batches as Arrow without turning them into rows.
+ * {@code spark.gatun.udf.arrowInput.enabled=false} (a session setting, read at planning) turns
+ * both off; Spark's {@code spark.sql.execution.arrow.pythonUDF.columnarInput.enabled=false} turns
+ * off the first, under which its node has nothing to feed.
  */
 public final class GatunSparkExtensions extends AbstractFunction1<SparkSessionExtensions, BoxedUnit> {
     public static final String ENABLED = "spark.gatun.udf.arrowInput.enabled";
+
+    /** Spark's columnar Arrow Python runner, which GatunMapInBatchExec feeds, is there (4.2+). */
+    private static final boolean COLUMNAR_RUNNER = present(
+            "org.apache.spark.sql.execution.python.ColumnarArrowPythonWithNamedArgumentRunner");
+
+    private static boolean present(String className) {
+        try {
+            Class.forName(className, false, GatunSparkExtensions.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
+    }
 
     @Override
     public BoxedUnit apply(SparkSessionExtensions extensions) {
@@ -60,6 +78,12 @@ public final class GatunSparkExtensions extends AbstractFunction1<SparkSessionEx
                 rewritten.add(r);
             }
             SparkPlan out = changed ? plan.withNewChildren(CollectionConverters.asScala(rewritten).toList()) : plan;
+            if (out instanceof MapInBatchExec map) {
+                SparkPlan columnar = columnarInput(map);
+                if (columnar != null) {
+                    return new GatunMapInBatchExec(out, columnar);
+                }
+            }
             if (out instanceof ArrowEvalPythonExec eval && eval.supportsColumnar()
                     && !(eval.child() instanceof GatunArrowInputExec)) {
                 return withChild(eval, new GatunArrowInputExec(eval.child()));
@@ -83,6 +107,24 @@ public final class GatunSparkExtensions extends AbstractFunction1<SparkSessionEx
                 }
             }
             return out;
+        }
+
+        /**
+         * The columnar plan under a map-in-batch operator the node can replace, or null: its rows
+         * come from a columnar child through a ColumnarToRow, or from a child that can give either
+         * and was asked for rows (a cached relation's scan); it is not a barrier stage and has no
+         * resource profile (both change how stock builds its RDD); and this Spark has the
+         * columnar runner (4.2 and later).
+         */
+        private static SparkPlan columnarInput(MapInBatchExec map) {
+            if (!COLUMNAR_RUNNER || map.isBarrier() || !map.profile().isEmpty() || !(map.func() instanceof PythonUDF)) {
+                return null;
+            }
+            SparkPlan child = map.child();
+            if (child instanceof ColumnarToRowExec c2r) {
+                child = c2r.child();
+            }
+            return child.supportsColumnar() ? child : null;
         }
 
         private static SparkPlan withChild(SparkPlan plan, SparkPlan child) {

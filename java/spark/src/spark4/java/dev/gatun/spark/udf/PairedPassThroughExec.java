@@ -55,6 +55,19 @@ abstract class PairedPassThroughExec extends SparkPlan {
         return child.outputOrdering();
     }
 
+    /**
+     * Catalyst copies a node through its constructor when canonicalizing (and in a few rewrites)
+     * by matching the product's elements to a public constructor; the product here is the child
+     * alone, without the pair, so the node makes the copy itself.
+     */
+    @Override
+    public SparkPlan makeCopy(Object[] newArgs) {
+        SparkPlan copy = withNewChildrenInternal(
+                CollectionConverters.asScala(List.of((SparkPlan) newArgs[0])).toIndexedSeq());
+        copy.copyTagsFrom(this);
+        return copy;
+    }
+
     @Override
     public int productArity() {
         return 1;
