@@ -75,6 +75,14 @@ public final class GatunMapInBatchExec extends SparkPlan {
         this.children = CollectionConverters.asScala(List.of(columnarChild)).toList();
     }
 
+    /**
+     * Arrow batches sent to Python by this node's tasks in this JVM (in local mode the driver is
+     * the executor): what tests and benchmarks check to know the path was taken.
+     */
+    public static long sentBatches() {
+        return SizedArrowBatches.sent();
+    }
+
     public SparkPlan child() {
         return child;
     }

@@ -2,6 +2,7 @@ package dev.gatun.spark.udf;
 
 import java.util.Iterator;
 import java.util.NoSuchElementException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.spark.sql.vectorized.ArrowColumnVector;
 import org.apache.spark.sql.vectorized.ColumnVector;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
@@ -20,6 +21,8 @@ import org.apache.spark.sql.vectorized.ColumnarBatch;
  * next is asked for, and by then its rows have been copied.
  */
 final class SizedArrowBatches implements Iterator<ColumnarBatch> {
+    private static final AtomicLong SENT = new AtomicLong();
+
     private final Iterator<ColumnarBatch> source;
     private final ColumnarArrowEncoder encoder;
     private final int maxRecords;
@@ -39,6 +42,11 @@ final class SizedArrowBatches implements Iterator<ColumnarBatch> {
         this.maxRecords = maxRecords > 0 ? maxRecords : Integer.MAX_VALUE;
         this.maxBytes = maxBytes;
         this.out = new ColumnarBatch(new ColumnVector[] {new ArrowColumnVector(encoder.root().getVector(0))});
+    }
+
+    /** Batches handed out in this JVM (in local mode the driver is the executor). */
+    static long sent() {
+        return SENT.get();
     }
 
     @Override
@@ -72,6 +80,7 @@ final class SizedArrowBatches implements Iterator<ColumnarBatch> {
         }
         encoder.finish();
         out.setNumRows(encoder.rows());
+        SENT.incrementAndGet();
         return out;
     }
 
