@@ -143,6 +143,66 @@ public final class UdfBreakdownHelper {
         return dev.gatun.spark.udf.GatunArrowInputExec.encodedBatches();
     }
 
+    /** Arrow batches GatunMapInBatchExec (mapInArrow / mapInPandas with the extension) has sent in this JVM. */
+    public static long mapInBatchSent() {
+        return dev.gatun.spark.udf.GatunMapInBatchExec.sentBatches();
+    }
+
+    // ---- What the JVM holds for a job's tasks beyond the cache, sampled every millisecond (the same
+    // method for stock and the extension): Arrow memory from Spark's root allocator, which every
+    // Arrow Python runner's allocator (stock's ArrowWriter roots, the batches read back) and Gatun's
+    // encoders draw from; and Spark's execution memory, where stock's row path queues the rows it
+    // has sent to Python until their results come back (HybridRowQueue pages) ----
+
+    private static volatile Thread memorySampler;
+    private static final java.util.concurrent.atomic.AtomicLong ARROW_PEAK = new java.util.concurrent.atomic.AtomicLong();
+    private static final java.util.concurrent.atomic.AtomicLong EXECUTION_PEAK = new java.util.concurrent.atomic.AtomicLong();
+    private static final java.util.concurrent.atomic.AtomicLong BOTH_PEAK = new java.util.concurrent.atomic.AtomicLong();
+
+    public static synchronized void startMemoryPeaks() {
+        stopMemoryPeaks();
+        BufferAllocator root = org.apache.spark.sql.util.ArrowUtils$.MODULE$.rootAllocator();
+        org.apache.spark.memory.MemoryManager memory = org.apache.spark.SparkEnv.get().memoryManager();
+        ARROW_PEAK.set(0);
+        EXECUTION_PEAK.set(0);
+        BOTH_PEAK.set(0);
+        Thread t = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                long arrow = root.getAllocatedMemory();
+                long execution = memory.executionMemoryUsed();
+                ARROW_PEAK.accumulateAndGet(arrow, Math::max);
+                EXECUTION_PEAK.accumulateAndGet(execution, Math::max);
+                BOTH_PEAK.accumulateAndGet(arrow + execution, Math::max);
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "udf-bench-memory-peaks");
+        t.setDaemon(true);
+        t.start();
+        memorySampler = t;
+    }
+
+    /**
+     * The most Arrow memory, execution memory, and both together, the JVM held at a sample since
+     * {@link #startMemoryPeaks}.
+     */
+    public static synchronized long[] stopMemoryPeaks() {
+        Thread t = memorySampler;
+        if (t != null) {
+            t.interrupt();
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            memorySampler = null;
+        }
+        return new long[] {ARROW_PEAK.get(), EXECUTION_PEAK.get(), BOTH_PEAK.get()};
+    }
+
     // ---- Memory per task: Spark's task execution memory (the row queue of the runners' row path is
     // in it) and the Arrow memory GatunArrowInputExec's batches held (not in it) ----
 

@@ -69,7 +69,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "udf_breakdown"
 E2E_JOBS = ("scan_sum", "pandas_udf", "pandas_udf_row_input", "pandas_udf_arrow_input", "arrow_udf",
-            "arrow_udf_arrow_input", "mapInArrow", "pandas_udf_heavy", "pandas_udf_heavy_arrow_input")
+            "arrow_udf_arrow_input", "mapInArrow", "mapInArrow_arrow_input", "mapInPandas", "mapInPandas_arrow_input",
+            "pandas_udf_heavy", "pandas_udf_heavy_arrow_input")
 # The compute-heavy pandas_udf: this many passes of sin over each batch (numpy, in the worker), its
 # result then the input again, so the job's sum still checks.
 HEAVY_PASSES = 12
@@ -147,6 +148,9 @@ def child(opts: dict) -> dict:
     def identity_batches(it):
         yield from it
 
+    def identity_frames(it):
+        yield from it
+
     def check(v):
         if abs(v - expected) > 1e-6 * max(1.0, abs(expected)):
             raise AssertionError(f"wrong sum {v} (expected {expected})")
@@ -158,6 +162,7 @@ def child(opts: dict) -> dict:
         "pandas_udf": lambda: check(df.select(ident_pandas("x").alias("y")).agg(F.sum("y")).collect()[0][0]),
         "arrow_udf": lambda: check(df.select(ident_arrow("x").alias("y")).agg(F.sum("y")).collect()[0][0]),
         "mapInArrow": lambda: check(df.mapInArrow(identity_batches, df.schema).agg(F.sum("x")).collect()[0][0]),
+        "mapInPandas": lambda: check(df.mapInPandas(identity_frames, df.schema).agg(F.sum("x")).collect()[0][0]),
         "pandas_udf_heavy": lambda: check(df.select(heavy_pandas("x").alias("y")).agg(F.sum("y")).collect()[0][0]),
     }
     if not probe_dir:
@@ -179,12 +184,12 @@ def child(opts: dict) -> dict:
         pandas_job = jobs["pandas_udf"]
         arrow_job = jobs["arrow_udf"]
 
-        def arrow_input(fn):
+        def arrow_input(fn, counter=helper.arrowInputBatches, node="GatunArrowInputExec"):
             def run():
-                before = int(helper.arrowInputBatches())
+                before = int(counter())
                 value = with_conf(ARROW_INPUT, "true", fn)
-                if int(helper.arrowInputBatches()) == before:
-                    raise AssertionError(f"{ARROW_INPUT}=true but GatunArrowInputExec encoded no batch")
+                if int(counter()) == before:
+                    raise AssertionError(f"{ARROW_INPUT}=true but {node} sent no batch")
                 return value
             return run
 
@@ -195,6 +200,10 @@ def child(opts: dict) -> dict:
             "arrow_udf_arrow_input": arrow_input(arrow_job),
             # A UDF whose Python work dominates: the extension must not make it slower.
             "pandas_udf_heavy_arrow_input": arrow_input(jobs["pandas_udf_heavy"]),
+            # mapInArrow / mapInPandas replaced by GatunMapInBatchExec: the cache's batches cut and
+            # sent as Arrow, no rows, no ArrowWriter.
+            "mapInArrow_arrow_input": arrow_input(jobs["mapInArrow"], helper.mapInBatchSent, "GatunMapInBatchExec"),
+            "mapInPandas_arrow_input": arrow_input(jobs["mapInPandas"], helper.mapInBatchSent, "GatunMapInBatchExec"),
             # pandas_udf with Spark 4.3's columnar input path off (on by default): rows -> ArrowWriter.
             "pandas_udf_row_input": lambda: with_conf(COLUMNAR_INPUT, "false", pandas_job),
             "scan_rows_1col": lambda: helper.scanCount(x_only._jdf),
@@ -226,14 +235,18 @@ def child(opts: dict) -> dict:
             la0 = loadavg()
             if not probe_dir:
                 helper.resetTaskPeaks()
+                helper.startMemoryPeaks()
             j0, p0, g0 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid), jvm_threads_cpu(jvm_pid)
             t0 = time.perf_counter()
             value = fn()
             wall = time.perf_counter() - t0
             j1, p1, g1 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid), jvm_threads_cpu(jvm_pid)
             peaks = [int(v) for v in helper.taskPeaks()] if not probe_dir else [0, 0]
+            memory = [int(v) for v in helper.stopMemoryPeaks()] if not probe_dir else [0, 0, 0]
             results[name].append({"run": run, "cold": run == 0, "wall": wall, "jvm_cpu": j1 - j0,
                                   "task_execution_memory": peaks[0], "arrow_input_memory": peaks[1],
+                                  "jvm_arrow_peak": memory[0], "jvm_execution_peak": memory[1],
+                                  "jvm_in_flight_peak": memory[2],
                                   "jvm_threads_cpu": {k: g1[k] - g0.get(k, 0.0) for k in g1},
                                   "python_cpu": p1 - p0, "value": value, "load_start": la0, "load_end": loadavg()})
             if probe_dir and name in PROBE_JOBS:
@@ -437,8 +450,10 @@ def summarize(stock: dict, probe: dict) -> dict:
     for name, samples in stock["jobs"].items():
         jobs[name] = {k: {"warm": warm(samples, k), "cold": cold(samples, k)} for k in ("wall", "jvm_cpu", "python_cpu")}
         if samples and "task_execution_memory" in samples[0]:
-            for k in ("task_execution_memory", "arrow_input_memory"):
-                jobs[name][k] = {"warm": warm(samples, k), "cold": cold(samples, k)}
+            for k in ("task_execution_memory", "arrow_input_memory", "jvm_arrow_peak", "jvm_execution_peak",
+                      "jvm_in_flight_peak"):
+                if k in samples[0]:
+                    jobs[name][k] = {"warm": warm(samples, k), "cold": cold(samples, k)}
         if samples and "jvm_threads_cpu" in samples[0]:
             groups = samples[0]["jvm_threads_cpu"].keys()
             jobs[name]["jvm_threads_cpu"] = {
@@ -561,6 +576,28 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         j = jobs[name]
         lines.append(f"| {name} | {fmt(j['wall']['warm'])} | {j['wall']['cold']:.3f} s | {fmt(j['jvm_cpu']['warm'])} | "
                      f"{fmt(j['python_cpu']['warm'])} |")
+    pairs = [(n[:-len("_arrow_input")], n) for n in E2E_JOBS if n.endswith("_arrow_input") and n in jobs
+             and n[:-len("_arrow_input")] in jobs]
+    if pairs:
+        with_peak = "jvm_in_flight_peak" in jobs[pairs[0][0]]
+        lines += ["", "Stock against Gatun's planner extension, the same job in the same session (warm medians with "
+                  "min–max; speed-up = stock wall / extension wall"
+                  + ("; in-flight memory = the most the driver/executor JVM held at once during the job in Arrow "
+                     "memory (Spark's root allocator: stock's ArrowWriter roots, the extension's encoded batches, "
+                     "the batches read back) plus Spark's execution memory (stock's row queue of rows sent to "
+                     "Python), sampled every ms; in MiB" if with_peak else "")
+                  + "):", "",
+                  "| job | stock | with the extension | speed-up |" + (" in-flight memory, stock | with the extension |"
+                                                                      if with_peak else ""),
+                  "|---|---|---|---|" + ("---|---|" if with_peak else "")]
+        for stock_job, ext_job in pairs:
+            a, b = jobs[stock_job]["wall"]["warm"], jobs[ext_job]["wall"]["warm"]
+            row = f"| {stock_job} | {fmt(a)} | {fmt(b)} | {a['median'] / b['median']:.2f}x |"
+            if with_peak:
+                mib = lambda job: "{median:.1f} ({min:.1f}–{max:.1f})".format(  # noqa: E731
+                    **{k: v / 2**20 for k, v in jobs[job]["jvm_in_flight_peak"]["warm"].items() if k in ("median", "min", "max")})
+                row += f" {mib(stock_job)} | {mib(ext_job)} |"
+            lines.append(row)
     if "jvm_threads_cpu" in jobs["scan_sum"]:
         groups = list(jobs["scan_sum"]["jvm_threads_cpu"])
         lines += ["", "JVM CPU by thread (/proc/PID/task, warm medians; GC and JIT threads are invisible to JFR below):", "",
@@ -569,7 +606,7 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
             g = jobs[name]["jvm_threads_cpu"]
             lines.append(f"| {name} | " + " | ".join(fmt(g[k]) for k in groups) + " |")
     if "arrow_input_memory" in jobs["scan_sum"]:
-        arrow_jobs = [n for n in E2E_JOBS if n in jobs and n.endswith("_arrow_input")]
+        arrow_jobs = [n for n in E2E_JOBS if n in jobs and n.endswith("_arrow_input") and not n.startswith("mapIn")]
         execution = max(jobs[n]["task_execution_memory"]["warm"]["max"] for n in E2E_JOBS if n in jobs)
         lines += ["", "Arrow memory the extension's encoded input batches held at once in one task (the largest "
                   "of the job's tasks, warm median with min–max): each batch is freed once its rows are consumed, "

@@ -303,6 +303,15 @@ public final class ColumnarArrowEncoder implements AutoCloseable {
         return root;
     }
 
+    /**
+     * Frees the root's buffers (the vectors stay usable: the next {@link #begin} allocates again),
+     * for a consumer done with the batches before the encoder is closed.
+     */
+    public void release() {
+        root.clear();
+        rows = 0;
+    }
+
     @Override
     public void close() {
         if (ownsRoot) {

@@ -17,7 +17,7 @@ import org.apache.spark.sql.vectorized.ColumnarBatch;
  *
  * <p>Every batch handed out is the encoder's one root, refilled: the runner serializes a batch
  * before it asks for the next ({@code ColumnarArrowPythonInput.writeArrowDirect}), and it never
- * keeps one. Source batches are read as they come; each may be reused by its producer once the
+ * keeps one; the root's buffers are released once the source is exhausted. Source batches are read as they come; each may be reused by its producer once the
  * next is asked for, and by then its rows have been copied.
  */
 final class SizedArrowBatches implements Iterator<ColumnarBatch> {
@@ -51,6 +51,18 @@ final class SizedArrowBatches implements Iterator<ColumnarBatch> {
 
     @Override
     public boolean hasNext() {
+        if (more()) {
+            return true;
+        }
+        // Asked by the runner, which asks for the next batch only after it has written the last
+        // one: the buffers go back while the task reads the results, as stock's runner closes its
+        // writer's allocator at the end of the input.
+        encoder.release();
+        return false;
+    }
+
+    /** Whether a source row is left to send (moving on to the next non-empty source batch). */
+    private boolean more() {
         while (current == null || position == current.numRows()) {
             if (!source.hasNext()) {
                 current = null;
@@ -64,11 +76,11 @@ final class SizedArrowBatches implements Iterator<ColumnarBatch> {
 
     @Override
     public ColumnarBatch next() {
-        if (!hasNext()) {
+        if (!more()) {
             throw new NoSuchElementException();
         }
         encoder.begin();
-        while (encoder.rows() < maxRecords && hasNext()) {
+        while (encoder.rows() < maxRecords && more()) {
             int before = encoder.rows();
             int n = Math.min(maxRecords - before, current.numRows() - position);
             encoder.append(current, position, n);
