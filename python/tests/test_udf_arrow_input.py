@@ -179,9 +179,10 @@ def test_gatun_pyspark_installs_the_extension(tmp_path):
 
 
 FAILURE_CASE = r'''
-import json, sys, threading, time
+import json, sys, time
 import pandas as pd
 from pyspark.sql import SparkSession, functions as F
+from spark_cancel import cancel_mid_job
 
 spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
          .config("spark.driver.extraClassPath", sys.argv[1])
@@ -191,7 +192,6 @@ spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "fal
 spark.sparkContext.setLogLevel("OFF")
 jvm = spark.sparkContext._jvm
 node = jvm.dev.gatun.spark.udf.GatunArrowInputExec
-root = jvm.org.apache.spark.sql.util.ArrowUtils.rootAllocator()
 df = spark.range(0, 200_000, numPartitions=2).selectExpr("id", "cast(id AS double) AS x").cache()
 df.count()
 
@@ -215,28 +215,7 @@ for on in ("false", "true"):
 
 # A job cancelled while its UDF runs: the task's end frees the batches, the next job runs.
 spark.conf.set("spark.gatun.udf.arrowInput.enabled", "true")
-before = node.encodedBatches()
-failure = {}
-def job():
-    spark.sparkContext.setJobGroup("udf-cancel", "cancelled mid-UDF")
-    try:
-        df.select(F.pandas_udf(slow, "double")("x")).collect()
-        failure["error"] = None
-    except Exception as e:
-        failure["error"] = type(e).__name__ + ": " + str(e)[:300]
-t = threading.Thread(target=job)
-t.start()
-deadline = time.monotonic() + 120
-while node.encodedBatches() - before < 4 and time.monotonic() < deadline:
-    time.sleep(0.01)
-out["encoded_before_cancel"] = node.encodedBatches() - before
-spark.sparkContext.cancelJobGroup("udf-cancel")
-t.join(120)
-out["cancelled"] = failure.get("error")
-deadline = time.monotonic() + 60
-while root.getAllocatedMemory() != 0 and time.monotonic() < deadline:
-    time.sleep(0.05)
-out["arrow_bytes_after_cancel"] = root.getAllocatedMemory()
+out.update(cancel_mid_job(spark, lambda: df.select(F.pandas_udf(slow, "double")("x")).collect(), node.encodedBatches))
 out["after"] = df.select(F.pandas_udf(lambda s: s, "double")("x").alias("y")).agg(F.sum("y")).first()[0]
 spark.stop()
 print("RESULT " + json.dumps(out))
@@ -246,6 +225,7 @@ print("RESULT " + json.dumps(out))
 def test_a_raising_udf_and_a_cancelled_job(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "GATUN_PYSPARK"}
     env["PYSPARK_PYTHON"] = sys.executable
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.dirname(__file__), env.get("PYTHONPATH")]))
     run = subprocess.run([sys.executable, "-c", FAILURE_CASE, str(gatun.pyspark.spark_jar())], env=env,
                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -255,7 +235,7 @@ def test_a_raising_udf_and_a_cancelled_job(tmp_path):
         assert out["raise_" + on].startswith("PythonException"), out
         assert "ValueError: boom-16 at the UDF" in out["raise_" + on], out
         assert "in boom" in out["raise_" + on], out
-    assert out["encoded_before_cancel"] >= 4, out
+    assert out["handled_before_cancel"] >= 4, out
     assert out["cancelled"] is not None and "cancel" in out["cancelled"].lower(), out
     assert out["arrow_bytes_after_cancel"] == 0, out
     assert out["after"] == float(sum(range(200_000)))

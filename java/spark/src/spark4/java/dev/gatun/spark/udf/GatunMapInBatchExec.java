@@ -58,21 +58,18 @@ import scala.runtime.AbstractFunction1;
  * function, the output attributes, the eval type, the SQL metrics (shown under this node) and
  * the job's artifact and session ids. Installed by {@link GatunSparkExtensions}.
  */
-public final class GatunMapInBatchExec extends SparkPlan {
+public final class GatunMapInBatchExec extends GatunUnaryExec {
     private static final long serialVersionUID = 1L;
 
     /** The operator replaced: a MapInBatchExec (MapInArrowExec or MapInPandasExec). */
     private final SparkPlan original;
-    private final SparkPlan child;
-    private final Seq<SparkPlan> children;
 
     GatunMapInBatchExec(SparkPlan original, SparkPlan columnarChild) {
+        super(columnarChild);
         if (!(original instanceof MapInBatchExec)) {
             throw new IllegalArgumentException("not a map-in-batch operator: " + original.nodeName());
         }
         this.original = original;
-        this.child = columnarChild;
-        this.children = CollectionConverters.asScala(List.of(columnarChild)).toList();
     }
 
     /**
@@ -81,10 +78,6 @@ public final class GatunMapInBatchExec extends SparkPlan {
      */
     public static long sentBatches() {
         return SizedArrowBatches.sent();
-    }
-
-    public SparkPlan child() {
-        return child;
     }
 
     @Override
@@ -98,13 +91,8 @@ public final class GatunMapInBatchExec extends SparkPlan {
     }
 
     @Override
-    public Seq<SparkPlan> children() {
-        return children;
-    }
-
-    @Override
     public Partitioning outputPartitioning() {
-        return child.outputPartitioning();
+        return child().outputPartitioning();
     }
 
     @Override
@@ -136,52 +124,22 @@ public final class GatunMapInBatchExec extends SparkPlan {
                 CollectionConverters.asScala(List.of(new Tuple2<ChainedPythonFunctions, Object>(
                         new ChainedPythonFunctions(CollectionConverters.asScala(List.of(udf.func())).toList()),
                         udf.resultId().id()))).toList(),
-                op.pythonEvalType(), child.schema(), udf.dataType(), output(), conf.sessionLocalTimeZone(),
+                op.pythonEvalType(), child().schema(), udf.dataType(), output(), conf.sessionLocalTimeZone(),
                 conf.arrowUseLargeVarTypes(), ArrowPythonRunner$.MODULE$.getPythonRunnerConfMap(conf),
                 op.pythonMetrics(), op.org$apache$spark$sql$execution$python$MapInBatchExec$$jobArtifactUUID(),
                 op.org$apache$spark$sql$execution$python$MapInBatchExec$$sessionUUID(), conf.arrowMaxRecordsPerBatch(),
                 conf.arrowMaxBytesPerBatch(), conf.pysparkArrowValidateSchema());
-        return child.executeColumnar().mapPartitions(task, false, ClassTag$.MODULE$.apply(InternalRow.class));
-    }
-
-    /**
-     * Catalyst copies a node through its constructor when canonicalizing (and in a few rewrites)
-     * by matching the product's elements to a public constructor; this node's product is its
-     * child alone, so it makes the copy itself.
-     */
-    @Override
-    public SparkPlan makeCopy(Object[] newArgs) {
-        GatunMapInBatchExec copy = new GatunMapInBatchExec(original, (SparkPlan) newArgs[0]);
-        copy.copyTagsFrom(this);
-        return copy;
-    }
-
-    @Override
-    public int productArity() {
-        return 1;
-    }
-
-    @Override
-    public Object productElement(int n) {
-        if (n == 0) {
-            return child;
-        }
-        throw new IndexOutOfBoundsException(n);
-    }
-
-    @Override
-    public boolean canEqual(Object that) {
-        return that instanceof GatunMapInBatchExec;
+        return child().executeColumnar().mapPartitions(task, false, ClassTag$.MODULE$.apply(InternalRow.class));
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof GatunMapInBatchExec g && original.equals(g.original) && child.equals(g.child);
+        return o instanceof GatunMapInBatchExec g && original.equals(g.original) && child().equals(g.child());
     }
 
     @Override
     public int hashCode() {
-        return 31 * original.hashCode() + child.hashCode();
+        return 31 * original.hashCode() + child().hashCode();
     }
 
     /**
