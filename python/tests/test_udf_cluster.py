@@ -12,7 +12,8 @@ The application reads cached data and a Parquet scan, with nulls, through identi
 one that tags each row with its batch), Arrow-optimized udfs, mapInArrow (also one row per batch,
 which shows where batches end), mapInPandas, grouped and cogrouped applyInPandas and a grouped-agg
 pandas_udf. Every query's sorted rows must be the same under Gatun as under stock; Gatun's plans of
-the scalar UDFs must have GatunArrowInputExec and GatunArrowOutputExec and stock's no Gatun node;
+the scalar UDFs must have GatunArrowInputExec and GatunArrowOutputExec, of mapInArrow and mapInPandas
+GatunMapInBatchExec, and stock's no Gatun node;
 each of Gatun's executors must have loaded gatun-spark.jar (the driver ships it: it is
 spark-submit's primary resource) and the Gatun nodes must be on the stack of the executor tasks a
 raising pandas_udf failed; its ValueError and traceback must reach the driver as a PythonException
@@ -551,6 +552,15 @@ def test_gatun_plans_the_arrow_input_node(runs, query):
     assert not [c for c in stock["classes"] if "gatun" in c], stock["tree"]
     assert f"{PACKAGE}.GatunArrowInputExec" in gatun["classes"], f"{gatun['classes']}\n{gatun['tree']}"
     assert f"{PACKAGE}.GatunArrowOutputExec" in gatun["classes"], f"{gatun['classes']}\n{gatun['tree']}"
+
+
+@pytest.mark.parametrize("query", [f"{q}_{source}" for q in ("map_in_arrow", "map_in_arrow_batches", "map_in_pandas")
+                                   for source in ("cache", "parquet")])
+def test_gatun_replaces_map_in_batch_operators(runs, query):
+    _both_ran(runs)
+    stock, gatun = runs.stock.get("PLAN", query), runs.gatun.get("PLAN", query)
+    assert not [c for c in stock["classes"] if "gatun" in c], stock["tree"]
+    assert f"{PACKAGE}.GatunMapInBatchExec" in gatun["classes"], f"{gatun['classes']}\n{gatun['tree']}"
 
 
 def test_the_gatun_nodes_ran_in_the_executors(runs):
