@@ -58,7 +58,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py VERSION \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests test-pyspark35-doctests demo doctor bench bench-pyspark bench-arrow bench-load bench-gaps bench-udf fuzz fault soak clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests test-pyspark35-doctests demo doctor bench bench-pyspark bench-arrow bench-load bench-gaps bench-udf bench-udf-busy fuzz fault soak clean
 
 venv: $(JAR) $(STAMP)
 
@@ -181,6 +181,10 @@ bench-gaps: venv
 # quiet 2-core machine; `.venv/bin/python bench/udf_breakdown.py --quick --out /tmp/x` is a smoke run).
 bench-udf: venv
 	$(VPY) bench/udf_breakdown.py
+
+# The same with 2 busy processes beside Spark for the whole run (udf_breakdown_busy2.md; ~10 min).
+bench-udf-busy: venv
+	$(VPY) bench/udf_breakdown.py --busy 2
 
 # Long runs of the fuzzers whose short runs `make test` does (DecoderFuzzTest: the Java request
 # decoder and hand-shake parser; FuzzDecodeServerMessage: the Go client's decoders;

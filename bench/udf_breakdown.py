@@ -67,6 +67,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from load_bench import Hogs  # noqa: E402  (the busy processes of `--busy`)
 NAME = "udf_breakdown"
 E2E_JOBS = ("scan_sum", "pandas_udf", "pandas_udf_row_input", "pandas_udf_arrow_input", "arrow_udf",
             "arrow_udf_arrow_input", "mapInArrow", "mapInArrow_arrow_input", "mapInPandas", "mapInPandas_arrow_input",
@@ -544,13 +546,19 @@ def summarize(stock: dict, probe: dict) -> dict:
             "columnar_encode": columnar}
 
 
+def report_name(meta: dict) -> str:
+    """udf_breakdown, or udf_breakdown_busy<K> for a run with K busy processes beside it."""
+    return NAME + (f"_busy{meta['busy']}" if meta.get("busy") else "")
+
+
 def fmt(s: dict, unit: str = "s") -> str:
     return f"{s['median']:.3f} {unit} ({s['min']:.3f}–{s['max']:.3f})"
 
 
 def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: dict) -> None:
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, NAME + ".json"), "w") as f:
+    name = report_name(meta)
+    with open(os.path.join(out_dir, name + ".json"), "w") as f:
         json.dump({"meta": meta, "summary": summary, "raw": {"stock": stock, "probe": probe}}, f, indent=1)
     jobs, bd = summary["jobs"], summary["breakdown"]
     warm_runs = meta["runs"]
@@ -563,6 +571,8 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         "the `*_arrow_input` and `encode_columnar_*` jobs use Gatun's ColumnarArrowEncoder classes).",
         f"Each job ran once cold (run 0, the session's first use of it) and {warm_runs} times warm; "
         "tables give the warm median with min–max. No run was dropped.",
+        *([f"**{meta['busy']} busy processes** (`python -c` loops, bench/load_bench.py's) ran beside Spark for the whole "
+           "measurement, as on a driver or executor host whose cores are taken."] if meta.get("busy") else []),
         f"Load average (1 min): {meta['load_start']:.2f} at the start, {stock['load_start']:.2f}–{stock['load_end']:.2f} "
         f"over the stock session, {probe['load_start']:.2f}–{probe['load_end']:.2f} over the probed one, "
         f"{meta['load_end']:.2f} at the end (per-job values in the JSON).",
@@ -709,7 +719,7 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         "for what any shared-memory transport can save, since writing into an arena still costs one copy.",
         "",
     ]
-    with open(os.path.join(out_dir, NAME + ".md"), "w") as f:
+    with open(os.path.join(out_dir, name + ".md"), "w") as f:
         f.write("\n".join(lines))
 
 
@@ -721,6 +731,8 @@ def main() -> None:
     ap.add_argument("--driver-memory", default="4g")
     ap.add_argument("--sample-ms", type=int, default=5,
                     help="JFR sampling period of the extra sampled run per UDF job (0: no sampled run)")
+    ap.add_argument("--busy", type=int, default=0, help="busy processes beside Spark for the whole run "
+                    "(written to udf_breakdown_busy<K>.md/.json)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--from-raw", help="rewrite the report from the raw sessions a previous run saved "
                     "(it prints their file's path) instead of measuring")
@@ -734,7 +746,7 @@ def main() -> None:
             saved = json.load(f)
         meta, stock, probe = saved["meta"], saved["stock"], saved["probe"]
         write_report(args.out, meta, stock, probe, summarize(stock, probe))
-        print(open(os.path.join(args.out, NAME + ".md")).read())
+        print(open(os.path.join(args.out, report_name(meta) + ".md")).read())
         return
     if args.quick:
         args.rows, args.runs = min(args.rows, 1_000_000), min(args.runs, 2)
@@ -743,15 +755,17 @@ def main() -> None:
     meta = {"argv": " ".join(["bench/udf_breakdown.py"] + sys.argv[1:]),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-            "pyspark": pyspark.__version__, "runs": args.runs, "rows": args.rows, "load_start": loadavg()}
+            "pyspark": pyspark.__version__, "runs": args.runs, "rows": args.rows, "busy": args.busy,
+            "load_start": loadavg()}
     helper_dir = tempfile.mkdtemp(prefix="gatun-udf-helper-")
     probe_dir = tempfile.mkdtemp(prefix="gatun-udf-probe-")
     try:
         build_helper(helper_dir)
         opts = {"rows": args.rows, "runs": args.runs, "driver_memory": args.driver_memory, "helper_dir": helper_dir,
                 "sample_ms": args.sample_ms}
-        stock = run_child(opts)
-        probe = run_child(dict(opts, probe_dir=probe_dir))
+        with Hogs(args.busy):
+            stock = run_child(opts)
+            probe = run_child(dict(opts, probe_dir=probe_dir))
     finally:
         shutil.rmtree(helper_dir, ignore_errors=True)
         shutil.rmtree(probe_dir, ignore_errors=True)
@@ -762,7 +776,7 @@ def main() -> None:
     print(f"raw sessions saved in {raw}", flush=True)
     summary = summarize(stock, probe)
     write_report(args.out, meta, stock, probe, summary)
-    print(open(os.path.join(args.out, NAME + ".md")).read())
+    print(open(os.path.join(args.out, report_name(meta) + ".md")).read())
 
 
 if __name__ == "__main__":
