@@ -557,8 +557,8 @@ def fmt(s: dict, unit: str = "s") -> str:
 
 def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: dict) -> None:
     os.makedirs(out_dir, exist_ok=True)
-    name = report_name(meta)
-    with open(os.path.join(out_dir, name + ".json"), "w") as f:
+    report = report_name(meta)
+    with open(os.path.join(out_dir, report + ".json"), "w") as f:
         json.dump({"meta": meta, "summary": summary, "raw": {"stock": stock, "probe": probe}}, f, indent=1)
     jobs, bd = summary["jobs"], summary["breakdown"]
     warm_runs = meta["runs"]
@@ -719,7 +719,7 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         "for what any shared-memory transport can save, since writing into an arena still costs one copy.",
         "",
     ]
-    with open(os.path.join(out_dir, name + ".md"), "w") as f:
+    with open(os.path.join(out_dir, report + ".md"), "w") as f:
         f.write("\n".join(lines))
 
 
