@@ -58,7 +58,7 @@ JAVA_INPUTS := $(shell find java -name target -prune -o \( -name pom.xml -o -pat
 PY_BUILD_INPUTS := python/pyproject.toml python/setup.py VERSION \
                    $(wildcard python/gatun/*.c python/gatun/*.h)
 
-.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests test-pyspark35-doctests demo doctor bench bench-pyspark bench-arrow bench-load bench-gaps bench-udf bench-udf-busy fuzz fault soak clean
+.PHONY: venv jar test test-java test-python test-go test-pyspark-doctests test-pyspark35-doctests demo doctor bench bench-pyspark bench-arrow bench-load bench-gaps bench-udf bench-udf-busy bench-udf-memory fuzz fault soak clean
 
 venv: $(JAR) $(STAMP)
 
@@ -185,6 +185,11 @@ bench-udf: venv
 # The same with 2 busy processes beside Spark for the whole run (udf_breakdown_busy2.md; ~10 min).
 bench-udf-busy: venv
 	$(VPY) bench/udf_breakdown.py --busy 2
+
+# The same without Python worker reuse, so each job's workers' peak RSS is its own
+# (udf_breakdown_fresh_workers.md; ~10 min).
+bench-udf-memory: venv
+	$(VPY) bench/udf_breakdown.py --fresh-workers
 
 # Long runs of the fuzzers whose short runs `make test` does (DecoderFuzzTest: the Java request
 # decoder and hand-shake parser; FuzzDecodeServerMessage: the Go client's decoders;

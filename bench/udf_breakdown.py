@@ -101,6 +101,8 @@ def child(opts: dict) -> dict:
     builder = (SparkSession.builder.master("local[2]").appName("gatun-udf-breakdown")
                .config("spark.ui.enabled", "false").config("spark.driver.memory", opts["driver_memory"])
                .config("spark.driver.extraClassPath", opts["helper_dir"]))
+    if not opts.get("worker_reuse", True):
+        builder = builder.config("spark.python.worker.reuse", "false")
     if not probe_dir:
         builder = builder.config("spark.sql.extensions", EXTENSIONS).config(ARROW_INPUT, "false")
     if probe_dir:
@@ -239,16 +241,17 @@ def child(opts: dict) -> dict:
                 helper.resetTaskPeaks()
                 helper.startMemoryPeaks()
             j0, p0, g0 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid), jvm_threads_cpu(jvm_pid)
-            t0 = time.perf_counter()
-            value = fn()
-            wall = time.perf_counter() - t0
+            with WorkersRss(jvm_pid) as rss:
+                t0 = time.perf_counter()
+                value = fn()
+                wall = time.perf_counter() - t0
             j1, p1, g1 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid), jvm_threads_cpu(jvm_pid)
             peaks = [int(v) for v in helper.taskPeaks()] if not probe_dir else [0, 0]
             memory = [int(v) for v in helper.stopMemoryPeaks()] if not probe_dir else [0, 0, 0]
             results[name].append({"run": run, "cold": run == 0, "wall": wall, "jvm_cpu": j1 - j0,
                                   "task_execution_memory": peaks[0], "arrow_input_memory": peaks[1],
                                   "jvm_arrow_peak": memory[0], "jvm_execution_peak": memory[1],
-                                  "jvm_in_flight_peak": memory[2],
+                                  "jvm_in_flight_peak": memory[2], "workers_rss_peak": rss.peak,
                                   "jvm_threads_cpu": {k: g1[k] - g0.get(k, 0.0) for k in g1},
                                   "python_cpu": p1 - p0, "value": value, "load_start": la0, "load_end": loadavg()})
             if probe_dir and name in PROBE_JOBS:
@@ -301,6 +304,62 @@ def workers_cpu(jvm_pid: int) -> float:
         if p == jvm_pid:
             total += cpu[pid]
     return total
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant process of `pid`."""
+    parent: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    out = []
+    for p in parent:
+        q = parent.get(p)
+        while q and q != pid:
+            q = parent.get(q)
+        if q == pid:
+            out.append(p)
+    return out
+
+
+class WorkersRss:
+    """The most resident memory the JVM's Python processes (the daemon and its forked workers) held
+    together during a job: their RSS summed every 5 ms, the process list refreshed every 50 ms
+    (workers are forked as tasks start). Workers are reused between jobs, so a job's figure includes
+    what the worker kept from earlier ones (with `--fresh-workers` each task has a new worker)."""
+
+    def __init__(self, jvm_pid: int):
+        self.jvm_pid, self.peak, self.page = jvm_pid, 0, os.sysconf("SC_PAGE_SIZE")
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        pids, refreshed = [], 0.0
+        while not self.stop.is_set():
+            now = time.monotonic()
+            if now - refreshed > 0.05:
+                pids, refreshed = descendants(self.jvm_pid), now
+            total = 0
+            for p in pids:
+                try:
+                    with open(f"/proc/{p}/statm") as f:
+                        total += int(f.read().split()[1]) * self.page
+                except OSError:
+                    continue
+            self.peak = max(self.peak, total)
+            self.stop.wait(0.005)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
 
 
 JVM_THREAD_GROUPS = (("task threads", ("Executor task",)),
@@ -453,7 +512,7 @@ def summarize(stock: dict, probe: dict) -> dict:
         jobs[name] = {k: {"warm": warm(samples, k), "cold": cold(samples, k)} for k in ("wall", "jvm_cpu", "python_cpu")}
         if samples and "task_execution_memory" in samples[0]:
             for k in ("task_execution_memory", "arrow_input_memory", "jvm_arrow_peak", "jvm_execution_peak",
-                      "jvm_in_flight_peak"):
+                      "jvm_in_flight_peak", "workers_rss_peak"):
                 if k in samples[0]:
                     jobs[name][k] = {"warm": warm(samples, k), "cold": cold(samples, k)}
         if samples and "jvm_threads_cpu" in samples[0]:
@@ -547,8 +606,10 @@ def summarize(stock: dict, probe: dict) -> dict:
 
 
 def report_name(meta: dict) -> str:
-    """udf_breakdown, or udf_breakdown_busy<K> for a run with K busy processes beside it."""
-    return NAME + (f"_busy{meta['busy']}" if meta.get("busy") else "")
+    """udf_breakdown, with _busy<K> for a run with K busy processes beside it, _fresh_workers for
+    one without worker reuse."""
+    return (NAME + (f"_busy{meta['busy']}" if meta.get("busy") else "")
+            + ("_fresh_workers" if meta.get("fresh_workers") else ""))
 
 
 def fmt(s: dict, unit: str = "s") -> str:
@@ -571,6 +632,8 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         "the `*_arrow_input` and `encode_columnar_*` jobs use Gatun's ColumnarArrowEncoder classes).",
         f"Each job ran once cold (run 0, the session's first use of it) and {warm_runs} times warm; "
         "tables give the warm median with min–max. No run was dropped.",
+        *(["**Python workers not reused** (`spark.python.worker.reuse=false`): each task forks a new one, so "
+           "the workers' RSS below is each job's own."] if meta.get("fresh_workers") else []),
         *([f"**{meta['busy']} busy processes** (`python -c` loops, bench/load_bench.py's) ran beside Spark for the whole "
            "measurement, as on a driver or executor host whose cores are taken."] if meta.get("busy") else []),
         f"Load average (1 min): {meta['load_start']:.2f} at the start, {stock['load_start']:.2f}–{stock['load_end']:.2f} "
@@ -590,23 +653,29 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
              and n[:-len("_arrow_input")] in jobs]
     if pairs:
         with_peak = "jvm_in_flight_peak" in jobs[pairs[0][0]]
+        with_rss = "workers_rss_peak" in jobs[pairs[0][0]]
         lines += ["", "Stock against Gatun's planner extension, the same job in the same session (warm medians with "
                   "min–max; speed-up = stock wall / extension wall"
                   + ("; in-flight memory = the most the driver/executor JVM held at once during the job in Arrow "
                      "memory (Spark's root allocator: stock's ArrowWriter roots, the extension's encoded batches, "
                      "the batches read back) plus Spark's execution memory (stock's row queue of rows sent to "
-                     "Python), sampled every ms; in MiB" if with_peak else "")
+                     "Python), sampled every ms; workers' RSS = the most resident memory the Python daemon and "
+                     "its workers held together, sampled every 5 ms (workers are reused between jobs); in MiB"
+                     if with_peak else "")
                   + "):", "",
                   "| job | stock | with the extension | speed-up |" + (" in-flight memory, stock | with the extension |"
-                                                                      if with_peak else ""),
-                  "|---|---|---|---|" + ("---|---|" if with_peak else "")]
+                                                                      if with_peak else "")
+                  + (" workers' RSS, stock | with the extension |" if with_rss else ""),
+                  "|---|---|---|---|" + ("---|---|" if with_peak else "") + ("---|---|" if with_rss else "")]
         for stock_job, ext_job in pairs:
             a, b = jobs[stock_job]["wall"]["warm"], jobs[ext_job]["wall"]["warm"]
             row = f"| {stock_job} | {fmt(a)} | {fmt(b)} | {a['median'] / b['median']:.2f}x |"
+            mib = lambda job, key: "{median:.1f} ({min:.1f}–{max:.1f})".format(  # noqa: E731
+                **{k: v / 2**20 for k, v in jobs[job][key]["warm"].items() if k in ("median", "min", "max")})
             if with_peak:
-                mib = lambda job: "{median:.1f} ({min:.1f}–{max:.1f})".format(  # noqa: E731
-                    **{k: v / 2**20 for k, v in jobs[job]["jvm_in_flight_peak"]["warm"].items() if k in ("median", "min", "max")})
-                row += f" {mib(stock_job)} | {mib(ext_job)} |"
+                row += f" {mib(stock_job, 'jvm_in_flight_peak')} | {mib(ext_job, 'jvm_in_flight_peak')} |"
+            if with_rss:
+                row += f" {mib(stock_job, 'workers_rss_peak')} | {mib(ext_job, 'workers_rss_peak')} |"
             lines.append(row)
     if "jvm_threads_cpu" in jobs["scan_sum"]:
         groups = list(jobs["scan_sum"]["jvm_threads_cpu"])
@@ -733,6 +802,8 @@ def main() -> None:
                     help="JFR sampling period of the extra sampled run per UDF job (0: no sampled run)")
     ap.add_argument("--busy", type=int, default=0, help="busy processes beside Spark for the whole run "
                     "(written to udf_breakdown_busy<K>.md/.json)")
+    ap.add_argument("--fresh-workers", action="store_true", help="spark.python.worker.reuse=false: a new Python "
+                    "worker per task, so the workers' RSS is each job's own (udf_breakdown_fresh_workers.md/.json)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--from-raw", help="rewrite the report from the raw sessions a previous run saved "
                     "(it prints their file's path) instead of measuring")
@@ -756,13 +827,14 @@ def main() -> None:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
             "pyspark": pyspark.__version__, "runs": args.runs, "rows": args.rows, "busy": args.busy,
+            "fresh_workers": args.fresh_workers,
             "load_start": loadavg()}
     helper_dir = tempfile.mkdtemp(prefix="gatun-udf-helper-")
     probe_dir = tempfile.mkdtemp(prefix="gatun-udf-probe-")
     try:
         build_helper(helper_dir)
         opts = {"rows": args.rows, "runs": args.runs, "driver_memory": args.driver_memory, "helper_dir": helper_dir,
-                "sample_ms": args.sample_ms}
+                "sample_ms": args.sample_ms, "worker_reuse": not args.fresh_workers}
         with Hogs(args.busy):
             stock = run_child(opts)
             probe = run_child(dict(opts, probe_dir=probe_dir))
