@@ -463,12 +463,7 @@ public final class ColumnarArrowEncoder implements AutoCloseable {
 
         @Override
         void truncate(int k, int rows) {
-            clearBits(vector.getValidityBuffer(), k, rows);
-            if (kind == Kind.BOOLEAN) {
-                clearBits(vector.getDataBuffer(), k, rows);
-            } else {
-                vector.getDataBuffer().setZero((long) k * kind.width, (long) (rows - k) * kind.width);
-            }
+            clearRows(vector, k, rows);
         }
 
         @Override
@@ -565,6 +560,17 @@ public final class ColumnarArrowEncoder implements AutoCloseable {
 
     private static void orByte(ArrowBuf bits, long index, int b) {
         bits.setByte(index, bits.getByte(index) | b);
+    }
+
+    /** Zeroes rows [k, rows) of a fixed-width vector, validity and values, as begin() left them. */
+    private static void clearRows(BaseFixedWidthVector vector, int k, int rows) {
+        clearBits(vector.getValidityBuffer(), k, rows);
+        if (vector instanceof BitVector) {
+            clearBits(vector.getDataBuffer(), k, rows);
+        } else {
+            int width = vector.getTypeWidth();
+            vector.getDataBuffer().setZero((long) k * width, (long) (rows - k) * width);
+        }
     }
 
     /** Zeroes bits [k, rows): what begin() left there before they were appended. */
@@ -747,8 +753,7 @@ public final class ColumnarArrowEncoder implements AutoCloseable {
             // a nested one keeps those bytes past its value counts, where no reader looks.
             writer.count_$eq(k);
             if (writer.valueVector() instanceof BaseFixedWidthVector v) {
-                clearBits(v.getValidityBuffer(), k, rows);
-                v.getDataBuffer().setZero((long) k * v.getTypeWidth(), (long) (rows - k) * v.getTypeWidth());
+                clearRows(v, k, rows);
             }
         }
 
