@@ -203,44 +203,17 @@ public final class UdfBreakdownHelper {
         return new long[] {ARROW_PEAK.get(), EXECUTION_PEAK.get(), BOTH_PEAK.get()};
     }
 
-    // ---- Memory per task: Spark's task execution memory (the row queue of the runners' row path is
-    // in it) and the Arrow memory GatunArrowInputExec's batches held (not in it) ----
+    // ---- The Arrow memory one task's GatunArrowInputExec batches held (the sampler above sees the
+    // whole JVM; this is per task) ----
 
-    private static final java.util.concurrent.atomic.AtomicLong PEAK_EXECUTION_MEMORY = new java.util.concurrent.atomic.AtomicLong();
-    private static volatile boolean taskPeaksInstalled;
-
-    /** Starts following the tasks' peak execution memory (once per JVM) and zeroes both peaks. */
-    public static synchronized void resetTaskPeaks() {
-        if (!taskPeaksInstalled) {
-            org.apache.spark.SparkContext.getOrCreate().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
-                @Override
-                public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
-                    if (end.taskMetrics() != null) {
-                        PEAK_EXECUTION_MEMORY.accumulateAndGet(end.taskMetrics().peakExecutionMemory(), Math::max);
-                    }
-                }
-            });
-            taskPeaksInstalled = true;
-        }
-        drainListenerBus();
-        PEAK_EXECUTION_MEMORY.set(0);
+    public static void resetArrowInputPeak() {
         dev.gatun.spark.udf.GatunArrowInputExec.resetPeakTaskBytes();
     }
 
-    /** The largest peak execution memory of one task, and the largest Arrow memory one task's
-     * encoded input batches held, over the tasks ended since {@link #resetTaskPeaks}. */
-    public static long[] taskPeaks() {
-        drainListenerBus();
-        return new long[] {PEAK_EXECUTION_MEMORY.get(), dev.gatun.spark.udf.GatunArrowInputExec.peakTaskBytes()};
-    }
-
-    private static void drainListenerBus() {
-        // task-end events reach listeners on the bus's thread, after the job has returned
-        try {
-            org.apache.spark.SparkContext.getOrCreate().listenerBus().waitUntilEmpty(30_000);
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("Spark's listener bus did not drain in 30 s", e);
-        }
+    /** The largest Arrow memory one task's encoded input batches held, over the tasks ended since
+     * {@link #resetArrowInputPeak}. */
+    public static long arrowInputPeak() {
+        return dev.gatun.spark.udf.GatunArrowInputExec.peakTaskBytes();
     }
 
     /** The encoded batches, cached in memory (for {@link #decodeSum}); returns the RDD after a count. */

@@ -238,7 +238,7 @@ def child(opts: dict) -> dict:
                     os.remove(f)
             la0 = loadavg()
             if not probe_dir:
-                helper.resetTaskPeaks()
+                helper.resetArrowInputPeak()
                 helper.startMemoryPeaks()
             j0, p0, g0 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid), jvm_threads_cpu(jvm_pid)
             with WorkersRss(jvm_pid) as rss:
@@ -246,10 +246,10 @@ def child(opts: dict) -> dict:
                 value = fn()
                 wall = time.perf_counter() - t0
             j1, p1, g1 = float(helper.processCpuSeconds()), workers_cpu(jvm_pid), jvm_threads_cpu(jvm_pid)
-            peaks = [int(v) for v in helper.taskPeaks()] if not probe_dir else [0, 0]
+            arrow_input = int(helper.arrowInputPeak()) if not probe_dir else 0
             memory = [int(v) for v in helper.stopMemoryPeaks()] if not probe_dir else [0, 0, 0]
             results[name].append({"run": run, "cold": run == 0, "wall": wall, "jvm_cpu": j1 - j0,
-                                  "task_execution_memory": peaks[0], "arrow_input_memory": peaks[1],
+                                  "arrow_input_memory": arrow_input,
                                   "jvm_arrow_peak": memory[0], "jvm_execution_peak": memory[1],
                                   "jvm_in_flight_peak": memory[2], "workers_rss_peak": rss.peak,
                                   "jvm_threads_cpu": {k: g1[k] - g0.get(k, 0.0) for k in g1},
@@ -510,11 +510,10 @@ def summarize(stock: dict, probe: dict) -> dict:
     jobs = {}
     for name, samples in stock["jobs"].items():
         jobs[name] = {k: {"warm": warm(samples, k), "cold": cold(samples, k)} for k in ("wall", "jvm_cpu", "python_cpu")}
-        if samples and "task_execution_memory" in samples[0]:
-            for k in ("task_execution_memory", "arrow_input_memory", "jvm_arrow_peak", "jvm_execution_peak",
-                      "jvm_in_flight_peak", "workers_rss_peak"):
-                if k in samples[0]:
-                    jobs[name][k] = {"warm": warm(samples, k), "cold": cold(samples, k)}
+        for k in ("arrow_input_memory", "jvm_arrow_peak", "jvm_execution_peak", "jvm_in_flight_peak",
+                  "workers_rss_peak"):
+            if samples and k in samples[0]:
+                jobs[name][k] = {"warm": warm(samples, k), "cold": cold(samples, k)}
         if samples and "jvm_threads_cpu" in samples[0]:
             groups = samples[0]["jvm_threads_cpu"].keys()
             jobs[name]["jvm_threads_cpu"] = {
@@ -659,9 +658,10 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
                   + ("; in-flight memory = the most the driver/executor JVM held at once during the job in Arrow "
                      "memory (Spark's root allocator: stock's ArrowWriter roots, the extension's encoded batches, "
                      "the batches read back) plus Spark's execution memory (stock's row queue of rows sent to "
-                     "Python), sampled every ms; workers' RSS = the most resident memory the Python daemon and "
-                     "its workers held together, sampled every 5 ms (workers are reused between jobs); in MiB"
-                     if with_peak else "")
+                     "Python), sampled every ms" if with_peak else "")
+                  + ("; workers' RSS = the most resident memory the Python daemon and its workers held together, "
+                     "sampled every 5 ms (reused workers keep what earlier jobs left)" if with_rss else "")
+                  + ("; in MiB" if with_peak or with_rss else "")
                   + "):", "",
                   "| job | stock | with the extension | speed-up |" + (" in-flight memory, stock | with the extension |"
                                                                       if with_peak else "")
@@ -686,14 +686,11 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
             lines.append(f"| {name} | " + " | ".join(fmt(g[k]) for k in groups) + " |")
     if "arrow_input_memory" in jobs["scan_sum"]:
         arrow_jobs = [n for n in E2E_JOBS if n in jobs and n.endswith("_arrow_input") and not n.startswith("mapIn")]
-        execution = max(jobs[n]["task_execution_memory"]["warm"]["max"] for n in E2E_JOBS if n in jobs)
         lines += ["", "Arrow memory the extension's encoded input batches held at once in one task (the largest "
                   "of the job's tasks, warm median with min–max): each batch is freed once its rows are consumed, "
                   "so this is what the runner had in flight (written to the Python worker, its output not yet "
-                  "consumed), not the partition's whole input; stock holds the same rows in flight in its row "
-                  "queue, which this run does not measure. (Spark's own peak "
-                  f"execution memory per task, which would show the stock row path's queue, was at most "
-                  f"{execution / 2**20:.1f} MiB in every job: the queue is not counted there.)", "",
+                  "consumed), not the partition's whole input. Stock holds the same rows in flight in its row "
+                  "queue, in execution memory: the in-flight memory of the table above compares the two.", "",
                   "| job | Arrow input held, MiB |", "|---|---|"]
         for name in arrow_jobs:
             a = jobs[name]["arrow_input_memory"]["warm"]
