@@ -238,4 +238,5 @@ def test_a_raising_udf_and_a_cancelled_job(tmp_path):
     assert out["handled_before_cancel"] >= 4, out
     assert out["cancelled"] is not None and "cancel" in out["cancelled"].lower(), out
     assert out["arrow_bytes_after_cancel"] == 0, out
+    assert out["arrow_allocators_after_cancel"] == [], out
     assert out["after"] == float(sum(range(200_000)))

@@ -24,7 +24,7 @@ if gatun.pyspark.spark_line() is None or gatun.pyspark.spark_line() < (4, 2):
     pytest.skip("the map-in-batch node needs Spark 4.2's columnar Python runner", allow_module_level=True)
 
 CASE = r'''
-import json, sys, time
+import json, os, sys, time
 import pandas as pd
 import pyarrow as pa
 from pyspark.sql import SparkSession, functions as F
@@ -126,6 +126,48 @@ big.count()
 spark.conf.set("spark.gatun.udf.arrowInput.enabled", "true")
 out.update(cancel_mid_job(spark, lambda: big.mapInArrow(slow, big.schema).collect(), node.sentBatches))
 out["after"] = big.mapInArrow(lambda it: it, big.schema).agg(F.sum("x")).first()[0]
+
+# A job cancelled while its function is stuck, with more input queued for each worker than the
+# sockets hold (48 MB a partition): the task cannot drain, so Spark kills the worker after
+# spark.python.task.killTimeout and the task ends before the runner's writer reaches the end of
+# its input, which is when Spark itself frees the writer.
+pids = os.path.join(os.path.dirname(parquet_dir), "stuck-pids")
+os.makedirs(pids)
+
+def stuck(it):
+    for i, b in enumerate(it):
+        if i == 2:
+            open(os.path.join(pids, str(os.getpid())), "w").close()
+            time.sleep(600)
+        yield b
+
+huge = spark.range(0, 6_000_000, numPartitions=2).selectExpr("id", "cast(id AS double) AS x").cache()
+huge.count()
+# Cancelled once both workers are stuck and the node has stopped sending (the sockets are full):
+# cancelled earlier, the writer would still be running and would see the end of its input.
+sent = {"count": -1, "since": time.monotonic()}
+
+def stuck_and_full():
+    count = node.sentBatches()
+    if count != sent["count"]:
+        sent.update(count=count, since=time.monotonic())
+    return len(os.listdir(pids)) if time.monotonic() - sent["since"] > 0.5 else 0
+
+stalled = cancel_mid_job(spark, lambda: huge.mapInArrow(stuck, huge.schema).collect(), stuck_and_full,
+                         at_least=2, group="gatun-stuck")
+out["stuck_sent_before_cancel"] = sent["count"]
+out.update({"stuck_" + k: v for k, v in stalled.items()})
+
+def running(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+out["stuck_workers"] = len(os.listdir(pids))
+out["stuck_workers_running"] = [p for p in os.listdir(pids) if running(p)]
+huge.unpersist()
 spark.stop()
 print("RESULT " + json.dumps(out))
 '''
@@ -191,4 +233,84 @@ def test_a_cancelled_job_frees_the_arrow_memory(results):
     assert results["handled_before_cancel"] >= 4, results
     assert results["cancelled"] is not None and "cancel" in results["cancelled"].lower(), results
     assert results["arrow_bytes_after_cancel"] == 0, results
+    assert results["arrow_allocators_after_cancel"] == [], results
     assert results["after"] == float(sum(range(200_000)))
+
+
+def test_a_job_cancelled_while_its_function_is_stuck_frees_the_worker_and_the_arrow_memory(results):
+    """Spark kills the stuck workers; each task ends with input still queued for its worker, and
+    the node frees the runner's writer as well as its own buffers."""
+    assert results["stuck_handled_before_cancel"] == 2, results
+    assert results["stuck_cancelled"] is not None and "cancel" in results["stuck_cancelled"].lower(), results
+    assert results["stuck_workers"] >= 1, results
+    assert results["stuck_workers_running"] == [], results
+    assert results["stuck_arrow_bytes_after_cancel"] == 0, results
+    assert results["stuck_arrow_allocators_after_cancel"] == [], results
+
+
+PIPELINED_CASE = r'''
+import json, sys, time
+import pyarrow as pa
+from pyspark.sql import SparkSession, functions as F
+from spark_cancel import cancel_mid_job
+
+spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+         .config("spark.driver.extraClassPath", sys.argv[1])
+         .config("spark.sql.extensions", "dev.gatun.spark.udf.GatunSparkExtensions")
+         .config("spark.python.udf.pipelined.enabled", "true")
+         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "1000")
+         .getOrCreate())
+spark.sparkContext.setLogLevel("OFF")
+node = spark.sparkContext._jvm.dev.gatun.spark.udf.GatunMapInBatchExec
+cached = spark.range(0, 100_003, numPartitions=2).selectExpr(
+    "id", "CASE WHEN id % 7 = 0 THEN NULL ELSE cast(id AS double) * 0.5 END AS x",
+    "CASE WHEN id % 3 = 0 THEN NULL ELSE id % 2 = 0 END AS b").cache()
+cached.count()
+
+def sizes(it):
+    for b in it:
+        yield pa.RecordBatch.from_pydict({"n": [b.num_rows], "x": [pa.compute.sum(b.column(1)).as_py()]})
+
+out = {}
+for on in ("false", "true"):
+    spark.conf.set("spark.gatun.udf.arrowInput.enabled", on)
+    before = node.sentBatches()
+    out["rows_" + on] = sorted(map(list, cached.mapInArrow(lambda it: it, cached.schema).collect()),
+                               key=lambda r: r[0])[::997]
+    out["batches_" + on] = sorted(map(list, cached.mapInArrow(sizes, "n long, x double").collect()))
+    out["sent_" + on] = node.sentBatches() - before
+# the mode is on: Spark's writer pool has threads (kept alive a while after their last task)
+out["pipelined_writer_threads"] = sum(
+    t.getName().startswith("python-udf-pipelined-writer")
+    for t in spark.sparkContext._jvm.java.lang.Thread.getAllStackTraces().keySet())
+
+def slow(it):
+    for b in it:
+        time.sleep(0.05)
+        yield b
+
+out.update(cancel_mid_job(spark, lambda: cached.mapInArrow(slow, cached.schema).collect(), node.sentBatches))
+spark.stop()
+print("RESULT " + json.dumps(out))
+'''
+
+
+def test_spark_pipelined_writer_mode_gives_stock_rows_and_batches_and_frees_on_cancel(tmp_path):
+    """Spark 4.3's spark.python.udf.pipelined.enabled runs the runner's writer, and so this node's
+    input, on a thread of its own; Spark stops that thread before the task's listeners run."""
+    if gatun.pyspark.spark_line() < (4, 3):
+        pytest.skip("spark.python.udf.pipelined.enabled is new in Spark 4.3")
+    env = {k: v for k, v in os.environ.items() if k != "GATUN_PYSPARK"}
+    env["PYSPARK_PYTHON"] = sys.executable
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.dirname(__file__), env.get("PYTHONPATH")]))
+    run = subprocess.run([sys.executable, "-c", PIPELINED_CASE, str(gatun.pyspark.spark_jar())], env=env,
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-5000:]
+    out = json.loads(run.stdout.split("RESULT ", 1)[1])
+    assert out["pipelined_writer_threads"] >= 1, out
+    assert out["rows_true"] == out["rows_false"]
+    assert out["batches_true"] == out["batches_false"]
+    assert out["sent_false"] == 0 and out["sent_true"] >= 100, out
+    assert out["cancelled"] is not None and "cancel" in out["cancelled"].lower(), out
+    assert out["arrow_bytes_after_cancel"] == 0, out
+    assert out["arrow_allocators_after_cancel"] == [], out

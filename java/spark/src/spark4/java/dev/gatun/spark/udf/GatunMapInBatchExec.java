@@ -190,25 +190,39 @@ public final class GatunMapInBatchExec extends GatunUnaryExec {
             TaskContext task = TaskContext.get();
             BufferAllocator allocator = ArrowUtils$.MODULE$.rootAllocator().newChildAllocator(
                     "gatun-map-input-" + task.taskAttemptId(), 0, Long.MAX_VALUE);
-            ColumnarArrowEncoder encoder;
+            ColumnarArrowEncoder created = null;
+            ColumnarArrowPythonWithNamedArgumentRunner runner;
             try {
-                encoder = ColumnarArrowEncoder.createWrapped(inputSchema, timeZone, largeVarTypes, allocator);
+                created = ColumnarArrowEncoder.createWrapped(inputSchema, timeZone, largeVarTypes, allocator);
+                EvalPythonExec.ArgumentMetadata[][] arguments = {
+                    {new EvalPythonExec.ArgumentMetadata(0, Option.empty(), false)}};
+                runner = new ColumnarArrowPythonWithNamedArgumentRunner(functions, evalType, arguments,
+                        ColumnarArrowEncoder.wrappedSchema(inputSchema), timeZone, largeVarTypes, runnerConf, metrics,
+                        jobArtifactUUID, sessionUUID, new int[] {0});
             } catch (RuntimeException e) {
+                if (created != null) {
+                    created.close();
+                }
                 allocator.close();
                 throw e;
             }
-            // Registered before the runner's own listeners, so it runs after them (Spark calls
-            // them last-registered first): the runner is done with the vectors by then.
-            task.addTaskCompletionListener((TaskCompletionListener) ctx -> {
-                encoder.close();
-                allocator.close();
-            });
+            ColumnarArrowEncoder encoder = created;
             SizedArrowBatches input = new SizedArrowBatches(
                     CollectionConverters.asJava(new ContextAwareIterator<>(task, batches)), encoder, maxRecords, maxBytes);
-            EvalPythonExec.ArgumentMetadata[][] arguments = {{new EvalPythonExec.ArgumentMetadata(0, Option.empty(), false)}};
-            ColumnarArrowPythonWithNamedArgumentRunner runner = new ColumnarArrowPythonWithNamedArgumentRunner(functions,
-                    evalType, arguments, ColumnarArrowEncoder.wrappedSchema(inputSchema), timeZone, largeVarTypes, runnerConf,
-                    metrics, jobArtifactUUID, sessionUUID, new int[] {0});
+            // Registered before the runner's own listeners (compute adds them), so it runs after
+            // them: Spark calls listeners last-registered first, and in pipelined mode stops its
+            // writer thread before any of them. By then nothing reads the vectors.
+            task.addTaskCompletionListener((TaskCompletionListener) ctx -> {
+                try {
+                    closeWriter(runner);
+                } finally {
+                    try {
+                        encoder.close();
+                    } finally {
+                        allocator.close();
+                    }
+                }
+            });
             scala.collection.Iterator<ColumnarBatch> results = runner.compute(CollectionConverters.asScala(input),
                     task.partitionId(), task);
             @SuppressWarnings({"unchecked", "rawtypes"})
@@ -220,6 +234,22 @@ public final class GatunMapInBatchExec extends GatunUnaryExec {
                     return CollectionConverters.asScala(flatten(batch, fields)).map(project);
                 }
             });
+        }
+
+        /**
+         * Frees the runner's own writer root and its allocator. Spark frees them only when the
+         * writer reaches the end of the input; a task that ends before that (cancelled, or its
+         * worker killed, while input is still queued for the socket) would leave them, and any
+         * buffers the row-by-row fallback allocated in them, in the root allocator for good.
+         * Closing twice is harmless, so this runs whether or not Spark's close did.
+         */
+        private static void closeWriter(ColumnarArrowPythonWithNamedArgumentRunner runner) {
+            BufferAllocator writerAllocator = runner.allocator();
+            try {
+                runner.root().close();
+            } finally {
+                writerAllocator.close();
+            }
         }
 
         /** The rows of the struct column the Python function's batches come back as. */
