@@ -6,11 +6,6 @@ SparkSession (stock PySpark over Py4J, the extension's classes from the bundled 
 a subprocess."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
 pyspark = pytest.importorskip("pyspark")
@@ -18,6 +13,7 @@ pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 
 import gatun.pyspark  # noqa: E402
+from session_script import run_session_script  # noqa: E402
 
 if gatun.pyspark.spark_line() is None or gatun.pyspark.spark_line() < (4, 0):
     pytest.skip("the extension is Spark 4 only", allow_module_level=True)
@@ -86,21 +82,14 @@ for name in queries:
     out[name] = {"stock": run(name, "false"), "gatun": run(name, "true"),
                  "no_columnar": run(name, "true", columnar_on="false")}
 spark.stop()
-print(json.dumps(out))
+print("RESULT " + json.dumps(out))
 '''
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("arrow_input")
-    script = tmp / "case.py"
-    script.write_text(CASE)
-    env = {k: v for k, v in os.environ.items() if k != "GATUN_PYSPARK"}
-    env["PYSPARK_PYTHON"] = sys.executable
-    proc = subprocess.run([sys.executable, str(script), str(gatun.pyspark.spark_jar()), str(tmp / "data.parquet")],
-                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-5000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_session_script(CASE, str(gatun.pyspark.spark_jar()), str(tmp / "data.parquet"), cwd=tmp, timeout=900)
 
 
 QUERIES = ["pandas_udf_cache", "arrow_udf_cache", "pandas_udf_parquet", "arrow_udf_parquet"]
@@ -163,12 +152,8 @@ def test_gatun_pyspark_installs_the_extension(tmp_path):
     # GATUN_PYSPARK=1 puts the extension after the user's own spark.sql.extensions (here a class
     # that does not exist, which Spark skips with a warning) and pandas_udfs over cached data then
     # take the Arrow input path; spark.gatun.udf.arrowInput.enabled=false gives stock's plan.
-    env = dict(os.environ, GATUN_PYSPARK="1", PYSPARK_PYTHON=sys.executable,
-               PYSPARK_SUBMIT_ARGS="--conf spark.sql.extensions=com.example.NoSuchExtension pyspark-shell")
-    run = subprocess.run([sys.executable, "-c", GATUN_CASE], env=env, cwd=tmp_path, capture_output=True,
-                         text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    out = json.loads(run.stdout.split("RESULT ", 1)[1])
+    out = run_session_script(GATUN_CASE, cwd=tmp_path, env={
+        "GATUN_PYSPARK": "1", "PYSPARK_SUBMIT_ARGS": "--conf spark.sql.extensions=com.example.NoSuchExtension pyspark-shell"})
     assert out["extensions"] == "com.example.NoSuchExtension,dev.gatun.spark.udf.GatunSparkExtensions"
     assert "GatunArrowInput" in out["true"]["plan"]
     assert "GatunArrowInput" not in out["false"]["plan"]
@@ -223,13 +208,7 @@ print("RESULT " + json.dumps(out))
 
 
 def test_a_raising_udf_and_a_cancelled_job(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "GATUN_PYSPARK"}
-    env["PYSPARK_PYTHON"] = sys.executable
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.dirname(__file__), env.get("PYTHONPATH")]))
-    run = subprocess.run([sys.executable, "-c", FAILURE_CASE, str(gatun.pyspark.spark_jar())], env=env,
-                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    out = json.loads(run.stdout.split("RESULT ", 1)[1])
+    out = run_session_script(FAILURE_CASE, str(gatun.pyspark.spark_jar()), cwd=tmp_path)
     # The worker's traceback reaches the driver as under stock.
     for on in ("false", "true"):
         assert out["raise_" + on].startswith("PythonException"), out

@@ -7,11 +7,6 @@ cancelled mid-function (Arrow memory back to 0), and the off switch. One real lo
 (stock PySpark over Py4J, the extension from the bundled gatun-spark.jar) in a subprocess."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
 pytest.importorskip("pyspark")
@@ -19,6 +14,7 @@ pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 
 import gatun.pyspark  # noqa: E402
+from session_script import run_session_script  # noqa: E402
 
 if gatun.pyspark.spark_line() is None or gatun.pyspark.spark_line() < (4, 2):
     pytest.skip("the map-in-batch node needs Spark 4.2's columnar Python runner", allow_module_level=True)
@@ -176,13 +172,7 @@ print("RESULT " + json.dumps(out))
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("map_in_batch")
-    env = {k: v for k, v in os.environ.items() if k != "GATUN_PYSPARK"}
-    env["PYSPARK_PYTHON"] = sys.executable
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.dirname(__file__), env.get("PYTHONPATH")]))
-    run = subprocess.run([sys.executable, "-c", CASE, str(gatun.pyspark.spark_jar()), str(tmp / "data.parquet")],
-                         env=env, cwd=tmp, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-5000:]
-    return json.loads(run.stdout.split("RESULT ", 1)[1])
+    return run_session_script(CASE, str(gatun.pyspark.spark_jar()), str(tmp / "data.parquet"), cwd=tmp, timeout=900)
 
 
 QUERIES = [f"{limit}:{name}" for limit in ("records", "bytes") for name in (
@@ -300,13 +290,7 @@ def test_spark_pipelined_writer_mode_gives_stock_rows_and_batches_and_frees_on_c
     input, on a thread of its own; Spark stops that thread before the task's listeners run."""
     if gatun.pyspark.spark_line() < (4, 3):
         pytest.skip("spark.python.udf.pipelined.enabled is new in Spark 4.3")
-    env = {k: v for k, v in os.environ.items() if k != "GATUN_PYSPARK"}
-    env["PYSPARK_PYTHON"] = sys.executable
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.dirname(__file__), env.get("PYTHONPATH")]))
-    run = subprocess.run([sys.executable, "-c", PIPELINED_CASE, str(gatun.pyspark.spark_jar())], env=env,
-                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-5000:]
-    out = json.loads(run.stdout.split("RESULT ", 1)[1])
+    out = run_session_script(PIPELINED_CASE, str(gatun.pyspark.spark_jar()), cwd=tmp_path)
     assert out["pipelined_writer_threads"] >= 1, out
     assert out["rows_true"] == out["rows_false"]
     assert out["batches_true"] == out["batches_false"]
