@@ -9,7 +9,7 @@ import time
 
 def cancel_mid_job(spark, run, progress, at_least: int = 4, group: str = "gatun-cancel") -> dict:
     """Runs `run()` in job group `group` on a thread, cancels the group once `progress()` (a
-    counter of batches the path under test handled) has grown by `at_least`, and waits for the job
+    counter that grows as the job runs: batches handled, workers stuck) has grown by `at_least`, and waits for the job
     to end, for its tasks' Arrow allocators to be closed and for Spark's Arrow root allocator to
     hold 0 bytes."""
     root = spark.sparkContext._jvm.org.apache.spark.sql.util.ArrowUtils.rootAllocator()

@@ -3,7 +3,9 @@ issue 16): over a cached relation and a Parquet scan the operator is replaced an
 batches go to Python as Arrow. Checked against stock Spark in the same session: the same rows
 (nulls, strings, decimals, nested columns, empty partitions), the same batches seen by the Python
 function (record and byte limits), a raising function's traceback, a wrong return type, a job
-cancelled mid-function (Arrow memory back to 0), and the off switch. One real local SparkSession
+cancelled mid-function, and one cancelled while its function is stuck (the workers killed; after
+each, every task allocator closed and Arrow memory back to 0), Spark 4.3's pipelined writer mode,
+and the off switch. One real local SparkSession
 (stock PySpark over Py4J, the extension from the bundled gatun-spark.jar) in a subprocess."""
 from __future__ import annotations
 
