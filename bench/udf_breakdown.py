@@ -283,26 +283,14 @@ def workers_cpu(jvm_pid: int) -> float:
     """CPU seconds (user + system) of every live descendant process of the JVM (the Python
     daemon and its forked workers), including what they reaped from their own children."""
     tick = os.sysconf("SC_CLK_TCK")
-    parent: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
+    total = 0.0
+    for pid in descendants(jvm_pid):
         try:
-            with open(f"/proc/{d}/stat") as f:
+            with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid = int(d)
-        parent[pid] = int(fields[1])
-        cpu[pid] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
-    total = 0.0
-    for pid in cpu:
-        p = parent.get(pid)
-        while p and p != jvm_pid:
-            p = parent.get(p)
-        if p == jvm_pid:
-            total += cpu[pid]
+        total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
     return total
 
 

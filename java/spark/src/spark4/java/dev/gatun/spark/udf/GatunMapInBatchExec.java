@@ -3,6 +3,7 @@ package dev.gatun.spark.udf;
 import java.io.Serializable;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.util.AutoCloseables;
 import org.apache.spark.ContextAwareIterator;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.python.ChainedPythonFunctions;
@@ -188,41 +189,38 @@ public final class GatunMapInBatchExec extends GatunUnaryExec {
         @Override
         public scala.collection.Iterator<InternalRow> apply(scala.collection.Iterator<ColumnarBatch> batches) {
             TaskContext task = TaskContext.get();
+            // The runner holds no Arrow memory until compute: its writer root is made lazily.
+            EvalPythonExec.ArgumentMetadata[][] arguments = {{new EvalPythonExec.ArgumentMetadata(0, Option.empty(), false)}};
+            ColumnarArrowPythonWithNamedArgumentRunner runner = new ColumnarArrowPythonWithNamedArgumentRunner(functions,
+                    evalType, arguments, ColumnarArrowEncoder.wrappedSchema(inputSchema), timeZone, largeVarTypes, runnerConf,
+                    metrics, jobArtifactUUID, sessionUUID, new int[] {0});
             BufferAllocator allocator = ArrowUtils$.MODULE$.rootAllocator().newChildAllocator(
                     "gatun-map-input-" + task.taskAttemptId(), 0, Long.MAX_VALUE);
-            ColumnarArrowEncoder created = null;
-            ColumnarArrowPythonWithNamedArgumentRunner runner;
+            ColumnarArrowEncoder encoder;
             try {
-                created = ColumnarArrowEncoder.createWrapped(inputSchema, timeZone, largeVarTypes, allocator);
-                EvalPythonExec.ArgumentMetadata[][] arguments = {
-                    {new EvalPythonExec.ArgumentMetadata(0, Option.empty(), false)}};
-                runner = new ColumnarArrowPythonWithNamedArgumentRunner(functions, evalType, arguments,
-                        ColumnarArrowEncoder.wrappedSchema(inputSchema), timeZone, largeVarTypes, runnerConf, metrics,
-                        jobArtifactUUID, sessionUUID, new int[] {0});
+                encoder = ColumnarArrowEncoder.createWrapped(inputSchema, timeZone, largeVarTypes, allocator);
             } catch (RuntimeException e) {
-                if (created != null) {
-                    created.close();
-                }
                 allocator.close();
                 throw e;
             }
-            ColumnarArrowEncoder encoder = created;
-            SizedArrowBatches input = new SizedArrowBatches(
-                    CollectionConverters.asJava(new ContextAwareIterator<>(task, batches)), encoder, maxRecords, maxBytes);
             // Registered before the runner's own listeners (compute adds them), so it runs after
             // them: Spark calls listeners last-registered first, and in pipelined mode stops its
             // writer thread before any of them. By then nothing reads the vectors.
+            //
+            // It also frees the runner's writer root and allocator: Spark does only when its
+            // writer reaches the end of the input, and a task can end first (cancelled while its
+            // function is stuck, its worker killed with input still queued for the socket), which
+            // would leave them, and whatever the row-by-row fallback allocated in them, in the root
+            // allocator for good. Closing them again after Spark did is harmless.
             task.addTaskCompletionListener((TaskCompletionListener) ctx -> {
                 try {
-                    closeWriter(runner);
-                } finally {
-                    try {
-                        encoder.close();
-                    } finally {
-                        allocator.close();
-                    }
+                    AutoCloseables.close(runner.root(), runner.allocator(), encoder, allocator);
+                } catch (Exception e) {
+                    throw Task.<RuntimeException>rethrow(e);
                 }
             });
+            SizedArrowBatches input = new SizedArrowBatches(
+                    CollectionConverters.asJava(new ContextAwareIterator<>(task, batches)), encoder, maxRecords, maxBytes);
             scala.collection.Iterator<ColumnarBatch> results = runner.compute(CollectionConverters.asScala(input),
                     task.partitionId(), task);
             @SuppressWarnings({"unchecked", "rawtypes"})
@@ -234,22 +232,6 @@ public final class GatunMapInBatchExec extends GatunUnaryExec {
                     return CollectionConverters.asScala(flatten(batch, fields)).map(project);
                 }
             });
-        }
-
-        /**
-         * Frees the runner's own writer root and its allocator. Spark frees them only when the
-         * writer reaches the end of the input; a task that ends before that (cancelled, or its
-         * worker killed, while input is still queued for the socket) would leave them, and any
-         * buffers the row-by-row fallback allocated in them, in the root allocator for good.
-         * Closing twice is harmless, so this runs whether or not Spark's close did.
-         */
-        private static void closeWriter(ColumnarArrowPythonWithNamedArgumentRunner runner) {
-            BufferAllocator writerAllocator = runner.allocator();
-            try {
-                runner.root().close();
-            } finally {
-                writerAllocator.close();
-            }
         }
 
         /** The rows of the struct column the Python function's batches come back as. */
@@ -271,7 +253,8 @@ public final class GatunMapInBatchExec extends GatunUnaryExec {
             return flat.rowIterator();
         }
 
-        // Spark's error is a SparkException typed as Throwable in Scala; thrown as it is, as stock does.
+        // Spark's error is a SparkException typed as Throwable in Scala, and a listener may not
+        // declare a checked exception: each thrown as it is.
         @SuppressWarnings("unchecked")
         private static <T extends Throwable> T rethrow(Throwable t) throws T {
             throw (T) t;
