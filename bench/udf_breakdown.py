@@ -620,7 +620,9 @@ def write_report(out_dir: str, meta: dict, stock: dict, probe: dict, summary: di
         f"Each job ran once cold (run 0, the session's first use of it) and {warm_runs} times warm; "
         "tables give the warm median with min–max. No run was dropped.",
         *(["**Python workers not reused** (`spark.python.worker.reuse=false`): each task forks a new one, so "
-           "the workers' RSS below is each job's own."] if meta.get("fresh_workers") else []),
+           "the workers' RSS below is each job's own. The end-to-end table's Python workers' CPU is not measured "
+           "in this mode: it reads 0, since by the time it is read after the job the workers have exited and are "
+           "no longer among the JVM's live descendants (udf_breakdown.md has it)."] if meta.get("fresh_workers") else []),
         *([f"**{meta['busy']} busy processes** (`python -c` loops, bench/load_bench.py's) ran beside Spark for the whole "
            "measurement, as on a driver or executor host whose cores are taken."] if meta.get("busy") else []),
         f"Load average (1 min): {meta['load_start']:.2f} at the start, {stock['load_start']:.2f}–{stock['load_end']:.2f} "
